@@ -1,0 +1,125 @@
+package eceapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// authenticator adds credentials to a request.
+type authenticator interface {
+	apply(*http.Request) error
+	// invalidate drops a cached credential after a 401 and reports whether
+	// trying again could help.
+	invalidate() bool
+}
+
+type noAuth struct{}
+
+func (noAuth) apply(*http.Request) error { return nil }
+func (noAuth) invalidate() bool          { return false }
+
+type apiKeyAuth struct{ key Secret }
+
+func (a apiKeyAuth) apply(r *http.Request) error {
+	r.Header.Set("Authorization", "ApiKey "+a.key.Reveal())
+	return nil
+}
+func (apiKeyAuth) invalidate() bool { return false }
+
+type basicAuth struct {
+	username string
+	password Secret
+}
+
+func (a basicAuth) apply(r *http.Request) error {
+	r.SetBasicAuth(a.username, a.password.Reveal())
+	return nil
+}
+func (basicAuth) invalidate() bool { return false }
+
+// loginAuth holds an ECE bearer token obtained with _login and renewed with
+// _refresh once two thirds of its lifetime have passed.
+type loginAuth struct {
+	client   *Client
+	username string
+	password Secret
+
+	mu        sync.Mutex
+	token     Secret
+	obtained  time.Time
+	expires   time.Time
+	refreshAt time.Time
+}
+
+func (a *loginAuth) apply(r *http.Request) error {
+	tok, err := a.current(r.Context())
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Authorization", "Bearer "+tok.Reveal())
+	return nil
+}
+
+func (a *loginAuth) invalidate() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.token = ""
+	return true
+}
+
+// current returns a valid token, refreshing or logging in as needed.
+func (a *loginAuth) current(ctx context.Context) (Secret, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.client.now()
+	if a.token != "" && now.Before(a.refreshAt) {
+		return a.token, nil
+	}
+	if a.token != "" && now.Before(a.expires) {
+		if err := a.exchange(ctx, true); err == nil {
+			return a.token, nil
+		}
+		// Refresh failed (revoked session, say): fall back to a new login.
+	}
+	if err := a.exchange(ctx, false); err != nil {
+		a.token = ""
+		return "", err
+	}
+	return a.token, nil
+}
+
+// exchange calls _refresh (with the current token) or _login (with the
+// username and password in the body). The caller holds a.mu.
+func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
+	c := a.client
+	op, path, what := "login", "users/auth/_login", "log in"
+	var body any = loginRequest{Username: a.username, Password: a.password.Reveal()}
+	if refresh {
+		op, path, what, body = "refresh-token", "users/auth/_refresh", "refresh token", nil
+	}
+	req, err := c.newRequest(ctx, op, http.MethodPost, path, nil, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if refresh {
+		req.Header.Set("Authorization", "Bearer "+a.token.Reveal())
+	}
+	var tr tokenResponse
+	if _, err := c.roundTrip(req, &tr, 1); err != nil {
+		return fmt.Errorf("%s as %q: %w", what, a.username, err)
+	}
+	if tr.Token == "" {
+		return fmt.Errorf("%s as %q: answer holds no token", what, a.username)
+	}
+	now := c.now()
+	a.token, a.obtained, a.expires = Secret(tr.Token), now, tr.SessionExpirationTime
+	if !a.expires.After(now) {
+		// No usable expiry: assume a short session and refresh soon.
+		a.expires = now.Add(3 * time.Minute)
+	}
+	a.refreshAt = now.Add(a.expires.Sub(now) * 2 / 3)
+	return nil
+}

@@ -1,0 +1,637 @@
+package eceapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default values of the client.
+const (
+	// DefaultESSURL is the public Elastic Cloud API endpoint.
+	DefaultESSURL = "https://api.elastic-cloud.com"
+	// APIBasePath is appended to the base URL once.
+	APIBasePath = "/api/v1"
+	// DefaultMaxBodyBytes bounds success bodies.
+	DefaultMaxBodyBytes int64 = 64 << 20
+	// DefaultMaxRetries is the number of retries after the first attempt.
+	DefaultMaxRetries = 3
+	// DefaultTimeout bounds each HTTP attempt.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxInFlight caps concurrent requests of one client.
+	DefaultMaxInFlight = 8
+)
+
+// Client talks to one Elastic Cloud or ECE API endpoint with one set of
+// credentials. It is safe for concurrent use.
+type Client struct {
+	httpClient   *http.Client
+	baseURL      *url.URL
+	userAgent    string
+	auth         authenticator
+	maxRetries   int
+	maxBodyBytes int64
+	backoffBase  time.Duration
+	backoffMax   time.Duration
+	maxRetryWait time.Duration
+	inFlight     chan struct{}
+	observer     func(Observation)
+	now          func() time.Time
+
+	// Services, one per API area.
+	Deployments   *DeploymentsService
+	Billing       *BillingService
+	Organizations *OrganizationsService
+	Accounts      *AccountsService
+	APIKeys       *APIKeysService
+}
+
+type service struct{ client *Client }
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// TLSOptions configures the TLS client side.
+type TLSOptions struct {
+	CAFile             string
+	CertFile, KeyFile  string
+	ServerName         string
+	InsecureSkipVerify bool
+}
+
+// NewClient returns a client. Without options it talks to the public ESS
+// endpoint without credentials.
+func NewClient(opts ...Option) (*Client, error) {
+	c := &Client{
+		userAgent:    "ece_exporter/dev",
+		maxRetries:   DefaultMaxRetries,
+		maxBodyBytes: DefaultMaxBodyBytes,
+		backoffBase:  500 * time.Millisecond,
+		backoffMax:   30 * time.Second,
+		maxRetryWait: 2 * time.Minute,
+		auth:         noAuth{},
+		now:          time.Now,
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	tr.MaxIdleConnsPerHost = 16
+	c.httpClient = &http.Client{Transport: tr, Timeout: DefaultTimeout}
+	if err := WithBaseURL(DefaultESSURL)(c); err != nil {
+		return nil, err
+	}
+	c.inFlight = make(chan struct{}, DefaultMaxInFlight)
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	c.httpClient.CheckRedirect = c.checkRedirect
+	c.Deployments = &DeploymentsService{c}
+	c.Billing = &BillingService{c}
+	c.Organizations = &OrganizationsService{c}
+	c.Accounts = &AccountsService{c}
+	c.APIKeys = &APIKeysService{c}
+	return c, nil
+}
+
+// WithBaseURL sets the API endpoint, e.g. https://api.elastic-cloud.com or
+// https://ece-coordinator:12443. "/api/v1" is appended unless the URL already
+// ends with it.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("base URL: %w", err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return fmt.Errorf("base URL %q: scheme must be http or https", raw)
+		}
+		if u.Host == "" {
+			return fmt.Errorf("base URL %q: host is missing", raw)
+		}
+		if u.User != nil {
+			return fmt.Errorf("base URL: credentials in the URL are not allowed")
+		}
+		u.RawQuery, u.Fragment = "", ""
+		p := strings.TrimRight(u.Path, "/")
+		if !strings.HasSuffix(p, APIBasePath) {
+			p += APIBasePath
+		}
+		u.Path, u.RawPath = p+"/", ""
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithAPIKey authenticates with "Authorization: ApiKey <key>" (ESS and ECE).
+func WithAPIKey(key string) Option {
+	return func(c *Client) error {
+		if key == "" {
+			return errors.New("API key is empty")
+		}
+		c.auth = apiKeyAuth{key: Secret(key)}
+		return nil
+	}
+}
+
+// WithBasicAuth authenticates with HTTP basic auth (ECE only).
+func WithBasicAuth(username, password string) Option {
+	return func(c *Client) error {
+		if username == "" || password == "" {
+			return errors.New("basic auth needs a username and a password")
+		}
+		c.auth = basicAuth{username: username, password: Secret(password)}
+		return nil
+	}
+}
+
+// WithLogin authenticates as an ECE user: POST /users/auth/_login gives a
+// bearer token, which is refreshed with POST /users/auth/_refresh before it
+// expires and obtained again by logging in when refreshing fails.
+func WithLogin(username, password string) Option {
+	return func(c *Client) error {
+		if username == "" || password == "" {
+			return errors.New("login needs a username and a password")
+		}
+		c.auth = &loginAuth{client: c, username: username, password: Secret(password)}
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent to "ece_exporter/<version>".
+func WithUserAgent(version string) Option {
+	return func(c *Client) error {
+		c.userAgent = "ece_exporter/" + version
+		return nil
+	}
+}
+
+// WithHTTPClient replaces the HTTP client (its CheckRedirect is replaced by
+// the client's own policy).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		cp := *hc
+		c.httpClient = &cp
+		return nil
+	}
+}
+
+// WithTimeout bounds each HTTP attempt, body included.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return errors.New("timeout must be positive")
+		}
+		c.httpClient.Timeout = d
+		return nil
+	}
+}
+
+// WithTLS configures CA, client certificate and verification.
+func WithTLS(o TLSOptions) Option {
+	return func(c *Client) error {
+		tr, ok := c.httpClient.Transport.(*http.Transport)
+		if !ok {
+			return errors.New("TLS options need the default transport")
+		}
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in for ECE self-signed certificates
+		if o.CAFile != "" {
+			pem, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				return fmt.Errorf("read CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("CA file %q holds no PEM certificate", o.CAFile)
+			}
+			cfg.RootCAs = pool
+		}
+		if o.CertFile != "" || o.KeyFile != "" {
+			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+			if err != nil {
+				return fmt.Errorf("load client certificate: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		tr = tr.Clone()
+		tr.TLSClientConfig = cfg
+		c.httpClient.Transport = tr
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times an idempotent request is retried.
+func WithMaxRetries(n int) Option {
+	return func(c *Client) error {
+		if n < 0 {
+			return errors.New("max retries must not be negative")
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithBackoff sets the base and the cap of the exponential backoff between
+// retries (full jitter is applied), and the longest wait a 429 may ask for.
+func WithBackoff(base, max, maxRetryWait time.Duration) Option {
+	return func(c *Client) error {
+		if base <= 0 || max < base || maxRetryWait < 0 {
+			return errors.New("invalid backoff settings")
+		}
+		c.backoffBase, c.backoffMax, c.maxRetryWait = base, max, maxRetryWait
+		return nil
+	}
+}
+
+// WithMaxBodyBytes bounds success bodies.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return errors.New("max body bytes must be positive")
+		}
+		c.maxBodyBytes = n
+		return nil
+	}
+}
+
+// WithMaxInFlight caps concurrent requests of this client; callers beyond the
+// cap wait (honouring their context).
+func WithMaxInFlight(n int) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return errors.New("max in flight must be positive")
+		}
+		c.inFlight = make(chan struct{}, n)
+		return nil
+	}
+}
+
+// WithObserver installs a hook called once per HTTP attempt. It must be
+// fast and must not block.
+func WithObserver(f func(Observation)) Option {
+	return func(c *Client) error {
+		c.observer = f
+		return nil
+	}
+}
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		c.now = now
+		return nil
+	}
+}
+
+// BaseURL returns the API base URL, ending in /api/v1/.
+func (c *Client) BaseURL() string { return c.baseURL.String() }
+
+// RateLimit is what the x-ratelimit-* headers of an answer said.
+type RateLimit struct {
+	Present   bool
+	Limit     int
+	Remaining int
+	Interval  time.Duration
+}
+
+// Observation describes one HTTP attempt, for metrics.
+type Observation struct {
+	Operation  string
+	Method     string
+	StatusCode int // 0 when no answer arrived
+	Duration   time.Duration
+	Attempt    int // 1 for the first attempt
+	Err        error
+	RateLimit  RateLimit
+	// APIKeyExpiration is from x-elastic-api-key-expiration; zero if absent.
+	APIKeyExpiration time.Time
+}
+
+// Response wraps the HTTP answer (its body is already consumed and closed).
+type Response struct {
+	*http.Response
+	RateLimit        RateLimit
+	APIKeyExpiration time.Time
+	Attempts         int
+}
+
+type ctxKey struct{}
+
+func operationOf(r *http.Request) string {
+	if r == nil {
+		return ""
+	}
+	if op, ok := r.Context().Value(ctxKey{}).(string); ok {
+		return op
+	}
+	return ""
+}
+
+// segment validates and escapes one path parameter.
+func segment(name, v string) (string, error) {
+	if v == "" || v == "." || v == ".." || len(v) > 256 {
+		return "", fmt.Errorf("%s %q: %w", name, v, ErrInvalidPathSegment)
+	}
+	for _, r := range v {
+		if r == '/' || r == '\\' || r == '?' || r == '#' || r == '%' || r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("%s %q: %w", name, v, ErrInvalidPathSegment)
+		}
+	}
+	return url.PathEscape(v), nil
+}
+
+// newRequest builds a request for path (relative to /api/v1, no leading
+// slash, segments already escaped).
+func (c *Client) newRequest(ctx context.Context, op, method, path string, query url.Values, body any) (*http.Request, error) {
+	u := *c.baseURL
+	u.Path = c.baseURL.Path + path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	var buf []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		buf = b
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, ctxKey{}, op), method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	if buf != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	return req, nil
+}
+
+// get is the common shape of every read operation.
+func (c *Client) get(ctx context.Context, op, path string, query url.Values, v any) (*Response, error) {
+	req, err := c.newRequest(ctx, op, http.MethodGet, path, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req, v, true)
+}
+
+// do sends req with authentication, retrying idempotent requests, and
+// decodes a 2xx body into v.
+func (c *Client) do(req *http.Request, v any, retry bool) (*Response, error) {
+	ctx := req.Context()
+	if err := guardUpgrade(req); err != nil {
+		return nil, err
+	}
+	select {
+	case c.inFlight <- struct{}{}:
+		defer func() { <-c.inFlight }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	maxAttempts := 1
+	if retry {
+		maxAttempts += c.maxRetries
+	}
+	reauthed := false
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(req, v, attempt)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return resp, err
+		}
+		var apiErr *APIError
+		if !reauthed && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && c.auth.invalidate() {
+			// A bearer token may have been revoked: log in again once.
+			reauthed = true
+			attempt--
+			continue
+		}
+		if attempt >= maxAttempts {
+			return resp, err
+		}
+		wait, ok := c.retryWait(err, attempt)
+		if !ok {
+			return resp, err
+		}
+		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
+			return resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return resp, err
+		}
+	}
+}
+
+// retryWait decides whether err is worth another attempt and after how long.
+func (c *Client) retryWait(err error, attempt int) (time.Duration, bool) {
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		if rl.RetryAfter > c.maxRetryWait {
+			return 0, false
+		}
+		return rl.RetryAfter + jitter(rl.RetryAfter/10+time.Millisecond), true
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		default:
+			return 0, false
+		}
+	} else {
+		var de *DecodeError
+		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) {
+			return 0, false
+		}
+		var ne net.Error
+		var ue *url.Error
+		if !errors.As(err, &ne) && !errors.As(err, &ue) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, false
+		}
+	}
+	ceil := c.backoffBase << (attempt - 1)
+	if ceil > c.backoffMax || ceil <= 0 {
+		ceil = c.backoffMax
+	}
+	return jitter(ceil), true
+}
+
+// jitter returns a uniformly random duration in [0, d) ("full jitter").
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d)))
+}
+
+func (c *Client) attempt(orig *http.Request, v any, attempt int) (*Response, error) {
+	req := orig.Clone(orig.Context())
+	if orig.GetBody != nil {
+		b, err := orig.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = b
+	}
+	if err := c.auth.apply(req); err != nil {
+		return nil, err
+	}
+	return c.roundTrip(req, v, attempt)
+}
+
+// roundTrip sends an already authenticated request once, observes it and
+// decodes its body.
+func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, error) {
+	orig := req
+	start := time.Now()
+	hr, err := c.httpClient.Do(req)
+	obs := Observation{Operation: operationOf(orig), Method: orig.Method, Attempt: attempt}
+	if err != nil {
+		obs.Duration, obs.Err = time.Since(start), err
+		c.observe(obs)
+		return nil, sanitizeURLError(err)
+	}
+	defer hr.Body.Close()
+	resp := &Response{Response: hr, RateLimit: parseRateLimit(hr.Header), APIKeyExpiration: parseExpiration(hr.Header.Get("x-elastic-api-key-expiration")), Attempts: attempt}
+	obs.StatusCode, obs.RateLimit, obs.APIKeyExpiration = hr.StatusCode, resp.RateLimit, resp.APIKeyExpiration
+	if err := CheckResponse(hr); err != nil {
+		obs.Duration, obs.Err = time.Since(start), err
+		c.observe(obs)
+		return resp, err
+	}
+	err = c.decode(hr.Body, v, obs.Operation)
+	obs.Duration, obs.Err = time.Since(start), err
+	c.observe(obs)
+	return resp, err
+}
+
+func (c *Client) observe(o Observation) {
+	if c.observer != nil {
+		c.observer(o)
+	}
+}
+
+func (c *Client) decode(body io.Reader, v any, op string) error {
+	data, err := io.ReadAll(io.LimitReader(body, c.maxBodyBytes+1))
+	if err != nil {
+		return fmt.Errorf("read %s response: %w", op, err)
+	}
+	if int64(len(data)) > c.maxBodyBytes {
+		return fmt.Errorf("%s: %w (limit %d bytes)", op, ErrBodyTooLarge, c.maxBodyBytes)
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &DecodeError{Operation: op, Err: err}
+	}
+	if isNullJSON(data) {
+		return &DecodeError{Operation: op, Err: errors.New("body is JSON null")}
+	}
+	return nil
+}
+
+func isNullJSON(b []byte) bool {
+	return string(bytes.TrimSpace(b)) == "null"
+}
+
+// sanitizeURLError keeps the operation context of a *url.Error but drops the
+// query string from its URL (no secret is ever in a URL, but keep error
+// strings short and stable).
+func sanitizeURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.User = "", nil
+			ue.URL = u.String()
+		}
+	}
+	return err
+}
+
+// checkRedirect refuses redirects to another host or scheme; the
+// Authorization header must only ever reach the configured host.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return fmt.Errorf("%w: too many redirects", ErrRedirectRefused)
+	}
+	if req.URL.Host != c.baseURL.Host || req.URL.Scheme != c.baseURL.Scheme {
+		return fmt.Errorf("%w: to %s://%s", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// guardUpgrade refuses any _upgrade request that would really upgrade.
+func guardUpgrade(req *http.Request) error {
+	if !strings.HasSuffix(req.URL.Path, "/_upgrade") && !strings.Contains(req.URL.Path, "/_upgrade/") {
+		return nil
+	}
+	q := req.URL.Query()
+	if vals := q["validate_only"]; len(vals) != 1 || vals[0] != "true" {
+		return ErrRealUpgradeRefused
+	}
+	return nil
+}
+
+func parseRateLimit(h http.Header) RateLimit {
+	var rl RateLimit
+	if v := h.Get("x-ratelimit-limit"); v != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			rl.Limit, rl.Present = n, true
+		}
+	}
+	if v := h.Get("x-ratelimit-remaining"); v != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			rl.Remaining, rl.Present = n, true
+		}
+	}
+	if v := strings.TrimSpace(h.Get("x-ratelimit-interval")); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			rl.Interval = d
+		} else if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f < 1e7 {
+			rl.Interval = time.Duration(f * float64(time.Second))
+		}
+	}
+	return rl
+}
+
+// parseExpiration reads x-elastic-api-key-expiration: RFC 3339, an HTTP
+// date, or epoch seconds/milliseconds.
+func parseExpiration(v string) time.Time {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC()
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.UTC()
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+		return NormalizeTimestamp(n)
+	}
+	return time.Time{}
+}

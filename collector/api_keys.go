@@ -1,0 +1,96 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// The api_keys collector lists API key metadata and exposes creation and
+// expiration times, so that alerts can fire before a key expires. The key
+// itself is never decoded (eceapi.APIKey has no field for it).
+
+const apiKeysName = "api_keys"
+
+func init() {
+	registerCollector(Registration{
+		Name:           apiKeysName,
+		DefaultEnabled: true,
+		Interval:       func(c config.Collectors) time.Duration { return c.APIKeys.Interval },
+		Settings:       func(c config.Collectors) any { return c.APIKeys },
+		New:            newAPIKeysCollector,
+	})
+}
+
+type apiKeysCollector struct {
+	env      Env
+	all      bool
+	created  *prometheus.Desc
+	expires  *prometheus.Desc
+	info     *prometheus.Desc
+	keyCount *prometheus.Desc
+}
+
+func newAPIKeysCollector(env Env) (Source, error) {
+	f := descFactory{collector: apiKeysName, interval: env.Settings.APIKeys.Interval}
+	return &apiKeysCollector{
+		env: env,
+		// scope "all" lists every user's keys; it exists on ECE only.
+		all:      env.Settings.APIKeys.Scope == "all" && env.Account.Platform == config.PlatformECE,
+		created:  f.desc("api_key_creation_timestamp_seconds", "When the API key was created.", "key_id", "user_id"),
+		expires:  f.desc("api_key_expiration_timestamp_seconds", "When the API key expires; absent for keys that never expire.", "key_id", "user_id"),
+		info:     f.desc("api_key_info", "API key metadata, value 1; expires is \"false\" for keys that never expire.", "key_id", "user_id", "organization_id", "description", "expires"),
+		keyCount: f.desc("api_keys", "Number of API keys listed."),
+	}, nil
+}
+
+func (c *apiKeysCollector) Poll(ctx context.Context) (*Snapshot, error) {
+	s := NewSnapshot(c.env.Account.Name)
+	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
+		return s, nil // another shard reports API keys
+	}
+	var (
+		keys *eceapi.APIKeysResponse
+		err  error
+	)
+	if c.all {
+		keys, _, err = c.env.Client.APIKeys.ListAll(ctx)
+		var apiErr *eceapi.APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden {
+			return nil, fmt.Errorf("api_keys scope \"all\" needs a platform administrator (GET /users/auth/keys/_all was refused): %w", err)
+		}
+	} else {
+		keys, _, err = c.env.Client.APIKeys.List(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[[2]string]struct{}, len(keys.Keys))
+	for _, k := range keys.Keys {
+		id := [2]string{k.ID, k.UserID}
+		if _, dup := seen[id]; dup || k.ID == "" {
+			continue
+		}
+		seen[id] = struct{}{}
+		if !k.CreationDate.IsZero() {
+			s.gauge(c.created, unixSeconds(k.CreationDate), k.ID, k.UserID)
+		}
+		expires := "false"
+		if k.ExpirationDate != nil && !k.ExpirationDate.IsZero() {
+			expires = "true"
+			s.gauge(c.expires, unixSeconds(*k.ExpirationDate), k.ID, k.UserID)
+		}
+		s.gauge(c.info, 1, k.ID, k.UserID, k.OrganizationID, k.Description, expires)
+	}
+	s.gauge(c.keyCount, float64(len(seen)))
+	return s, nil
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

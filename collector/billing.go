@@ -1,0 +1,418 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// The billing collector polls the (ESS only, experimental) costs API for the
+// current calendar month in UTC: per organization the overview and the
+// per-deployment totals (one call each), and, with items enabled, each
+// discovered deployment's itemized costs.
+
+const billingName = "billing"
+
+func init() {
+	registerCollector(Registration{
+		Name:           billingName,
+		DefaultEnabled: true,
+		NeedsDiscovery: true,
+		Interval:       func(c config.Collectors) time.Duration { return c.Billing.Interval },
+		Settings:       func(c config.Collectors) any { return c.Billing },
+		Supports:       essOnly,
+		New:            newBillingCollector,
+	})
+}
+
+// essOnly keeps the billing collectors off on ECE accounts, where the
+// billing API is "currently unavailable in self-hosted ECE", unless the
+// collector was enabled explicitly on the command line.
+func essOnly(acc config.Account, explicit bool) (bool, string) {
+	if acc.Platform == config.PlatformECE && !explicit {
+		return false, "the billing API is unavailable in self-hosted ECE (enable the collector explicitly to try anyway)"
+	}
+	return true, ""
+}
+
+// orgRefresh is how long a discovered organization list is reused.
+const orgRefresh = 6 * time.Hour
+
+// orgSource finds the organizations to report on: configured ones, else
+// GET /organizations, else the account id from GET /account. The discovered
+// list is cached for orgRefresh.
+type orgSource struct {
+	account config.Account
+	client  *eceapi.Client
+	now     func() time.Time
+	mu      sync.Mutex
+	cached  []string
+	fetched time.Time
+}
+
+func (o *orgSource) get(ctx context.Context) ([]string, error) {
+	if len(o.account.OrganizationIDs) > 0 {
+		return o.account.OrganizationIDs, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	if o.cached != nil && now.Sub(o.fetched) < orgRefresh {
+		return o.cached, nil
+	}
+	list, _, err := o.client.Organizations.List(ctx)
+	var ids []string
+	if err == nil {
+		for _, org := range list.Organizations {
+			if org.ID != "" {
+				ids = append(ids, org.ID)
+			}
+		}
+	}
+	if err != nil || len(ids) == 0 {
+		acc, _, aerr := o.client.Accounts.Get(ctx)
+		if aerr != nil {
+			if err != nil {
+				return nil, fmt.Errorf("discover organizations: %w (and %w)", err, aerr)
+			}
+			return nil, fmt.Errorf("discover organizations: %w", aerr)
+		}
+		if acc.ID == "" {
+			return nil, errors.New("discover organizations: GET /account returned no id")
+		}
+		ids = []string{acc.ID}
+	}
+	o.cached, o.fetched = ids, now
+	return ids, nil
+}
+
+// unavailableOnECE turns the answer of an ECE installation to a billing call
+// into a configuration error, logged once.
+type eceGuard struct {
+	env    Env
+	once   sync.Once
+	failed error
+}
+
+func (g *eceGuard) check(err error) error {
+	if g.env.Account.Platform != config.PlatformECE || err == nil {
+		return err
+	}
+	var apiErr *eceapi.APIError
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusNotImplemented || apiErr.StatusCode == http.StatusBadRequest) {
+		g.once.Do(func() {
+			g.failed = errUnsupported{msg: "the billing API is unavailable in self-hosted ECE: disable the billing collectors for ECE accounts (" + apiErr.Error() + ")"}
+			level.Error(g.env.Logger).Log("msg", "configuration error: billing is unavailable in self-hosted ECE; the collector will not call the API again for this account", "err", apiErr)
+		})
+		return g.failed
+	}
+	return err
+}
+
+type billingCollector struct {
+	env         Env
+	items       bool
+	concurrency int
+	orgs        *orgSource
+	guard       *eceGuard
+
+	// month close state
+	mu         sync.Mutex
+	monthStart time.Time
+	prevMonth  map[string]*monthFigures // by organization
+
+	orgCost, orgRate, orgTrials, orgAvail, orgRemain, orgDim, orgPrev *prometheus.Desc
+	depCost, depRate, depDim, depPrev                                 *prometheus.Desc
+	itemCost, itemHours, itemInstances, itemPPH                       *prometheus.Desc
+	dtsCost, dtsQuantity, dtsRate                                     *prometheus.Desc
+	winStart, winEnd                                                  *prometheus.Desc
+}
+
+type monthFigures struct {
+	org         float64
+	deployments map[string]float64
+}
+
+func newBillingCollector(env Env) (Source, error) {
+	f := descFactory{collector: billingName, interval: env.Settings.Billing.Interval}
+	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
+	item := []string{"organization_id", "deployment_id", "kind", "sku"}
+	dts := []string{"organization_id", "deployment_id", "sku"}
+	c := &billingCollector{
+		env: env, items: env.Settings.Billing.Items, concurrency: max(1, env.Settings.Billing.Concurrency),
+		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
+
+		orgCost:   f.desc("billing_organization_cost_ecu", "Organization costs of the current calendar month (UTC) so far, in ECU.", o...),
+		orgRate:   f.desc("billing_organization_hourly_rate_ecu", "Organization hourly rate, in ECU per hour.", o...),
+		orgTrials: f.desc("billing_organization_trials_ecu", "Organization trial costs of the current month, in ECU.", o...),
+		orgAvail:  f.desc("billing_organization_balance_available_ecu", "Organization prepaid balance available, in ECU.", o...),
+		orgRemain: f.desc("billing_organization_balance_remaining_ecu", "Organization prepaid balance remaining, in ECU.", o...),
+		orgDim:    f.desc("billing_organization_dimension_cost_ecu", "Organization costs of the current month by billing dimension, in ECU.", "organization_id", "dimension"),
+		orgPrev:   f.desc("billing_organization_previous_month_cost_ecu", "Organization costs of the previous calendar month, fetched once after the month ended, in ECU.", o...),
+		depCost:   f.desc("billing_deployment_cost_ecu", "Deployment costs of the current calendar month (UTC) so far, in ECU.", od...),
+		depRate:   f.desc("billing_deployment_hourly_rate_ecu", "Deployment hourly rate, in ECU per hour.", od...),
+		depDim:    f.desc("billing_deployment_dimension_cost_ecu", "Deployment costs of the current month by billing dimension, in ECU.", "organization_id", "deployment_id", "dimension"),
+		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Deployment costs of the previous calendar month, fetched once after the month ended, in ECU.", od...),
+
+		itemCost:      f.desc("billing_item_cost_ecu", "Itemized resource costs of the current month by kind and SKU, in ECU.", item...),
+		itemHours:     f.desc("billing_item_hours", "Itemized resource usage of the current month, in hours.", item...),
+		itemInstances: f.desc("billing_item_instances", "Number of instances of the itemized resource.", item...),
+		itemPPH:       f.desc("billing_item_price_per_hour_ecu", "Price per hour of the itemized resource, in ECU.", item...),
+		dtsCost:       f.desc("billing_dts_cost_ecu", "Data transfer and storage costs of the current month by SKU, in ECU.", dts...),
+		dtsQuantity:   f.desc("billing_dts_quantity", "Data transfer and storage usage of the current month in the SKU's unit (raw quantity).", dts...),
+		dtsRate:       f.desc("billing_dts_rate_ecu", "Data transfer and storage rate, in ECU per SKU unit.", dts...),
+		winStart:      f.desc("billing_window_start_timestamp_seconds", "Start of the billing window polled (first instant of the current month, UTC).", o...),
+		winEnd:        f.desc("billing_window_end_timestamp_seconds", "End of the billing window polled (the poll time).", o...),
+	}
+	return c, nil
+}
+
+// monthWindow returns the current calendar month in UTC up to now, never
+// starting before the earliest date the API accepts.
+func monthWindow(now time.Time) (from, to time.Time) {
+	now = now.UTC()
+	from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if from.Before(eceapi.EarliestCostsDate) {
+		from = eceapi.EarliestCostsDate
+	}
+	return from, now
+}
+
+func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
+	if c.guard.failed != nil {
+		return nil, c.guard.failed
+	}
+	s := NewSnapshot(c.env.Account.Name)
+	ownsOrg := c.env.Sharder == nil || c.env.Sharder.OwnsOrganization()
+	if !ownsOrg && !c.items {
+		return s, nil
+	}
+	orgs, err := c.orgs.get(ctx)
+	if err != nil {
+		return nil, c.guard.check(err)
+	}
+	from, to := monthWindow(c.env.Now())
+	opts := &eceapi.CostsOptions{From: from, To: to}
+
+	deps, err := c.env.Discovery.Wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	discovered := make(map[string]struct{}, len(deps))
+	for _, d := range deps {
+		discovered[d.ID] = struct{}{}
+	}
+
+	closing := c.monthBoundary(from)
+	type itemJob struct{ org, dep string }
+	var jobs []itemJob
+	for _, org := range orgs {
+		costs, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
+		if err != nil {
+			return nil, c.guard.check(err)
+		}
+		if ownsOrg {
+			ov, _, err := c.env.Client.Billing.Overview(ctx, org, opts)
+			if err != nil {
+				return nil, c.guard.check(err)
+			}
+			c.addOverview(s, org, ov)
+			s.gauge(c.winStart, unixSeconds(from), org)
+			s.gauge(c.winEnd, unixSeconds(to), org)
+		}
+		seen := map[string]struct{}{}
+		for _, d := range costs.Deployments {
+			if _, dup := seen[d.DeploymentID]; dup || d.DeploymentID == "" {
+				continue
+			}
+			seen[d.DeploymentID] = struct{}{}
+			_, known := discovered[d.DeploymentID]
+			if ownsOrg {
+				// Deployments deleted this month still cost money: report
+				// every deployment the costs API lists, not only live ones.
+				s.gauge(c.depCost, d.Costs.Total, org, d.DeploymentID)
+				s.gauge(c.depRate, d.HourlyRate, org, d.DeploymentID)
+				for _, dim := range sumDimensions(d.Costs.Dimensions) {
+					s.gauge(c.depDim, dim.Cost, org, d.DeploymentID, dim.Type)
+				}
+			}
+			if c.items && known {
+				jobs = append(jobs, itemJob{org, d.DeploymentID})
+			}
+		}
+		if ownsOrg {
+			if closing {
+				if err := c.closeMonth(ctx, org, from); err != nil {
+					return nil, c.guard.check(err)
+				}
+			}
+			c.addPrevious(s, org)
+		}
+	}
+
+	results := make([]*eceapi.ItemsCosts, len(jobs))
+	errs := make([]error, len(jobs))
+	forEach(ctx, len(jobs), c.concurrency, func(i int) {
+		results[i], _, errs[i] = c.env.Client.Billing.DeploymentItems(ctx, jobs[i].org, jobs[i].dep, opts)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("itemized costs: %w", err)
+	}
+	for i, j := range jobs {
+		if errs[i] != nil {
+			if !isNotFound(errs[i]) {
+				s.Partial = append(s.Partial, errs[i])
+			}
+			continue
+		}
+		c.addItems(s, j.org, j.dep, results[i])
+	}
+	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
+		return nil, fmt.Errorf("itemized costs of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	}
+	c.mu.Lock()
+	c.monthStart = from
+	c.mu.Unlock()
+	return s, nil
+}
+
+// monthBoundary reports whether this is the first poll after the month
+// changed (not the first poll ever).
+func (c *billingCollector) monthBoundary(from time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.monthStart.IsZero() && !c.monthStart.Equal(from)
+}
+
+// closeMonth fetches the final figures of the month before from, once.
+func (c *billingCollector) closeMonth(ctx context.Context, org string, from time.Time) error {
+	prevFrom := from.AddDate(0, -1, 0)
+	if prevFrom.Before(eceapi.EarliestCostsDate) {
+		return nil
+	}
+	opts := &eceapi.CostsOptions{From: prevFrom, To: from}
+	ov, _, err := c.env.Client.Billing.Overview(ctx, org, opts)
+	if err != nil {
+		return fmt.Errorf("close previous month: %w", err)
+	}
+	deps, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
+	if err != nil {
+		return fmt.Errorf("close previous month: %w", err)
+	}
+	mf := &monthFigures{org: ov.Costs.Total, deployments: map[string]float64{}}
+	for _, d := range deps.Deployments {
+		mf.deployments[d.DeploymentID] = d.Costs.Total
+	}
+	c.mu.Lock()
+	c.prevMonth[org] = mf
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *billingCollector) addPrevious(s *Snapshot, org string) {
+	c.mu.Lock()
+	mf := c.prevMonth[org]
+	c.mu.Unlock()
+	if mf == nil {
+		return
+	}
+	s.gauge(c.orgPrev, mf.org, org)
+	for dep, v := range mf.deployments {
+		s.gauge(c.depPrev, v, org, dep)
+	}
+}
+
+func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
+	s.gauge(c.orgCost, ov.Costs.Total, org)
+	s.gauge(c.orgRate, ov.HourlyRate, org)
+	s.gauge(c.orgTrials, ov.Trials, org)
+	if ov.Balance != nil {
+		s.gauge(c.orgAvail, ov.Balance.Available, org)
+		s.gauge(c.orgRemain, ov.Balance.Remaining, org)
+	}
+	for _, dim := range sumDimensions(ov.Costs.Dimensions) {
+		s.gauge(c.orgDim, dim.Cost, org, dim.Type)
+	}
+}
+
+// sumDimensions merges repeated dimension types so each is one series.
+func sumDimensions(dims []eceapi.Dimension) []eceapi.Dimension {
+	out := make([]eceapi.Dimension, 0, len(dims))
+	idx := make(map[string]int, len(dims))
+	for _, d := range dims {
+		if i, ok := idx[d.Type]; ok {
+			out[i].Cost += d.Cost
+			continue
+		}
+		idx[d.Type] = len(out)
+		out = append(out, d)
+	}
+	return out
+}
+
+type itemAgg struct {
+	kind, sku               string
+	cost, hours             float64
+	instances, pricePerHour float64
+	end                     time.Time
+}
+
+type dtsAgg struct {
+	sku             string
+	cost, qty, rate float64
+}
+
+// addItems exposes one deployment's items. Several items can share a kind
+// and SKU (a resize in the month): costs and hours are summed, instances
+// and price per hour are those of the latest period.
+func (c *billingCollector) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
+	var items []*itemAgg
+	byKey := map[[2]string]*itemAgg{}
+	for _, r := range ic.Resources {
+		k := [2]string{r.Kind, r.SKU}
+		a := byKey[k]
+		if a == nil {
+			a = &itemAgg{kind: r.Kind, sku: r.SKU}
+			byKey[k] = a
+			items = append(items, a)
+		}
+		a.cost += r.Price
+		a.hours += r.Hours
+		if a.end.IsZero() || !r.Period.End.Before(a.end) {
+			a.end, a.instances, a.pricePerHour = r.Period.End, r.InstanceCount, r.PricePerHour
+		}
+	}
+	for _, a := range items {
+		s.gauge(c.itemCost, a.cost, org, dep, a.kind, a.sku)
+		s.gauge(c.itemHours, a.hours, org, dep, a.kind, a.sku)
+		s.gauge(c.itemInstances, a.instances, org, dep, a.kind, a.sku)
+		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
+	}
+	var dts []*dtsAgg
+	bySKU := map[string]*dtsAgg{}
+	for _, d := range ic.DataTransferAndStorage {
+		a := bySKU[d.SKU]
+		if a == nil {
+			a = &dtsAgg{sku: d.SKU}
+			bySKU[d.SKU] = a
+			dts = append(dts, a)
+		}
+		a.cost += d.Cost
+		a.qty += d.Quantity.Value
+		a.rate = d.Rate.Value
+	}
+	for _, a := range dts {
+		s.gauge(c.dtsCost, a.cost, org, dep, a.sku)
+		s.gauge(c.dtsQuantity, a.qty, org, dep, a.sku)
+		s.gauge(c.dtsRate, a.rate, org, dep, a.sku)
+	}
+}

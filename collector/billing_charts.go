@@ -1,0 +1,190 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// The billing_charts collector polls the cost charts (ESS only,
+// experimental) and exposes the current (partial) and the previous
+// (complete) bucket of every series: on the organization chart a series is
+// a deployment; on a per-deployment chart, whatever the API groups by.
+
+const billingChartsName = "billing_charts"
+
+func init() {
+	registerCollector(Registration{
+		Name:           billingChartsName,
+		DefaultEnabled: true,
+		NeedsDiscovery: true,
+		Interval:       func(c config.Collectors) time.Duration { return c.BillingCharts.Interval },
+		Settings:       func(c config.Collectors) any { return c.BillingCharts },
+		Supports:       essOnly,
+		New:            newBillingChartsCollector,
+	})
+}
+
+type billingChartsCollector struct {
+	env           Env
+	bucketing     eceapi.Bucketing
+	perDeployment bool
+	concurrency   int
+	orgs          *orgSource
+	guard         *eceGuard
+	cost          *prometheus.Desc
+	start         *prometheus.Desc
+}
+
+func newBillingChartsCollector(env Env) (Source, error) {
+	f := descFactory{collector: billingChartsName, interval: env.Settings.BillingCharts.Interval}
+	b := eceapi.Bucketing(env.Settings.BillingCharts.Bucketing)
+	if b == "" {
+		b = eceapi.BucketingDaily
+	}
+	return &billingChartsCollector{
+		env: env, bucketing: b,
+		perDeployment: env.Settings.BillingCharts.PerDeployment,
+		concurrency:   max(1, env.Settings.BillingCharts.Concurrency),
+		orgs:          env.orgs, guard: &eceGuard{env: env},
+		cost: f.desc("billing_chart_cost_ecu",
+			"Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id.",
+			"organization_id", "deployment_id", "series_id", "bucket"),
+		start: f.desc("billing_chart_bucket_start_timestamp_seconds", "Start of the current or previous chart bucket.",
+			"organization_id", "deployment_id", "bucket"),
+	}, nil
+}
+
+// chartWindow covers the previous and the current bucket.
+func chartWindow(now time.Time, b eceapi.Bucketing) (from, to time.Time) {
+	now = now.UTC()
+	if b == eceapi.BucketingMonthly {
+		from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+	} else {
+		from = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	}
+	if from.Before(eceapi.EarliestCostsDate) {
+		from = eceapi.EarliestCostsDate
+	}
+	return from, now
+}
+
+func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+	if c.guard.failed != nil {
+		return nil, c.guard.failed
+	}
+	s := NewSnapshot(c.env.Account.Name)
+	ownsOrg := c.env.Sharder == nil || c.env.Sharder.OwnsOrganization()
+	if !ownsOrg && !c.perDeployment {
+		return s, nil
+	}
+	orgs, err := c.orgs.get(ctx)
+	if err != nil {
+		return nil, c.guard.check(err)
+	}
+	from, to := chartWindow(c.env.Now(), c.bucketing)
+	opts := &eceapi.ChartsOptions{CostsOptions: eceapi.CostsOptions{From: from, To: to}, Bucketing: c.bucketing}
+
+	var discovered map[string]struct{}
+	if c.perDeployment {
+		deps, err := c.env.Discovery.Wait(ctx)
+		if err != nil {
+			return nil, err
+		}
+		discovered = make(map[string]struct{}, len(deps))
+		for _, d := range deps {
+			discovered[d.ID] = struct{}{}
+		}
+	}
+	type job struct{ org, dep string }
+	var jobs []job
+	for _, org := range orgs {
+		chart, _, err := c.env.Client.Billing.Charts(ctx, org, opts)
+		if err != nil {
+			return nil, c.guard.check(err)
+		}
+		ids := c.addChart(s, org, "", chart, to, ownsOrg)
+		if c.perDeployment {
+			// The organization chart's series are its deployments.
+			for _, id := range ids {
+				if _, ok := discovered[id]; ok {
+					jobs = append(jobs, job{org, id})
+				}
+			}
+		}
+	}
+	results := make([]*eceapi.ChartItems, len(jobs))
+	errs := make([]error, len(jobs))
+	forEach(ctx, len(jobs), c.concurrency, func(i int) {
+		results[i], _, errs[i] = c.env.Client.Billing.DeploymentCharts(ctx, jobs[i].org, jobs[i].dep, opts)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("deployment charts: %w", err)
+	}
+	for i, j := range jobs {
+		if errs[i] != nil {
+			if !isNotFound(errs[i]) {
+				s.Partial = append(s.Partial, errs[i])
+			}
+			continue
+		}
+		c.addChart(s, j.org, j.dep, results[i], to, true)
+	}
+	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
+		return nil, fmt.Errorf("charts of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	}
+	return s, nil
+}
+
+// addChart exposes the last bucket that started at or before now as
+// "current" and the one before it as "previous", and returns the series
+// ids seen in those buckets.
+func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []string {
+	items := make([]eceapi.ChartItem, 0, len(chart.Data))
+	for _, it := range chart.Data {
+		if !it.Timestamp.After(now) {
+			items = append(items, it)
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Timestamp.Before(items[j].Timestamp) })
+	var ids []string
+	seenID := map[string]struct{}{}
+	for back, bucket := range []string{"current", "previous"} {
+		idx := len(items) - 1 - back
+		if idx < 0 {
+			break
+		}
+		it := items[idx]
+		// Buckets with the same timestamp would make duplicate series.
+		if back == 1 && it.Timestamp.Equal(items[idx+1].Timestamp) {
+			break
+		}
+		if emit {
+			s.gauge(c.start, unixSeconds(it.Timestamp), org, dep, bucket)
+		}
+		sums := map[string]float64{}
+		var order []string
+		for _, v := range it.Values {
+			if _, ok := sums[v.ID]; !ok {
+				order = append(order, v.ID)
+			}
+			sums[v.ID] += v.Value
+		}
+		for _, id := range order {
+			if emit {
+				s.gauge(c.cost, sums[id], org, dep, id, bucket)
+			}
+			if _, ok := seenID[id]; !ok && id != "" {
+				seenID[id] = struct{}{}
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}

@@ -1,0 +1,325 @@
+// Package collector turns Elastic Cloud / ECE API data into Prometheus
+// metrics.
+//
+// Every collector is a Source that polls the API for one account in the
+// background, on its own interval, and returns an immutable Snapshot of
+// ready-made const metrics. The scrape path (Manager.Collect) only reads the
+// latest snapshots under a read lock and never calls the API; a failed poll
+// keeps the previous snapshot, marked stale by the self-metrics.
+//
+// Collectors register themselves with registerCollector from their own file,
+// which gives them --collector.<name> / --no-collector.<name> flags.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// namespace prefixes every metric.
+const namespace = "ece"
+
+// Source polls the API for one account and returns what it found.
+type Source interface {
+	// Poll fetches fresh data. It must honour ctx and must not keep
+	// references to the snapshot after returning it.
+	Poll(ctx context.Context) (*Snapshot, error)
+}
+
+// Env is what a collector factory gets to build its Source.
+type Env struct {
+	Account   config.Account
+	Client    *eceapi.Client
+	Settings  config.Collectors
+	Logger    log.Logger
+	Discovery *Discovery
+	Sharder   Sharder
+	Now       func() time.Time
+	// orgs is shared by the collectors of one account.
+	orgs *orgSource
+}
+
+// Factory builds a Source for one account.
+type Factory func(Env) (Source, error)
+
+// Registration describes a collector.
+type Registration struct {
+	Name           string
+	DefaultEnabled bool
+	// NeedsDiscovery: the collector iterates the deployments snapshot.
+	NeedsDiscovery bool
+	// Interval picks the collector's poll interval from the settings.
+	Interval func(config.Collectors) time.Duration
+	// Settings picks the collector's own settings; a reload restarts the
+	// collector's pollers when they change.
+	Settings func(config.Collectors) any
+	// Supports reports whether the collector applies to the account; when it
+	// returns false, no poller is started for that account (the reason is logged once).
+	Supports func(acc config.Account, explicit bool) (bool, string)
+	New      Factory
+}
+
+var (
+	registry     = map[string]*Registration{}
+	collectorOn  = map[string]*bool{}
+	disableDefs  *bool
+	explicitFlag = map[string]bool{}
+	flagsApplied bool
+)
+
+// registerCollector is called from each collector file's init.
+func registerCollector(r Registration) {
+	if _, dup := registry[r.Name]; dup {
+		panic("collector registered twice: " + r.Name)
+	}
+	registry[r.Name] = &r
+}
+
+// Names returns every registered collector, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RegisterFlags adds --collector.<name> (and its --no- form) for every
+// collector and --collector.disable-defaults to app.
+func RegisterFlags(app *kingpin.Application) {
+	for _, name := range Names() {
+		r := registry[name]
+		def := "disabled"
+		if r.DefaultEnabled {
+			def = "enabled"
+		}
+		collectorOn[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, def)).
+			Default(fmt.Sprint(r.DefaultEnabled)).Action(func(*kingpin.ParseContext) error {
+			explicitFlag[name] = true
+			return nil
+		}).Bool()
+	}
+	disableDefs = app.Flag("collector.disable-defaults", "Set all collectors to disabled by default; enable them one by one with --collector.<name>.").Default("false").Bool()
+	flagsApplied = true
+}
+
+// EnabledFromFlags returns the collectors enabled by the parsed flags. With
+// --collector.disable-defaults, only collectors enabled explicitly on the
+// command line stay enabled.
+func EnabledFromFlags() []string {
+	var out []string
+	for _, name := range Names() {
+		on := registry[name].DefaultEnabled
+		if p := collectorOn[name]; flagsApplied && p != nil {
+			on = *p
+		}
+		if flagsApplied && *disableDefs && !explicitFlag[name] {
+			on = false
+		}
+		if on {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// DefaultEnabled returns the collectors enabled without flags.
+func DefaultEnabled() []string {
+	var out []string
+	for _, name := range Names() {
+		if registry[name].DefaultEnabled {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Snapshot is the immutable result of one successful poll: const metrics
+// built once, served by every scrape until the next successful poll.
+type Snapshot struct {
+	account string
+	metrics []prometheus.Metric
+	// Partial holds per-item failures of a poll that succeeded as a whole
+	// (one deployment's remote clusters failed, say).
+	Partial []error
+	// invalid counts series dropped because they could not be built.
+	invalid int
+}
+
+// NewSnapshot returns an empty snapshot for account.
+func NewSnapshot(account string) *Snapshot { return &Snapshot{account: account} }
+
+// Len returns the number of metrics.
+func (s *Snapshot) Len() int { return len(s.metrics) }
+
+// add appends one gauge; the account label value is prepended. Label values
+// that are not valid UTF-8 are repaired rather than dropped.
+func (s *Snapshot) add(desc *prometheus.Desc, vt prometheus.ValueType, v float64, labelValues ...string) {
+	lv := make([]string, 0, len(labelValues)+1)
+	lv = append(lv, s.account)
+	for _, l := range labelValues {
+		if !utf8.ValidString(l) {
+			l = strings.ToValidUTF8(l, "\uFFFD")
+		}
+		lv = append(lv, l)
+	}
+	m, err := prometheus.NewConstMetric(desc, vt, v, lv...)
+	if err != nil {
+		s.invalid++
+		return
+	}
+	s.metrics = append(s.metrics, m)
+}
+
+func (s *Snapshot) gauge(desc *prometheus.Desc, v float64, labelValues ...string) {
+	s.add(desc, prometheus.GaugeValue, v, labelValues...)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// descFactory builds descriptors whose HELP says how the value is cached.
+type descFactory struct {
+	collector string
+	interval  time.Duration
+}
+
+func (f descFactory) desc(name, help string, labels ...string) *prometheus.Desc {
+	help = fmt.Sprintf("%s Cached; refreshed every %s by collector %s.", help, shortDuration(f.interval), f.collector)
+	return prometheus.NewDesc(namespace+"_"+name, help, append([]string{"account"}, labels...), nil)
+}
+
+// shortDuration prints 1h0m0s as 1h and 5m0s as 5m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// Sharder decides which deployments this replica owns (see --shard).
+type Sharder interface {
+	// OwnsDeployment reports whether this replica handles the deployment.
+	OwnsDeployment(id string) bool
+	// OwnsOrganization reports whether this replica handles
+	// organization-level data (billing overview, API keys): shard 0 only.
+	OwnsOrganization() bool
+}
+
+// NoSharding owns everything.
+type NoSharding struct{}
+
+// OwnsDeployment implements Sharder.
+func (NoSharding) OwnsDeployment(string) bool { return true }
+
+// OwnsOrganization implements Sharder.
+func (NoSharding) OwnsOrganization() bool { return true }
+
+// Error reasons, the bounded values of the reason label.
+const (
+	ReasonTimeout     = "timeout"
+	ReasonRateLimited = "rate_limited"
+	ReasonAuth        = "auth"
+	ReasonNotFound    = "not_found"
+	ReasonServer      = "server"
+	ReasonDecode      = "decode"
+	ReasonNetwork     = "network"
+	ReasonConfig      = "config"
+	ReasonDependency  = "dependency"
+)
+
+// errNoDiscovery: the deployments snapshot needed by a collector is missing.
+var errNoDiscovery = errors.New("no deployments snapshot yet: the deployments discovery has not succeeded")
+
+// errUnsupported marks a configuration problem (billing on ECE, say).
+type errUnsupported struct{ msg string }
+
+func (e errUnsupported) Error() string { return e.msg }
+
+// Reason classifies an error into one of the bounded reasons.
+func Reason(err error) string {
+	var rl *eceapi.RateLimitError
+	var apiErr *eceapi.APIError
+	var de *eceapi.DecodeError
+	var un errUnsupported
+	switch {
+	case errors.As(err, &rl):
+		return ReasonRateLimited
+	case errors.As(err, &un):
+		return ReasonConfig
+	case errors.Is(err, errNoDiscovery):
+		return ReasonDependency
+	case errors.As(err, &apiErr):
+		switch {
+		case apiErr.StatusCode == 401 || apiErr.StatusCode == 403:
+			return ReasonAuth
+		case apiErr.StatusCode == 404:
+			return ReasonNotFound
+		case apiErr.StatusCode == 408 || apiErr.StatusCode == 504:
+			return ReasonTimeout
+		case apiErr.StatusCode >= 500:
+			return ReasonServer
+		default:
+			return ReasonConfig
+		}
+	case errors.As(err, &de), errors.Is(err, eceapi.ErrBodyTooLarge):
+		return ReasonDecode
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return ReasonTimeout
+	case errors.Is(err, eceapi.ErrInvalidPathSegment), errors.Is(err, eceapi.ErrInvalidKind):
+		return ReasonDecode
+	default:
+		return ReasonNetwork
+	}
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// errorCode returns the API error code of err, for log lines.
+func errorCode(err error) string {
+	var apiErr *eceapi.APIError
+	if errors.As(err, &apiErr) {
+		if c := apiErr.Code(); c != "" {
+			return c
+		}
+		return fmt.Sprint(apiErr.StatusCode)
+	}
+	return ""
+}
+
+// errorOperation returns the API operation of err, for log lines.
+func errorOperation(err error) string {
+	var apiErr *eceapi.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Operation
+	}
+	var de *eceapi.DecodeError
+	if errors.As(err, &de) {
+		return de.Operation
+	}
+	return ""
+}

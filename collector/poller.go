@@ -1,0 +1,221 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// maxPollTimeout caps the default poll timeout.
+const maxPollTimeout = 2 * time.Minute
+
+// poller runs one Source (one account × one collector) in the background.
+type poller struct {
+	account   string
+	collector string
+	source    Source
+	interval  time.Duration
+	timeout   time.Duration
+	logger    log.Logger
+	errors    func(reason string)
+	// pace, when set, returns an extra delay before the next poll (rate
+	// limit headers close to exhaustion).
+	pace func() time.Duration
+	// hidden pollers run (the deployments discovery, needed by others) but
+	// their snapshot is not exported.
+	hidden bool
+
+	mu          sync.RWMutex
+	snap        *Snapshot // last good
+	success     bool
+	polled      bool
+	lastSuccess time.Time
+	duration    time.Duration
+	partial     int
+
+	firstDone chan struct{}
+	once      sync.Once
+	cancel    context.CancelFunc
+	stopped   chan struct{}
+}
+
+func newPoller(account, collector string, src Source, interval time.Duration, logger log.Logger, errs func(string)) *poller {
+	timeout := interval
+	if timeout > maxPollTimeout {
+		timeout = maxPollTimeout
+	}
+	return &poller{
+		account: account, collector: collector, source: src,
+		interval: interval, timeout: timeout,
+		logger:    log.With(logger, "account", account, "collector", collector),
+		errors:    errs,
+		firstDone: make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+}
+
+// start runs the poll loop until ctx is cancelled or stop is called. The
+// first poll starts after a small random delay so that pollers of many
+// accounts do not hit the API in the same instant.
+func (p *poller) start(ctx context.Context, maxJitter time.Duration) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	go p.run(ctx, maxJitter)
+}
+
+// stop cancels the loop and waits for it (bounded by ctx).
+func (p *poller) stop(ctx context.Context) {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	select {
+	case <-p.stopped:
+	case <-ctx.Done():
+	}
+}
+
+func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
+	defer close(p.stopped)
+	if maxJitter > 0 && !sleep(ctx, time.Duration(rand.Int64N(int64(maxJitter)))) {
+		p.markFirst()
+		return
+	}
+	for {
+		start := time.Now()
+		wait := p.pollOnce(ctx)
+		if ctx.Err() != nil {
+			p.markFirst()
+			return
+		}
+		next := p.interval - time.Since(start)
+		if wait > next {
+			next = wait
+		}
+		if p.pace != nil {
+			next += p.pace()
+		}
+		if !sleep(ctx, next) {
+			return
+		}
+	}
+}
+
+func (p *poller) markFirst() { p.once.Do(func() { close(p.firstDone) }) }
+
+// pollOnce runs one poll and records its outcome. It returns how long the
+// API asked us to wait, if it did (429 Retry-After).
+func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
+	defer p.markFirst()
+	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	start := time.Now()
+	snap, err := p.safePoll(pctx)
+	elapsed := time.Since(start)
+	if ctx.Err() != nil {
+		return 0 // shutting down: not a failure
+	}
+	if err == nil && snap == nil {
+		err = errors.New("collector returned no data")
+	}
+
+	p.mu.Lock()
+	p.polled = true
+	p.duration = elapsed
+	if err != nil {
+		p.success = false
+	} else {
+		p.success, p.snap, p.lastSuccess, p.partial = true, snap, time.Now(), len(snap.Partial)
+	}
+	p.mu.Unlock()
+
+	if err != nil {
+		reason := Reason(err)
+		if errors.Is(err, context.DeadlineExceeded) && pctx.Err() != nil {
+			reason = ReasonTimeout
+		}
+		p.errors(reason)
+		keyvals := []any{"msg", "poll failed; keeping the last good data (stale)", "reason", reason, "duration", elapsed.Round(time.Millisecond), "err", err}
+		if op := errorOperation(err); op != "" {
+			keyvals = append(keyvals, "operation", op)
+		}
+		if code := errorCode(err); code != "" {
+			keyvals = append(keyvals, "code", code)
+		}
+		if reason == ReasonConfig {
+			level.Error(p.logger).Log(keyvals...)
+		} else {
+			level.Warn(p.logger).Log(keyvals...)
+		}
+		var rl *eceapi.RateLimitError
+		if errors.As(err, &rl) {
+			return rl.RetryAfter
+		}
+		return 0
+	}
+	for _, perr := range snap.Partial {
+		p.errors(Reason(perr))
+	}
+	if len(snap.Partial) > 0 {
+		level.Warn(p.logger).Log("msg", "poll succeeded with partial failures", "failures", len(snap.Partial), "err", snap.Partial[0])
+	}
+	level.Debug(p.logger).Log("msg", "poll succeeded", "series", snap.Len(), "duration", elapsed.Round(time.Millisecond))
+	return 0
+}
+
+// safePoll turns a panic in a collector into an error: a bug in one
+// collector must not take the daemon down.
+func (p *poller) safePoll(ctx context.Context) (snap *Snapshot, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			snap, err = nil, fmt.Errorf("collector panicked: %v", r)
+		}
+	}()
+	return p.source.Poll(ctx)
+}
+
+// inherit takes over the last good data of the poller this one replaces,
+// so that a reload does not make series vanish until the next poll.
+func (p *poller) inherit(old *poller) {
+	st := old.state()
+	p.mu.Lock()
+	p.snap, p.lastSuccess, p.success, p.partial = st.snap, st.lastSuccess, st.success, st.partial
+	p.mu.Unlock()
+}
+
+// state is a consistent copy of the poller's state for one scrape.
+type pollerState struct {
+	snap        *Snapshot
+	success     bool
+	polled      bool
+	lastSuccess time.Time
+	duration    time.Duration
+	partial     int
+}
+
+func (p *poller) state() pollerState {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return pollerState{p.snap, p.success, p.polled, p.lastSuccess, p.duration, p.partial}
+}
+
+// sleep waits d or until ctx is done; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

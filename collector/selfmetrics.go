@@ -1,0 +1,121 @@
+package collector
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// selfMetrics are the exporter's own metrics about its pollers and its API
+// requests.
+type selfMetrics struct {
+	success     *prometheus.Desc
+	duration    *prometheus.Desc
+	lastSuccess *prometheus.Desc
+	stale       *prometheus.Desc
+	interval    *prometheus.Desc
+	partial     *prometheus.Desc
+
+	errors          *prometheus.CounterVec
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	rlRemaining     *prometheus.GaugeVec
+	rlLimit         *prometheus.GaugeVec
+	rlInterval      *prometheus.GaugeVec
+	credExpiry      *prometheus.GaugeVec
+}
+
+const exporterNS = "ece_exporter"
+
+func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
+	pl := []string{"account", "collector"}
+	s := &selfMetrics{
+		success:     prometheus.NewDesc(exporterNS+"_collector_success", "Whether the last poll of the collector succeeded (1) or failed (0).", pl, nil),
+		duration:    prometheus.NewDesc(exporterNS+"_collector_duration_seconds", "Duration of the last poll of the collector.", pl, nil),
+		lastSuccess: prometheus.NewDesc(exporterNS+"_collector_last_success_timestamp_seconds", "When the collector last polled successfully.", pl, nil),
+		stale:       prometheus.NewDesc(exporterNS+"_collector_stale", "1 when the last poll failed and the exported data is from an earlier successful poll.", pl, nil),
+		interval:    prometheus.NewDesc(exporterNS+"_collector_interval_seconds", "Poll interval of the collector.", pl, nil),
+		partial:     prometheus.NewDesc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl, nil),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: exporterNS + "_collector_errors_total",
+			Help: "Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, network, config, dependency).",
+		}, []string{"account", "collector", "reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: exporterNS + "_api_requests_total",
+			Help: "HTTP requests sent to the Elastic Cloud API, by spec operation and status code (\"none\" when no answer arrived).",
+		}, []string{"account", "operation", "code"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    exporterNS + "_api_request_duration_seconds",
+			Help:    "Duration of HTTP requests to the Elastic Cloud API, by spec operation.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"account", "operation"}),
+		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_remaining", Help: "API calls left in the current rate-limit window (x-ratelimit-remaining of the latest answer)."}, []string{"account"}),
+		rlLimit:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_limit", Help: "API calls allowed per rate-limit window (x-ratelimit-limit of the latest answer)."}, []string{"account"}),
+		rlInterval:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_interval_seconds", Help: "Length of the rate-limit window (x-ratelimit-interval of the latest answer)."}, []string{"account"}),
+		credExpiry:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_credential_expiration_timestamp_seconds", Help: "When the exporter's own API key expires (x-elastic-api-key-expiration header, ECE)."}, []string{"account"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.errors, s.requests, s.requestDuration, s.rlRemaining, s.rlLimit, s.rlInterval, s.credExpiry} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// observer returns the client hook of one account.
+func (s *selfMetrics) observer(account string, rate *rateState) func(eceapi.Observation) {
+	return func(o eceapi.Observation) {
+		code := "none"
+		if o.StatusCode != 0 {
+			code = strconv.Itoa(o.StatusCode)
+		}
+		op := o.Operation
+		if op == "" {
+			op = "unknown"
+		}
+		s.requests.WithLabelValues(account, op, code).Inc()
+		s.requestDuration.WithLabelValues(account, op).Observe(o.Duration.Seconds())
+		if o.RateLimit.Present {
+			s.rlRemaining.WithLabelValues(account).Set(float64(o.RateLimit.Remaining))
+			s.rlLimit.WithLabelValues(account).Set(float64(o.RateLimit.Limit))
+			if o.RateLimit.Interval > 0 {
+				s.rlInterval.WithLabelValues(account).Set(o.RateLimit.Interval.Seconds())
+			}
+			rate.update(o.RateLimit)
+		}
+		if !o.APIKeyExpiration.IsZero() {
+			s.credExpiry.WithLabelValues(account).Set(float64(o.APIKeyExpiration.Unix()))
+		}
+	}
+}
+
+// forgetAccount drops the series of a removed account.
+func (s *selfMetrics) forgetAccount(account string) {
+	l := prometheus.Labels{"account": account}
+	s.errors.DeletePartialMatch(l)
+	s.requests.DeletePartialMatch(l)
+	s.requestDuration.DeletePartialMatch(l)
+	s.rlRemaining.DeletePartialMatch(l)
+	s.rlLimit.DeletePartialMatch(l)
+	s.rlInterval.DeletePartialMatch(l)
+	s.credExpiry.DeletePartialMatch(l)
+}
+
+func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st pollerState) {
+	lv := []string{p.account, p.collector}
+	ch <- prometheus.MustNewConstMetric(s.interval, prometheus.GaugeValue, p.interval.Seconds(), lv...)
+	if !st.polled && st.snap == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(s.success, prometheus.GaugeValue, boolFloat(st.success), lv...)
+	ch <- prometheus.MustNewConstMetric(s.stale, prometheus.GaugeValue, boolFloat(!st.success), lv...)
+	ch <- prometheus.MustNewConstMetric(s.duration, prometheus.GaugeValue, st.duration.Seconds(), lv...)
+	ch <- prometheus.MustNewConstMetric(s.partial, prometheus.GaugeValue, float64(st.partial), lv...)
+	if !st.lastSuccess.IsZero() {
+		ch <- prometheus.MustNewConstMetric(s.lastSuccess, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, lv...)
+	}
+}

@@ -1,0 +1,406 @@
+// Command ece_exporter is a Prometheus exporter for the Elastic Cloud (ESS)
+// and Elastic Cloud Enterprise (ECE) API: deployment costs, cost charts,
+// remote-cluster health and API key expirations, polled in the background
+// and served from a cache.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/ece-exporter/ece_exporter/admin"
+	"github.com/ece-exporter/ece_exporter/collector"
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+const program = "ece_exporter"
+
+// shutdownGrace bounds a graceful shutdown.
+const shutdownGrace = 15 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// run is the whole program. Cancelling ctx shuts it down gracefully. When
+// ln is non-nil it is served instead of --web.listen-address (tests).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Listener) int {
+	app := kingpin.New(program, "Prometheus exporter for the Elastic Cloud (ESS) and Elastic Cloud Enterprise (ECE) API.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Terminate(nil)
+	app.HelpFlag.Short('h')
+	var (
+		configFile     = app.Flag("config.file", "Path to the configuration file.").Default("ece_exporter.yml").String()
+		configCheck    = app.Flag("config.check", "Validate the configuration, print the effective configuration (secrets as <secret>) and exit.").Bool()
+		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		disableExpMet  = app.Flag("web.disable-exporter-metrics", "Exclude the Go runtime and process metrics of the exporter itself.").Bool()
+		maxRequests    = app.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
+		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat      = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
+		demo           = app.Flag("demo", "Run against a built-in simulated Elastic Cloud API with fake data (no account, no config file, no network).").Bool()
+		adminEnabled   = app.Flag("admin.enabled", "Serve the read-only upgrade dry-run endpoint under /admin/v1/ (needs --admin.token-file).").Bool()
+		adminTokenFile = app.Flag("admin.token-file", "File holding the bearer token of the admin endpoint; re-read on reload.").String()
+		adminCacheTTL  = app.Flag("admin.cache-ttl", "How long an upgrade dry-run result is reused.").Default("60s").Duration()
+		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token.").Default("60").Float64()
+		shard          = app.Flag("shard", "Shard of this replica, 0 to --total-shards-1: it polls only the deployments whose id hashes to it; shard 0 also reports organization-level data.").Default("0").Int()
+		totalShards    = app.Flag("total-shards", "Number of replicas the deployments are split across.").Default("1").Int()
+		toolkitFlags   = kingpinflag.AddFlags(app, ":9871")
+		versionFlagSet = false
+	)
+	app.Flag("version", "Show the version and exit.").Action(func(*kingpin.ParseContext) error {
+		versionFlagSet = true
+		return nil
+	}).Bool()
+	collector.RegisterFlags(app)
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
+		return 1
+	}
+	if versionFlagSet {
+		fmt.Fprintln(stdout, version.Print(program))
+		return 0
+	}
+
+	logger := newLogger(stderr, *logFormat, *logLevel)
+
+	// The demo runs the simulated API in-process and points a generated
+	// configuration at it.
+	var load func() (*config.Config, error)
+	now := time.Now
+	if *demo {
+		now = demoNow
+		sims, demoCfg := startDemo()
+		defer sims.Close()
+		load = func() (*config.Config, error) { return demoCfg, nil }
+		level.Warn(logger).Log("msg", "DEMO MODE: all data comes from a built-in simulated Elastic Cloud API and is fake", "accounts", strings.Join(demoAccounts(demoCfg), ","))
+	} else {
+		load = func() (*config.Config, error) { return config.Load(*configFile) }
+	}
+	cfg, err := load()
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "file", *configFile, "err", err)
+		return 1
+	}
+	if *configCheck {
+		out, err := cfg.Redacted()
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot print configuration", "err", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s", out)
+		return 0
+	}
+
+	sharder, err := collector.NewHashSharder(*shard, *totalShards)
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid sharding flags", "err", err)
+		return 1
+	}
+	enabled := collector.EnabledFromFlags()
+	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
+	level.Info(logger).Log("msg", "configuration loaded", "accounts", strings.Join(demoAccounts(cfg), ","), "collectors", strings.Join(enabled, ","))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector(program))
+	if !*disableExpMet {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	mgr, err := collector.NewManager(collector.Options{
+		Logger: logger, Registerer: reg, Enabled: enabled, Version: version.Version,
+		StartJitter: 2 * time.Second, Now: now, Sharder: sharder,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot set up collectors", "err", err)
+		return 1
+	}
+	reg.MustRegister(mgr)
+	if *totalShards > 1 {
+		reg.MustRegister(collector.ShardMetrics(sharder)...)
+	}
+	var adminHandler *admin.Handler
+	if *adminEnabled {
+		adminHandler, err = admin.New(admin.Options{
+			Logger: log.With(logger, "component", "admin"), Registerer: reg,
+			TokenFile: *adminTokenFile, CacheTTL: *adminCacheTTL, RatePerMinute: *adminRate,
+		}, adminBackend{mgr})
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot enable the admin endpoint", "err", err)
+			return 1
+		}
+	}
+	reloads := newReloader(logger, reg, mgr, load)
+	if adminHandler != nil {
+		reloads.extra = adminHandler.ReloadToken
+	}
+	if err := mgr.Apply(cfg); err != nil {
+		level.Error(logger).Log("msg", "cannot start collectors", "err", err)
+		return 1
+	}
+	reloads.succeeded()
+
+	mux := http.NewServeMux()
+	mux.Handle(*metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: *maxRequests,
+		ErrorLog:            stdErrLogger{logger},
+		Registry:            reg,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !mgr.Ready() {
+			http.Error(w, "Not ready: waiting for the first poll of every collector", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "Only POST is allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := reloads.reload(); err != nil {
+			http.Error(w, "Reload failed; the previous configuration stays active: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Reloaded")
+	})
+	if adminHandler != nil {
+		mux.Handle(admin.PathPrefix, adminHandler)
+	}
+	if *metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        program,
+			Description: "Prometheus exporter for the Elastic Cloud and ECE API",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot build landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	slogger := slog.New(sloggokit.NewGoKitHandler(logger, nil))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = reloads.reload()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if ln != nil {
+			serveErr <- web.Serve(ln, srv, toolkitFlags, slogger)
+			return
+		}
+		serveErr <- web.ListenAndServe(srv, toolkitFlags, slogger)
+	}()
+
+	code := 0
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			level.Error(logger).Log("msg", "cannot serve", "err", err)
+			code = 1
+		}
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		level.Warn(logger).Log("msg", "HTTP server did not stop in time", "err", err)
+	}
+	mgr.Stop(sctx)
+	level.Info(logger).Log("msg", "stopped")
+	return code
+}
+
+func newLogger(w io.Writer, format, lvl string) log.Logger {
+	var l log.Logger
+	if format == "json" {
+		l = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		l = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	var opt level.Option
+	switch lvl {
+	case "debug":
+		opt = level.AllowDebug()
+	case "warn":
+		opt = level.AllowWarn()
+	case "error":
+		opt = level.AllowError()
+	default:
+		opt = level.AllowInfo()
+	}
+	l = level.NewFilter(l, opt)
+	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+}
+
+// stdErrLogger adapts go-kit to promhttp's error logger.
+type stdErrLogger struct{ logger log.Logger }
+
+func (l stdErrLogger) Println(v ...any) {
+	level.Error(l.logger).Log("msg", "error serving metrics", "err", fmt.Sprint(v...))
+}
+
+// reloader applies configuration reloads and exports their outcome.
+type reloader struct {
+	mu      sync.Mutex
+	logger  log.Logger
+	mgr     *collector.Manager
+	load    func() (*config.Config, error)
+	extra   func() error // also re-read on reload (the admin token)
+	success prometheus.Gauge
+	when    prometheus.Gauge
+}
+
+func newReloader(logger log.Logger, reg prometheus.Registerer, mgr *collector.Manager, load func() (*config.Config, error)) *reloader {
+	r := &reloader{
+		logger: logger, mgr: mgr, load: load,
+		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or kept the previous configuration (0)."}),
+		when:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully."}),
+	}
+	reg.MustRegister(r.success, r.when)
+	return r
+}
+
+func (r *reloader) succeeded() {
+	r.success.Set(1)
+	r.when.SetToCurrentTime()
+}
+
+// reload parses the configuration fully, then swaps it in; on any error the
+// running configuration and pollers stay untouched.
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, err := r.load()
+	if err == nil && r.extra != nil {
+		err = r.extra()
+	}
+	if err == nil {
+		err = r.mgr.Apply(cfg)
+	}
+	if err != nil {
+		r.success.Set(0)
+		level.Error(r.logger).Log("msg", "configuration reload failed; keeping the previous configuration", "err", err)
+		return err
+	}
+	r.succeeded()
+	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(demoAccounts(cfg), ","))
+	return nil
+}
+
+func demoAccounts(cfg *config.Config) []string {
+	names := make([]string, 0, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// adminBackend gives the admin endpoint the manager's clients and discovery.
+type adminBackend struct{ m *collector.Manager }
+
+func (b adminBackend) Client(account string) (*eceapi.Client, bool) { return b.m.Client(account) }
+
+func (b adminBackend) Resources(account, deploymentID string) ([]admin.Resource, bool) {
+	d, ok := b.m.Discovery(account)
+	if !ok {
+		return nil, false
+	}
+	dep, ok := d.Find(deploymentID)
+	if !ok {
+		return nil, false
+	}
+	out := make([]admin.Resource, 0, len(dep.Resources))
+	for _, r := range dep.Resources {
+		out = append(out, admin.Resource{Kind: r.Kind, RefID: r.RefID})
+	}
+	return out, true
+}
+
+// demoNow is the clock of the demo data (tests fix it for the golden file).
+var demoNow = time.Now
+
+// demoServers are the simulated APIs of --demo.
+type demoServers []*httptest.Server
+
+func (d demoServers) Close() {
+	for _, s := range d {
+		s.Close()
+	}
+}
+
+// startDemo starts an ESS and an ECE simulator on loopback and returns a
+// configuration pointing at them.
+func startDemo() (demoServers, *config.Config) {
+	now := demoNow
+	ess := httptest.NewServer(ecesim.New(ecesim.Options{
+		Mode: ecesim.ModeESS, Seed: 42, Organizations: 1, DeploymentsPerOrg: 12,
+		APIKey: "demo-ess-api-key", Now: now,
+		RateLimit: 10000, RateLimitInterval: time.Minute,
+	}))
+	ece := httptest.NewServer(ecesim.New(ecesim.Options{
+		Mode: ecesim.ModeECE, Seed: 7, DeploymentsPerOrg: 8,
+		APIKey: "demo-ece-api-key", Username: "demo-admin", Password: "demo-password", Now: now,
+		APIKeyExpiration: now().Add(20 * 24 * time.Hour),
+	}))
+	cfg := config.DefaultConfig
+	cfg.Accounts = []config.Account{
+		{Name: "demo-ess", Platform: config.PlatformESS, URL: ess.URL,
+			Credentials: config.Credentials{APIKey: "demo-ess-api-key"}},
+		{Name: "demo-ece", Platform: config.PlatformECE, URL: ece.URL,
+			Credentials: config.Credentials{APIKey: "demo-ece-api-key"}},
+	}
+	return demoServers{ess, ece}, &cfg
+}

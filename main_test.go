@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/metrics.golden from the demo output")
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer collects log output written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// daemon is one in-process run of the exporter on a loopback port.
+type daemon struct {
+	url    string
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
+
+func startDaemon(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{url: "http://" + ln.Addr().String(), logs: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() { d.done <- run(ctx, args, io.Discard, d.logs, ln) }()
+	t.Cleanup(func() { d.stop(t) })
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) int {
+	t.Helper()
+	d.cancel()
+	select {
+	case code, ok := <-d.done:
+		if ok {
+			close(d.done)
+		}
+		return code
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20s")
+		return -1
+	}
+}
+
+func (d *daemon) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(d.url + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func (d *daemon) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(d.url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("not ready within 30s; logs:\n%s", d.logs.String())
+}
+
+// volatile are metric families whose values depend on timing, not data.
+var volatile = regexp.MustCompile(`^(# (HELP|TYPE) )?(ece_exporter_collector_duration_seconds|ece_exporter_collector_last_success_timestamp_seconds|ece_exporter_api_request_duration_seconds\w*|ece_exporter_build_info|ece_exporter_config_last_reload_success_timestamp_seconds)\b`)
+
+// normalize drops timing-dependent families so the rest can be compared
+// with the golden file.
+func normalize(body string) string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		if line == "" || volatile.MatchString(line) {
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+func TestEndToEndDemo(t *testing.T) {
+	demoNow = func() time.Time { return time.Date(2026, 11, 18, 13, 30, 0, 0, time.UTC) }
+	t.Cleanup(func() { demoNow = time.Now })
+	d := startDaemon(t, "--demo", "--web.disable-exporter-metrics", "--log.level=debug")
+
+	code, _ := d.get(t, "/-/healthy")
+	assert.Equal(t, http.StatusOK, code)
+	d.waitReady(t)
+
+	code, body := d.get(t, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, family := range []string{"ece_deployment_info", "ece_billing_organization_cost_ecu", "ece_billing_chart_cost_ecu", "ece_remote_cluster_healthy", "ece_api_key_expiration_timestamp_seconds", "ece_exporter_collector_success", "ece_exporter_api_requests_total", "ece_exporter_build_info"} {
+		assert.Contains(t, body, "\n"+family+"{", family)
+	}
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
+	require.NoError(t, err)
+	assert.Empty(t, problems, "promlint")
+
+	golden := filepath.Join("testdata", "metrics.golden")
+	got := normalize(body)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "golden file missing: run `make golden`")
+	assert.Equal(t, string(want), got, "metrics differ from %s; if intended, run `make golden`", golden)
+
+	// Endpoints.
+	code, _ = d.get(t, "/-/reload")
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
+	code, page := d.get(t, "/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, page, "/metrics")
+	assert.Equal(t, 0, d.stop(t))
+}
+
+func TestVersionFlag(t *testing.T) {
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"--version"}, &out, io.Discard, nil)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out.String(), "ece_exporter, version")
+}
+
+func TestBadFlagExits1(t *testing.T) {
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"--no-such-flag"}, io.Discard, &errOut, nil)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut.String(), "no-such-flag")
+}
+
+// sortedLines is used to compare outputs whose order does not matter.
+func sortedLines(s string) []string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	sort.Strings(l)
+	return l
+}

@@ -90,7 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		return 0
 	}
 
-	logger := newLogger(stderr, *logFormat, *logLevel)
+	baseLogger := newLogger(stderr, *logFormat, *logLevel)
+	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 
 	// The demo runs the simulated API in-process and points a generated
 	// configuration at it.
@@ -218,7 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	slogger := slog.New(sloggokit.NewGoKitHandler(logger, nil))
+	slogger := slog.New(sloggokit.NewGoKitHandler(baseLogger, nil))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -281,8 +282,9 @@ func newLogger(w io.Writer, format, lvl string) log.Logger {
 	default:
 		opt = level.AllowInfo()
 	}
-	l = level.NewFilter(l, opt)
-	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	// ts and caller are added by the caller, after the slog bridge is built
+	// from this logger (slog records carry their own).
+	return level.NewFilter(l, opt)
 }
 
 // stdErrLogger adapts go-kit to promhttp's error logger.

@@ -164,7 +164,7 @@ func newBillingCollector(env Env) (Source, error) {
 		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Deployment costs of the previous calendar month, fetched once after the month ended, in ECU.", od...),
 
 		itemCost:      f.desc("billing_item_cost_ecu", "Itemized resource costs of the current month by kind and SKU, in ECU.", item...),
-		itemHours:     f.desc("billing_item_hours", "Itemized resource usage of the current month, in hours.", item...),
+		itemHours:     f.desc("billing_item_usage_seconds", "Itemized resource usage of the current month (the API's hours, converted to the base unit seconds).", item...),
 		itemInstances: f.desc("billing_item_instances", "Number of instances of the itemized resource.", item...),
 		itemPPH:       f.desc("billing_item_price_per_hour_ecu", "Price per hour of the itemized resource, in ECU.", item...),
 		dtsCost:       f.desc("billing_dts_cost_ecu", "Data transfer and storage costs of the current month by SKU, in ECU.", dts...),
@@ -393,7 +393,7 @@ func (c *billingCollector) addItems(s *Snapshot, org, dep string, ic *eceapi.Ite
 	}
 	for _, a := range items {
 		s.gauge(c.itemCost, a.cost, org, dep, a.kind, a.sku)
-		s.gauge(c.itemHours, a.hours, org, dep, a.kind, a.sku)
+		s.gauge(c.itemHours, a.hours*3600, org, dep, a.kind, a.sku)
 		s.gauge(c.itemInstances, a.instances, org, dep, a.kind, a.sku)
 		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
 	}

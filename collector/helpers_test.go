@@ -1,0 +1,175 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fixedNow is the clock of every collector test.
+var fixedNow = time.Date(2026, 11, 18, 13, 30, 0, 0, time.UTC)
+
+func testNow() time.Time { return fixedNow }
+
+// simEnv starts a simulator and returns an Env for one account on it.
+func simEnv(t *testing.T, o ecesim.Options) (*ecesim.Server, Env) {
+	t.Helper()
+	if o.Now == nil {
+		o.Now = testNow
+	}
+	sim := ecesim.New(o)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	platform := config.PlatformESS
+	if o.Mode == ecesim.ModeECE {
+		platform = config.PlatformECE
+	}
+	key := o.APIKey
+	if key == "" {
+		key = "sim-api-key"
+	}
+	acc := config.Account{Name: "test", Platform: platform, URL: srv.URL, Credentials: config.Credentials{APIKey: config.Secret(key)}}
+	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey(key),
+		eceapi.WithMaxRetries(0), eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0))
+	require.NoError(t, err)
+	env := Env{
+		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
+		orgs: &orgSource{account: acc, client: client, now: testNow},
+	}
+	return sim, env
+}
+
+// discover runs the deployments collector once so that env.Discovery is set.
+func discover(t *testing.T, env Env) *Snapshot {
+	t.Helper()
+	src, err := newDeploymentsCollector(env)
+	require.NoError(t, err)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	return snap
+}
+
+// snapCollector exposes a snapshot to testutil.
+type snapCollector struct{ s *Snapshot }
+
+func (c snapCollector) Describe(chan<- *prometheus.Desc) {}
+func (c snapCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.s.metrics {
+		ch <- m
+	}
+}
+
+// familyNames lists the metric names present in a snapshot.
+func familyNames(t *testing.T, s *Snapshot) map[string]int {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(snapCollector{s}))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = len(mf.GetMetric())
+	}
+	return out
+}
+
+func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
+
+// fixtureEnv serves fixed JSON bodies by path (anything else is a 404 with
+// a BasicFailedReply) and returns an Env on it.
+func fixtureEnv(t *testing.T, bodies map[string]string) (Env, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := bodies[r.URL.Path]
+		if !ok {
+			w.Header().Set("x-cloud-error-codes", "root.resource_not_found")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"root.resource_not_found","message":"not found"}]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	acc := config.Account{Name: "test", Platform: config.PlatformESS, URL: srv.URL, Credentials: config.Credentials{APIKey: "k"}}
+	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("k"), eceapi.WithMaxRetries(0))
+	require.NoError(t, err)
+	return Env{
+		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
+		orgs: &orgSource{account: acc, client: client, now: testNow},
+	}, srv
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// lintSnapshot runs promlint over the snapshot.
+func lintSnapshot(s *Snapshot) error {
+	problems, err := testutil.CollectAndLint(snapCollector{s})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("lint problems: %v", problems)
+	}
+	return nil
+}
+
+// countValue counts the series of a family with value v.
+func countValue(t *testing.T, s *Snapshot, name string, v float64) int {
+	t.Helper()
+	n := 0
+	for _, m := range s.metrics {
+		var pb dto.Metric
+		require.NoError(t, m.Write(&pb))
+		if strings.Contains(m.Desc().String(), `"`+name+`"`) && pb.GetGauge().GetValue() == v {
+			n++
+		}
+	}
+	return n
+}
+
+// countLabel counts the series having label=value.
+func countLabel(t *testing.T, s *Snapshot, label, value string) int {
+	t.Helper()
+	n := 0
+	for _, m := range s.metrics {
+		var pb dto.Metric
+		require.NoError(t, m.Write(&pb))
+		for _, lp := range pb.GetLabel() {
+			if lp.GetName() == label && lp.GetValue() == value {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func metricPB(t *testing.T, m prometheus.Metric) *dto.Metric {
+	t.Helper()
+	var pb dto.Metric
+	require.NoError(t, m.Write(&pb))
+	return &pb
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,76 @@
+package collector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+func TestBillingChartsAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	for _, millis := range []bool{false, true} {
+		sim, env := simEnv(t, ecesim.Options{Seed: 21, DeploymentsPerOrg: 4, ChartTimestampsMillis: millis})
+		discover(t, env)
+		src, err := newBillingChartsCollector(env)
+		require.NoError(t, err)
+		sim.ResetCounts()
+		snap, err := src.Poll(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"list-organizations": 1, "get-costs-charts": 1}, sim.RequestCounts())
+		fams := familyNames(t, snap)
+		assert.Equal(t, 8, fams["ece_billing_chart_cost_ecu"], "4 deployments × current and previous")
+		assert.Equal(t, float64(time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC).Unix()), sumFamily(t, snap, "ece_billing_chart_bucket_start_timestamp_seconds", "bucket", "current"), "millis=%v", millis)
+		assert.Equal(t, float64(time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC).Unix()), sumFamily(t, snap, "ece_billing_chart_bucket_start_timestamp_seconds", "bucket", "previous"))
+		assert.Greater(t, sumFamily(t, snap, "ece_billing_chart_cost_ecu", "bucket", "previous"), sumFamily(t, snap, "ece_billing_chart_cost_ecu", "bucket", "current"), "a whole day costs more than 13.5 hours")
+		require.NoError(t, lintSnapshot(snap))
+	}
+}
+
+func TestBillingChartsPerDeployment(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, ecesim.Options{Seed: 22, DeploymentsPerOrg: 3})
+	env.Settings.BillingCharts.PerDeployment = true
+	discover(t, env)
+	src, _ := newBillingChartsCollector(env)
+	sim.ResetCounts()
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, sim.Requests("get-costs-charts-by-deployment"))
+	for _, d := range sim.Deployments() {
+		assert.Positive(t, countLabel(t, snap, "deployment_id", d.ID))
+	}
+}
+
+func TestBillingChartsFixtureMonthly(t *testing.T) {
+	t.Parallel()
+	env, _ := fixtureEnv(t, map[string]string{
+		"/api/v1/organizations": `{"organizations":[{"id":"o1","name":"org"}]}`,
+		// Out of order, in milliseconds, with a bucket in the future that is ignored.
+		"/api/v1/billing/costs/o1/charts": `{"data":[
+			{"timestamp":1793491200000,"values":[{"id":"d1","name":"one","value":100},{"id":"d2","name":"two","value":50}]},
+			{"timestamp":1796083200000,"values":[{"id":"d1","name":"one","value":999}]},
+			{"timestamp":1790812800000,"values":[{"id":"d1","name":"one","value":90}]}]}`,
+	})
+	env.Settings.BillingCharts.Bucketing = "monthly"
+	src, _ := newBillingChartsCollector(env)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	want := `
+# HELP ece_billing_chart_cost_ecu Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id. Cached; refreshed every 6h by collector billing_charts.
+# TYPE ece_billing_chart_cost_ecu gauge
+ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d1"} 100
+ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d2"} 50
+ece_billing_chart_cost_ecu{account="test",bucket="previous",deployment_id="",organization_id="o1",series_id="d1"} 90
+# HELP ece_billing_chart_bucket_start_timestamp_seconds Start of the current or previous chart bucket. Cached; refreshed every 6h by collector billing_charts.
+# TYPE ece_billing_chart_bucket_start_timestamp_seconds gauge
+ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="current",deployment_id="",organization_id="o1"} 1.7934912e+09
+ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="previous",deployment_id="",organization_id="o1"} 1.7908128e+09
+`
+	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want)))
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -197,7 +198,16 @@ func (h *Handler) parsePath(p string) (request, error) {
 	if !ok {
 		return request{}, errBadSegment{"path", "must start with " + PathPrefix}
 	}
+	// Split the escaped path, then unescape each segment: an encoded "/"
+	// stays inside its segment (and fails validation there).
 	seg := strings.Split(rest, "/")
+	for i, sg := range seg {
+		u, err := url.PathUnescape(sg)
+		if err != nil {
+			return request{}, errBadSegment{"path", "invalid escaping"}
+		}
+		seg[i] = u
+	}
 	// accounts/{account}/deployments/{id}/upgrades
 	// accounts/{account}/deployments/{id}/{kind}/{ref_id}/upgrade
 	if len(seg) != 5 && len(seg) != 7 {
@@ -267,7 +277,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, lr *logRecord) (
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the admin endpoint is read-only: only GET and HEAD are allowed")
 		return outcomeMethodNotAllowed, false
 	}
-	req, err := h.parsePath(r.URL.Path)
+	req, err := h.parsePath(r.URL.EscapedPath())
 	if err != nil {
 		var bs errBadSegment
 		errors.As(err, &bs)

@@ -1,0 +1,354 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+const token = "admin-token-SENTINEL-7d3a9"
+
+// allSims collects every simulator of the package's tests, so that TestMain
+// can assert that no test ever caused a real upgrade.
+var (
+	simsMu  sync.Mutex
+	allSims []*ecesim.Server
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	simsMu.Lock()
+	real := 0
+	for _, s := range allSims {
+		real += s.RealUpgrades()
+	}
+	simsMu.Unlock()
+	if real != 0 {
+		os.Stderr.WriteString("FAIL: the admin tests caused real upgrades\n")
+		os.Exit(1)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+	}
+	os.Exit(code)
+}
+
+type fakeBackend struct {
+	client *eceapi.Client
+	deps   map[string][]Resource
+}
+
+func (b fakeBackend) Client(account string) (*eceapi.Client, bool) {
+	return b.client, account == "prod"
+}
+
+func (b fakeBackend) Resources(account, id string) ([]Resource, bool) {
+	r, ok := b.deps[id]
+	return r, ok && account == "prod"
+}
+
+type fixture struct {
+	sim  *ecesim.Server
+	h    *Handler
+	reg  *prometheus.Registry
+	logs *bytes.Buffer
+	dep  ecesim.DeploymentRef
+	now  time.Time
+	mu   sync.Mutex
+}
+
+func newFixture(t testing.TB, opts Options) *fixture {
+	t.Helper()
+	f := &fixture{now: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
+	f.sim = ecesim.New(ecesim.Options{Seed: 9, DeploymentsPerOrg: 4})
+	simsMu.Lock()
+	allSims = append(allSims, f.sim)
+	simsMu.Unlock()
+	srv := httptest.NewServer(f.sim)
+	t.Cleanup(srv.Close)
+	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("sim-api-key"), eceapi.WithMaxRetries(0))
+	require.NoError(t, err)
+	deps := map[string][]Resource{}
+	for _, d := range f.sim.Deployments() {
+		for _, r := range d.Resources {
+			deps[d.ID] = append(deps[d.ID], Resource{Kind: r.Kind, RefID: r.RefID})
+		}
+		if len(d.Resources) > 2 {
+			f.dep = d
+		}
+	}
+	dir := t.TempDir()
+	opts.TokenFile = filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(opts.TokenFile, []byte(token+"\n"), 0o600))
+	f.reg = prometheus.NewRegistry()
+	opts.Registerer = f.reg
+	opts.Logger = log.NewLogfmtLogger(log.NewSyncWriter(syncWriter{f}))
+	opts.Now = func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
+	f.h, err = New(opts, fakeBackend{client: client, deps: deps})
+	require.NoError(t, err)
+	return f
+}
+
+type syncWriter struct{ f *fixture }
+
+func (w syncWriter) Write(p []byte) (int, error) {
+	w.f.mu.Lock()
+	defer w.f.mu.Unlock()
+	return w.f.logs.Write(p)
+}
+
+func (f *fixture) do(t *testing.T, method, path, tok string) (*http.Response, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	body, _ := io.ReadAll(resp.Body)
+	assert.NotContains(t, string(body), token, "the token is never echoed")
+	var m map[string]any
+	if method != http.MethodHead {
+		require.NoError(t, json.Unmarshal(body, &m), "JSON body: %s", body)
+	}
+	return resp, m
+}
+
+func (f *fixture) upgradePath(kind, ref string) string {
+	return "/admin/v1/accounts/prod/deployments/" + f.dep.ID + "/" + kind + "/" + ref + "/upgrade"
+}
+
+func TestUnauthorizedSendsNothingUpstream(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	for _, tok := range []string{"", "wrong", token + "x", strings.ToUpper(token)} {
+		resp, body := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), tok)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		assert.Equal(t, "unauthorized", body["error"].(map[string]any)["code"])
+	}
+	req := httptest.NewRequest(http.MethodGet, f.upgradePath("kibana", "main-kibana"), nil)
+	req.Header.Set("Authorization", "Basic "+token)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Equal(t, 0, f.sim.TotalRequests())
+	assert.Equal(t, float64(5), testutil.ToFloat64(f.h.requests.WithLabelValues(outcomeUnauthorized)))
+}
+
+func TestReadOnly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, "TRACE"} {
+		resp, _ := f.do(t, m, f.upgradePath("kibana", "main-kibana"), token)
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, m)
+		assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"), m)
+	}
+	assert.Equal(t, 0, f.sim.TotalRequests())
+	resp, _ := f.do(t, http.MethodHead, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestBadSegments(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	id := f.dep.ID
+	for _, tc := range []struct{ path, segment string }{
+		{"/admin/v1/accounts/nope/deployments/" + id + "/kibana/main-kibana/upgrade", "account"},
+		{"/admin/v1/accounts//deployments/" + id + "/kibana/main-kibana/upgrade", "account"},
+		{"/admin/v1/accounts/prod/deployments/..%2f/kibana/main-kibana/upgrade", "deployment_id"},
+		{"/admin/v1/accounts/prod/deployments/a.b/kibana/main-kibana/upgrade", "deployment_id"},
+		{"/admin/v1/accounts/prod/deployments/" + strings.Repeat("a", 65) + "/kibana/main-kibana/upgrade", "deployment_id"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/elasticsearch/main-elasticsearch/upgrade", "kind"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/KIBANA/main-kibana/upgrade", "kind"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/kibana/-x/upgrade", "ref_id"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/kibana/a%20b/upgrade", "ref_id"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/kibana/main-kibana/_upgrade", "path"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/kibana/main-kibana/upgrade/x", "path"},
+		{"/admin/v1/accounts/prod/clusters/" + id + "/upgrades", "path"},
+		{"/admin/v1/accounts/prod/deployments/" + id + "/upgradez", "path"},
+	} {
+		resp, body := f.do(t, http.MethodGet, tc.path, token)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, tc.path)
+		msg, _ := body["error"].(map[string]any)["message"].(string)
+		assert.True(t, strings.HasPrefix(msg, tc.segment+":"), "%s: %q should name %s", tc.path, msg, tc.segment)
+	}
+	assert.Equal(t, 0, f.sim.TotalRequests(), "nothing upstream before validation passes")
+}
+
+func TestDryRunCacheAndLog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{CacheTTL: time.Minute})
+	resp, body := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "prod", body["account"])
+	assert.Equal(t, f.dep.ID, body["deployment_id"])
+	assert.Equal(t, "kibana", body["kind"])
+	assert.NotEmpty(t, body["resource_id"])
+	assert.Regexp(t, `^\d+\.\d+\.\d+$`, body["stack_version"])
+	assert.Equal(t, "2026-11-18T12:00:00Z", body["checked_at"])
+	assert.Equal(t, false, body["cached"])
+	assert.Equal(t, 1, f.sim.Requests("upgrade-deployment-stateless-resource"))
+
+	_, body = f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, true, body["cached"])
+	assert.Equal(t, 1, f.sim.Requests("upgrade-deployment-stateless-resource"), "cache hit")
+
+	f.mu.Lock()
+	f.now = f.now.Add(61 * time.Second)
+	f.mu.Unlock()
+	_, body = f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, false, body["cached"])
+	assert.Equal(t, 2, f.sim.Requests("upgrade-deployment-stateless-resource"), "expired entry")
+	f.mu.Lock()
+	logs := f.logs.String()
+	f.mu.Unlock()
+	assert.Contains(t, logs, "outcome=ok")
+	assert.Contains(t, logs, "cached=true")
+	assert.NotContains(t, logs, token)
+	assert.NotContains(t, logs, "sim-api-key")
+	assert.Equal(t, 0, f.sim.RealUpgrades())
+}
+
+func TestUpgradesOfADeployment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500, Times: 1})
+	resp, body := f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/"+f.dep.ID+"/upgrades", token)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	res := body["resources"].([]any)
+	assert.Len(t, res, len(f.dep.Resources)-1, "every stateless resource, not Elasticsearch")
+	failed := 0
+	for _, r := range res {
+		m := r.(map[string]any)
+		if e, ok := m["error"]; ok {
+			failed++
+			assert.Equal(t, float64(502), e.(map[string]any)["status"])
+		} else {
+			assert.NotEmpty(t, m["stack_version"])
+		}
+	}
+	assert.Equal(t, 1, failed, "one entry carries its error, the others their result")
+	resp, _ = f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/ffffffffffffffffffffffffffffffff/upgrades", token)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, 0, f.sim.RealUpgrades())
+}
+
+func TestUpstreamErrorMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		fault      ecesim.Fault
+		status     int
+		code       string
+		retryAfter string
+	}{
+		{"404", ecesim.Fault{Status: 404, Code: "deployments.deployment_resource_not_found"}, 404, "deployments.deployment_resource_not_found", ""},
+		{"429", ecesim.Fault{Status: 429, Headers: map[string]string{"Retry-After": "12"}}, 429, "root.rate_limited", "12"},
+		{"401", ecesim.Fault{Status: 401}, 502, "upstream_permission_denied", ""},
+		{"403", ecesim.Fault{Status: 403}, 502, "upstream_permission_denied", ""},
+		{"timeout", ecesim.Fault{Hang: true}, 504, "upstream_timeout", ""},
+		{"500", ecesim.Fault{Status: 500}, 502, "billing_service.failed_request", ""},
+		{"html 502", ecesim.Fault{Status: 502, HTMLBody: true}, 502, "upstream_error", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, Options{Timeout: 200 * time.Millisecond})
+			f.sim.SetFault("upgrade-deployment-stateless-resource", tc.fault)
+			resp, body := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			e := body["error"].(map[string]any)
+			assert.Equal(t, tc.code, e["code"])
+			assert.Equal(t, tc.retryAfter, resp.Header.Get("Retry-After"))
+			assert.NotContains(t, e["message"], "sim-api-key")
+			assert.Equal(t, 1, f.sim.Requests("upgrade-deployment-stateless-resource"), "the dry run is not retried")
+		})
+	}
+}
+
+func TestRateLimitPerToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{RatePerMinute: 1, Burst: 3})
+	codes := []int{}
+	for i := 0; i < 5; i++ {
+		resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+		codes = append(codes, resp.StatusCode)
+	}
+	assert.Equal(t, []int{200, 200, 200, 429, 429}, codes)
+	assert.Equal(t, 1, f.sim.Requests("upgrade-deployment-stateless-resource"))
+}
+
+func TestTokenReload(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	require.NoError(t, os.WriteFile(f.h.opts.TokenFile, []byte("a-brand-new-admin-token-0001"), 0o600))
+	require.NoError(t, f.h.ReloadToken())
+	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), "a-brand-new-admin-token-0001")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	// A bad reload keeps the current token and never prints it.
+	require.NoError(t, os.WriteFile(f.h.opts.TokenFile, nil, 0o600))
+	err := f.h.ReloadToken()
+	require.Error(t, err)
+	resp, _ = f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), "a-brand-new-admin-token-0001")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func FuzzRouter(f *testing.F) {
+	fx := newFixture(f, Options{RatePerMinute: 1e9, Burst: 1 << 30, Timeout: time.Second})
+	for _, s := range []string{"/admin/v1/accounts/prod/deployments/abc/kibana/main-kibana/upgrade", "/admin/v1/accounts/prod/deployments/abc/upgrades", "/admin/v1/../../x", "/admin/v1/accounts/prod/deployments/%2e%2e/apm/_main/upgrade"} {
+		f.Add(s, "GET")
+	}
+	f.Fuzz(func(t *testing.T, path, method string) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?") || !validMethod(method) {
+			return
+		}
+		req, err := http.NewRequest(method, "http://x"+path, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		fx.h.ServeHTTP(rec, req)
+		if rec.Code == http.StatusOK && method != http.MethodGet && method != http.MethodHead {
+			t.Fatalf("%s %s answered 200", method, path)
+		}
+		if fx.sim.RealUpgrades() != 0 {
+			t.Fatalf("real upgrade after %s %s", method, path)
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" || len(m) > 10 {
+		return false
+	}
+	for _, r := range m {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}

@@ -21,21 +21,21 @@ type noAuth struct{}
 func (noAuth) apply(*http.Request) error { return nil }
 func (noAuth) invalidate() bool          { return false }
 
-type apiKeyAuth struct{ key Secret }
+type apiKeyAuth struct{ key *sealed }
 
 func (a apiKeyAuth) apply(r *http.Request) error {
-	r.Header.Set("Authorization", "ApiKey "+a.key.Reveal())
+	r.Header.Set("Authorization", "ApiKey "+a.key.reveal())
 	return nil
 }
 func (apiKeyAuth) invalidate() bool { return false }
 
 type basicAuth struct {
 	username string
-	password Secret
+	password *sealed
 }
 
 func (a basicAuth) apply(r *http.Request) error {
-	r.SetBasicAuth(a.username, a.password.Reveal())
+	r.SetBasicAuth(a.username, a.password.reveal())
 	return nil
 }
 func (basicAuth) invalidate() bool { return false }
@@ -45,10 +45,10 @@ func (basicAuth) invalidate() bool { return false }
 type loginAuth struct {
 	client   *Client
 	username string
-	password Secret
+	password *sealed
 
 	mu        sync.Mutex
-	token     Secret
+	token     *sealed
 	obtained  time.Time
 	expires   time.Time
 	refreshAt time.Time
@@ -59,34 +59,34 @@ func (a *loginAuth) apply(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	r.Header.Set("Authorization", "Bearer "+tok.Reveal())
+	r.Header.Set("Authorization", "Bearer "+tok.reveal())
 	return nil
 }
 
 func (a *loginAuth) invalidate() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.token = ""
+	a.token = nil
 	return true
 }
 
 // current returns a valid token, refreshing or logging in as needed.
-func (a *loginAuth) current(ctx context.Context) (Secret, error) {
+func (a *loginAuth) current(ctx context.Context) (*sealed, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.client.now()
-	if a.token != "" && now.Before(a.refreshAt) {
+	if a.token != nil && now.Before(a.refreshAt) {
 		return a.token, nil
 	}
-	if a.token != "" && now.Before(a.expires) {
+	if a.token != nil && now.Before(a.expires) {
 		if err := a.exchange(ctx, true); err == nil {
 			return a.token, nil
 		}
 		// Refresh failed (revoked session, say): fall back to a new login.
 	}
 	if err := a.exchange(ctx, false); err != nil {
-		a.token = ""
-		return "", err
+		a.token = nil
+		return nil, err
 	}
 	return a.token, nil
 }
@@ -96,7 +96,7 @@ func (a *loginAuth) current(ctx context.Context) (Secret, error) {
 func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
 	c := a.client
 	op, path, what := "login", "users/auth/_login", "log in"
-	var body any = loginRequest{Username: a.username, Password: a.password.Reveal()}
+	var body any = loginRequest{Username: a.username, Password: a.password.reveal()}
 	if refresh {
 		op, path, what, body = "refresh-token", "users/auth/_refresh", "refresh token", nil
 	}
@@ -105,7 +105,7 @@ func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if refresh {
-		req.Header.Set("Authorization", "Bearer "+a.token.Reveal())
+		req.Header.Set("Authorization", "Bearer "+a.token.reveal())
 	}
 	var tr tokenResponse
 	if _, err := c.roundTrip(req, &tr, 1); err != nil {
@@ -115,7 +115,7 @@ func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
 		return fmt.Errorf("%s as %q: answer holds no token", what, a.username)
 	}
 	now := c.now()
-	a.token, a.obtained, a.expires = Secret(tr.Token), now, tr.SessionExpirationTime
+	a.token, a.obtained, a.expires = seal(tr.Token), now, tr.SessionExpirationTime
 	if !a.expires.After(now) {
 		// No usable expiry: assume a short session and refresh soon.
 		a.expires = now.Add(3 * time.Minute)

@@ -142,7 +142,7 @@ func WithAPIKey(key string) Option {
 		if key == "" {
 			return errors.New("API key is empty")
 		}
-		c.auth = apiKeyAuth{key: Secret(key)}
+		c.auth = apiKeyAuth{key: seal(key)}
 		return nil
 	}
 }
@@ -153,7 +153,7 @@ func WithBasicAuth(username, password string) Option {
 		if username == "" || password == "" {
 			return errors.New("basic auth needs a username and a password")
 		}
-		c.auth = basicAuth{username: username, password: Secret(password)}
+		c.auth = basicAuth{username: username, password: seal(password)}
 		return nil
 	}
 }
@@ -166,7 +166,7 @@ func WithLogin(username, password string) Option {
 		if username == "" || password == "" {
 			return errors.New("login needs a username and a password")
 		}
-		c.auth = &loginAuth{client: c, username: username, password: Secret(password)}
+		c.auth = &loginAuth{client: c, username: username, password: seal(password)}
 		return nil
 	}
 }

@@ -40,3 +40,17 @@ func (s Secret) MarshalYAML() (any, error) { return redacted, nil }
 
 // IsZero reports whether the secret is empty.
 func (s Secret) IsZero() bool { return s == "" }
+
+// sealed holds a secret behind a pointer: fmt cannot call methods on
+// unexported fields, but it prints a nested pointer as an address, so a
+// struct holding a *sealed never shows the value, whatever the verb.
+type sealed struct{ v string }
+
+func seal(s string) *sealed { return &sealed{v: s} }
+
+func (s *sealed) reveal() string {
+	if s == nil {
+		return ""
+	}
+	return s.v
+}

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/ece-exporter/ece_exporter/collector"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden from the demo output")
@@ -178,4 +180,27 @@ func sortedLines(s string) []string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	sort.Strings(l)
 	return l
+}
+
+// TestREADMEMetricTable keeps README's metric table equal to what the code
+// can expose.
+func TestREADMEMetricTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `(ece_[a-z0-9_]+)`(?:, `(ece_[a-z0-9_]+)`)? \\|")
+	documented := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		for _, n := range m[1:] {
+			if n != "" {
+				documented[n] = true
+			}
+		}
+	}
+	code := map[string]bool{}
+	for _, n := range append(collector.MetricNames(),
+		"ece_exporter_config_last_reload_successful", "ece_exporter_config_last_reload_success_timestamp_seconds",
+		"ece_exporter_build_info", "ece_exporter_admin_requests_total", "ece_exporter_shard_ordinal", "ece_exporter_total_shards") {
+		code[n] = true
+	}
+	assert.Equal(t, code, documented)
 }

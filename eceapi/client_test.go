@@ -105,29 +105,43 @@ func methodCases() []methodCase {
 				v, _, err := c.Deployments.UpgradeDryRun(ctx, "d1", "kibana", "main-kibana")
 				return v, err
 			},
-			func(t *testing.T, v any) { assert.Equal(t, "8.15.1", v.(*DeploymentResourceUpgradeResponse).StackVersion) }},
+			func(t *testing.T, v any) {
+				assert.Equal(t, "8.15.1", v.(*DeploymentResourceUpgradeResponse).StackVersion)
+			}},
 		{"Accounts.Get", "GET", "/account", nil, "account.json",
 			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Accounts.Get(ctx); return v, err },
 			func(t *testing.T, v any) { assert.Equal(t, "1234567890", v.(*AccountResponse).ID) }},
 		{"Organizations.List", "GET", "/organizations", nil, "organizations.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Organizations.List(ctx); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.Organizations.List(ctx)
+				return v, err
+			},
 			func(t *testing.T, v any) { assert.Equal(t, "1234567890", v.(*OrganizationList).Organizations[0].ID) }},
 		{"Billing.Overview", "GET", "/billing/costs/o1", cq, "costs_overview.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Billing.Overview(ctx, "o1", costs); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.Billing.Overview(ctx, "o1", costs)
+				return v, err
+			},
 			func(t *testing.T, v any) {
 				o := v.(*CostsOverview)
 				assert.Equal(t, 1234.5, o.Costs.Total)
 				assert.Equal(t, 98765.5, o.Balance.Remaining)
 			}},
 		{"Billing.Deployments", "GET", "/billing/costs/o1/deployments", cq, "costs_deployments.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Billing.Deployments(ctx, "o1", costs); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.Billing.Deployments(ctx, "o1", costs)
+				return v, err
+			},
 			func(t *testing.T, v any) {
 				d := v.(*DeploymentsCosts)
 				assert.Equal(t, "d1", d.Deployments[0].DeploymentID)
 				assert.Equal(t, "capacity", d.Deployments[0].Costs.Dimensions[0].Type)
 			}},
 		{"Billing.Items", "GET", "/billing/costs/o1/items", cq, "costs_items.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Billing.Items(ctx, "o1", costs); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.Billing.Items(ctx, "o1", costs)
+				return v, err
+			},
 			func(t *testing.T, v any) {
 				i := v.(*ItemsCosts)
 				assert.Equal(t, 10.5, i.Resources[0].Hours, "fractional hours decode")
@@ -138,9 +152,14 @@ func methodCases() []methodCase {
 				v, _, err := c.Billing.DeploymentItems(ctx, "o1", "d1", costs)
 				return v, err
 			},
-			func(t *testing.T, v any) { assert.Equal(t, "gcp.es.datahot.n2.68x10x45", v.(*ItemsCosts).Resources[0].SKU) }},
+			func(t *testing.T, v any) {
+				assert.Equal(t, "gcp.es.datahot.n2.68x10x45", v.(*ItemsCosts).Resources[0].SKU)
+			}},
 		{"Billing.Charts", "GET", "/billing/costs/o1/charts", chq, "charts_millis.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Billing.Charts(ctx, "o1", charts); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.Billing.Charts(ctx, "o1", charts)
+				return v, err
+			},
 			func(t *testing.T, v any) {
 				ch := v.(*ChartItems)
 				assert.Equal(t, time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), ch.Data[0].Timestamp, "milliseconds normalised")
@@ -166,7 +185,10 @@ func methodCases() []methodCase {
 			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.APIKeys.ListAll(ctx); return v, err },
 			func(t *testing.T, v any) { assert.Len(t, v.(*APIKeysResponse).Keys, 2) }},
 		{"APIKeys.ListForUser", "GET", "/users/u1/auth/keys", nil, "api_keys.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.APIKeys.ListForUser(ctx, "u1"); return v, err },
+			func(ctx context.Context, c *Client) (any, error) {
+				v, _, err := c.APIKeys.ListForUser(ctx, "u1")
+				return v, err
+			},
 			func(t *testing.T, v any) { assert.Equal(t, "u1", v.(*APIKeysResponse).Keys[0].UserID) }},
 	}
 }

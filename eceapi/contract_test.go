@@ -141,8 +141,14 @@ func clientCalls(mode ecesim.Mode) []call {
 	costs := &eceapi.CostsOptions{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}
 	charts := &eceapi.ChartsOptions{CostsOptions: *costs, Bucketing: eceapi.BucketingDaily}
 	calls := []call{
-		{"list-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error { _, _, err := c.Deployments.List(ctx); return err }},
-		{"get-current-account", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error { _, _, err := c.Accounts.Get(ctx); return err }},
+		{"list-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Deployments.List(ctx)
+			return err
+		}},
+		{"get-current-account", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Accounts.Get(ctx)
+			return err
+		}},
 		{"get-deployment-es-resource-remote-clusters", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, _ string) error {
 			_, _, err := c.Deployments.RemoteClusters(ctx, d.ID, "main-elasticsearch")
 			return err
@@ -151,11 +157,17 @@ func clientCalls(mode ecesim.Mode) []call {
 			_, _, err := c.Deployments.UpgradeDryRun(ctx, d.ID, "kibana", "main-kibana")
 			return err
 		}},
-		{"get-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error { _, _, err := c.APIKeys.List(ctx); return err }},
+		{"get-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.APIKeys.List(ctx)
+			return err
+		}},
 	}
 	if mode == ecesim.ModeECE {
 		return append(calls,
-			call{"get-users-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error { _, _, err := c.APIKeys.ListAll(ctx); return err }},
+			call{"get-users-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+				_, _, err := c.APIKeys.ListAll(ctx)
+				return err
+			}},
 			call{"get-user-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
 				_, _, err := c.APIKeys.ListForUser(ctx, "admin")
 				return err
@@ -163,15 +175,30 @@ func clientCalls(mode ecesim.Mode) []call {
 		)
 	}
 	return append(calls,
-		call{"list-organizations", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error { _, _, err := c.Organizations.List(ctx); return err }},
-		call{"get-costs-overview", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error { _, _, err := c.Billing.Overview(ctx, o, costs); return err }},
-		call{"get-costs-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error { _, _, err := c.Billing.Deployments(ctx, o, costs); return err }},
-		call{"get-costs-items", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error { _, _, err := c.Billing.Items(ctx, o, costs); return err }},
+		call{"list-organizations", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Organizations.List(ctx)
+			return err
+		}},
+		call{"get-costs-overview", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
+			_, _, err := c.Billing.Overview(ctx, o, costs)
+			return err
+		}},
+		call{"get-costs-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
+			_, _, err := c.Billing.Deployments(ctx, o, costs)
+			return err
+		}},
+		call{"get-costs-items", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
+			_, _, err := c.Billing.Items(ctx, o, costs)
+			return err
+		}},
 		call{"get-costs-items-by-deployment", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, o string) error {
 			_, _, err := c.Billing.DeploymentItems(ctx, o, d.ID, costs)
 			return err
 		}},
-		call{"get-costs-charts", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error { _, _, err := c.Billing.Charts(ctx, o, charts); return err }},
+		call{"get-costs-charts", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
+			_, _, err := c.Billing.Charts(ctx, o, charts)
+			return err
+		}},
 		call{"get-costs-charts-by-deployment", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, o string) error {
 			_, _, err := c.Billing.DeploymentCharts(ctx, o, d.ID, charts)
 			return err

@@ -138,4 +138,3 @@ func BenchmarkDecodeDeploymentsCosts5000(b *testing.B) {
 func BenchmarkDecodeDeploymentsList5000(b *testing.B) {
 	benchDecode(b, deploymentsListBody(5000), func() any { return &DeploymentsListResponse{} })
 }
-

@@ -109,10 +109,10 @@ func (d *daemon) waitReady(t *testing.T) {
 }
 
 // volatile are metric families whose values depend on timing, not data.
-var volatile = regexp.MustCompile(`^(# (HELP|TYPE) )?(ece_exporter_collector_duration_seconds|ece_exporter_collector_last_success_timestamp_seconds|ece_exporter_api_request_duration_seconds\w*|ece_exporter_build_info|ece_exporter_config_last_reload_success_timestamp_seconds|ece_exporter_api_ratelimit_remaining)\b`)
+var volatile = regexp.MustCompile(`^(ece_exporter_collector_duration_seconds|ece_exporter_collector_last_success_timestamp_seconds|ece_exporter_api_request_duration_seconds\w*|ece_exporter_build_info|ece_exporter_config_last_reload_success_timestamp_seconds|ece_exporter_api_ratelimit_remaining)\b`)
 
-// normalize drops timing-dependent families so the rest can be compared
-// with the golden file.
+// normalize drops the samples of timing-dependent families (keeping their
+// HELP and TYPE) so the rest can be compared with the golden file.
 func normalize(body string) string {
 	var out []string
 	for _, line := range strings.Split(body, "\n") {

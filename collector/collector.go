@@ -249,6 +249,8 @@ const (
 	ReasonDependency  = "dependency"
 )
 
+var allReasons = []string{ReasonTimeout, ReasonRateLimited, ReasonAuth, ReasonNotFound, ReasonServer, ReasonDecode, ReasonNetwork, ReasonConfig, ReasonDependency}
+
 // errNoDiscovery: the deployments snapshot needed by a collector is missing.
 var errNoDiscovery = errors.New("no deployments snapshot yet: the deployments discovery has not succeeded")
 

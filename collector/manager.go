@@ -195,6 +195,10 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		p := newPoller(account, coll, src, pl.reg.Interval(cfg.Collectors), m.logger, func(reason string) {
 			m.self.errors.WithLabelValues(account, coll, reason).Inc()
 		})
+		// Initialise the error counters so that rate() works from the start.
+		for _, r := range allReasons {
+			m.self.errors.WithLabelValues(account, coll, r)
+		}
 		p.hidden = pl.hidden
 		p.pace = st.rate.pace
 		if old := m.pollers[pl.key]; old != nil {

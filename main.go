@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token.").Default("60").Float64()
 		shard          = app.Flag("shard", "Shard of this replica, 0 to --total-shards-1: it polls only the deployments whose id hashes to it; shard 0 also reports organization-level data.").Default("0").Int()
 		totalShards    = app.Flag("total-shards", "Number of replicas the deployments are split across.").Default("1").Int()
+		shardAuto      = app.Flag("shard.from-hostname", "Take --shard from the ordinal at the end of the hostname (StatefulSet pod name-N).").Bool()
 		toolkitFlags   = kingpinflag.AddFlags(app, ":9871")
 		versionFlagSet = false
 	)
@@ -121,6 +122,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		return 0
 	}
 
+	if *shardAuto {
+		host, _ := os.Hostname()
+		n, err := collector.OrdinalFromHostname(host)
+		if err != nil {
+			level.Error(logger).Log("msg", "invalid sharding flags", "err", err)
+			return 1
+		}
+		*shard = n
+	}
 	sharder, err := collector.NewHashSharder(*shard, *totalShards)
 	if err != nil {
 		level.Error(logger).Log("msg", "invalid sharding flags", "err", err)

@@ -173,3 +173,5 @@ func metricPB(t *testing.T, m prometheus.Metric) *dto.Metric {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func strconvF(v float64) string { return fmt.Sprintf("%.6f", v) }

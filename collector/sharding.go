@@ -3,6 +3,8 @@ package collector
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,6 +26,16 @@ func NewHashSharder(shard, total int) (HashSharder, error) {
 		return HashSharder{}, fmt.Errorf("--shard=%d: must be between 0 and --total-shards-1 (%d)", shard, total-1)
 	}
 	return HashSharder{Shard: uint32(shard), TotalShards: uint32(total)}, nil
+}
+
+// OrdinalFromHostname returns N from a StatefulSet pod name "name-N".
+func OrdinalFromHostname(host string) (int, error) {
+	i := strings.LastIndex(host, "-")
+	n, err := strconv.Atoi(host[i+1:])
+	if i < 0 || err != nil || n < 0 {
+		return 0, fmt.Errorf("--shard.from-hostname: hostname %q does not end in -<ordinal>", host)
+	}
+	return n, nil
 }
 
 // OwnsDeployment implements Sharder.

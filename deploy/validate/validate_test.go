@@ -204,9 +204,12 @@ func TestHelmTemplate(t *testing.T) {
 			map[string]int{"StatefulSet": 1, "Service": 1, "ConfigMap": 2, "ServiceAccount": 1, "ServiceMonitor": 1, "PrometheusRule": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := exec.Command(h, append([]string{"template", "rel", chart}, tc.args...)...).CombinedOutput()
+			var stderr bytes.Buffer
+			cmd := exec.Command(h, append([]string{"template", "rel", chart}, tc.args...)...)
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
 			if err != nil {
-				t.Fatalf("helm template: %v\n%s", err, out)
+				t.Fatalf("helm template: %v\n%s", err, stderr.String())
 			}
 			var objs []any
 			for i, d := range splitDocs(out) {

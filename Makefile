@@ -19,7 +19,7 @@ build: ## Build the ece_exporter binary.
 
 test: ## Run every test: Go tests with -race, then the deploy/ checks (rules, chart, manifests).
 	$(GO) test -race -count=1 ./...
-	@if [ -x deploy/check.sh ]; then bash deploy/check.sh; fi
+	bash deploy/check.sh
 
 test-short: ## Go tests without the slow ones.
 	$(GO) test -race -short -count=1 ./...

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +23,37 @@ import (
 	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
 )
 
+// sims are every simulator the package's tests start: TestMain asserts
+// that none of them ever saw a real upgrade.
+var (
+	simsMu sync.Mutex
+	sims   []*ecesim.Server
+)
+
+func trackSim(s *ecesim.Server) *ecesim.Server {
+	simsMu.Lock()
+	sims = append(sims, s)
+	simsMu.Unlock()
+	return s
+}
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	simsMu.Lock()
+	for _, s := range sims {
+		if s.RealUpgrades() != 0 {
+			fmt.Fprintln(os.Stderr, "FAIL: a collector test caused a real upgrade")
+			code = 1
+		}
+	}
+	simsMu.Unlock()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // fixedNow is the clock of every collector test.
@@ -36,7 +67,7 @@ func simEnv(t *testing.T, o ecesim.Options) (*ecesim.Server, Env) {
 	if o.Now == nil {
 		o.Now = testNow
 	}
-	sim := ecesim.New(o)
+	sim := trackSim(ecesim.New(o))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	platform := config.PlatformESS

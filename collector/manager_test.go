@@ -58,7 +58,7 @@ func waitReady(t *testing.T, m *Manager) {
 func TestCallsPerCycle(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}} {
-		sim := ecesim.New(ecesim.Options{Seed: 31, Organizations: tc.orgs, DeploymentsPerOrg: tc.perOrg, Now: testNow})
+		sim := trackSim(ecesim.New(ecesim.Options{Seed: 31, Organizations: tc.orgs, DeploymentsPerOrg: tc.perOrg, Now: testNow}))
 		srv := httptest.NewServer(sim)
 		m, _ := startManager(t, essConfig(srv.URL))
 		d := tc.orgs * tc.perOrg
@@ -81,7 +81,7 @@ func TestCallsPerCycle(t *testing.T) {
 // TestScrapesNeverCallTheAPI: 100 scrapes, zero upstream requests.
 func TestScrapesNeverCallTheAPI(t *testing.T) {
 	t.Parallel()
-	sim := ecesim.New(ecesim.Options{Seed: 32, DeploymentsPerOrg: 6, Now: testNow})
+	sim := trackSim(ecesim.New(ecesim.Options{Seed: 32, DeploymentsPerOrg: 6, Now: testNow}))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	_, reg := startManager(t, essConfig(srv.URL))
@@ -151,7 +151,7 @@ func TestFailedPollKeepsStaleData(t *testing.T) {
 
 func TestSelfMetricsOfAFailingCollector(t *testing.T) {
 	t.Parallel()
-	sim := ecesim.New(ecesim.Options{Seed: 34, DeploymentsPerOrg: 2, Now: testNow})
+	sim := trackSim(ecesim.New(ecesim.Options{Seed: 34, DeploymentsPerOrg: 2, Now: testNow}))
 	sim.SetFault("get-api-keys", ecesim.Fault{Status: 503})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -200,7 +200,7 @@ func mustVec(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
 
 func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	sim := ecesim.New(ecesim.Options{Seed: 35, DeploymentsPerOrg: 2, Now: testNow})
+	sim := trackSim(ecesim.New(ecesim.Options{Seed: 35, DeploymentsPerOrg: 2, Now: testNow}))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	cfg := essConfig(srv.URL)

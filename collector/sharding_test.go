@@ -42,7 +42,7 @@ func formatValue(v float64) string { return strings.TrimRight(strings.TrimRight(
 
 func TestThreeShardsEqualOneExporter(t *testing.T) {
 	t.Parallel()
-	sim := ecesim.New(ecesim.Options{Seed: 41, Organizations: 2, DeploymentsPerOrg: 15, Now: testNow})
+	sim := trackSim(ecesim.New(ecesim.Options{Seed: 41, Organizations: 2, DeploymentsPerOrg: 15, Now: testNow}))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	cfg := essConfig(srv.URL)

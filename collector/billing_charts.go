@@ -153,6 +153,14 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 		}
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Timestamp.Before(items[j].Timestamp) })
+	// The same bucket listed twice would make duplicate series: keep the first.
+	dedup := items[:0]
+	for _, it := range items {
+		if len(dedup) == 0 || !it.Timestamp.Equal(dedup[len(dedup)-1].Timestamp) {
+			dedup = append(dedup, it)
+		}
+	}
+	items = dedup
 	var ids []string
 	seenID := map[string]struct{}{}
 	for back, bucket := range []string{"current", "previous"} {
@@ -161,10 +169,6 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 			break
 		}
 		it := items[idx]
-		// Buckets with the same timestamp would make duplicate series.
-		if back == 1 && it.Timestamp.Equal(items[idx+1].Timestamp) {
-			break
-		}
 		if emit {
 			s.gauge(c.start, unixSeconds(it.Timestamp), org, dep, bucket)
 		}

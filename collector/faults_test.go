@@ -1,0 +1,245 @@
+package collector
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+// switchable sends requests to a closed port while refuse is set:
+// connection refused, for real.
+type switchable struct {
+	refuse atomic.Bool
+	closed string
+	next   http.RoundTripper
+}
+
+func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.refuse.Load() {
+		r = r.Clone(r.Context())
+		r.URL.Host = s.closed
+	}
+	return s.next.RoundTrip(r)
+}
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// walk applies f to every number of a decoded JSON document.
+func walk(v any, f func(float64) float64) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k != "timestamp" { // a garbage chart timestamp is rejected, rightly
+				x[k] = walk(e, f)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = walk(e, f)
+		}
+	case float64:
+		return f(x)
+	}
+	return v
+}
+
+// double duplicates every list (duplicate ids everywhere).
+func double(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = double(e)
+		}
+	case []any:
+		return append(x, x...)
+	}
+	return v
+}
+
+type faultCase struct {
+	name   string
+	fault  ecesim.Fault
+	refuse bool
+	// reason is the expected failure reason; "" means the poll succeeds.
+	reason string
+	check  func(t *testing.T, before, after *Snapshot)
+}
+
+func faultCases() []faultCase {
+	sameSize := func(t *testing.T, before, after *Snapshot) {
+		assert.Equal(t, before.Len(), after.Len(), "same series")
+	}
+	return []faultCase{
+		{name: "401", fault: ecesim.Fault{Status: 401}, reason: ReasonAuth},
+		{name: "403", fault: ecesim.Fault{Status: 403}, reason: ReasonAuth},
+		{name: "429 with headers", fault: ecesim.Fault{Status: 429, Headers: map[string]string{"Retry-After": "30", "x-ratelimit-remaining": "0"}}, reason: ReasonRateLimited},
+		{name: "429 without headers", fault: ecesim.Fault{Status: 429}, reason: ReasonRateLimited},
+		{name: "500", fault: ecesim.Fault{Status: 500}, reason: ReasonServer},
+		{name: "502 html", fault: ecesim.Fault{Status: 502, HTMLBody: true}, reason: ReasonServer},
+		{name: "503", fault: ecesim.Fault{Status: 503}, reason: ReasonServer},
+		{name: "connection refused", refuse: true, reason: ReasonNetwork},
+		{name: "connection reset mid-body", fault: ecesim.Fault{ResetConn: true}, reason: ReasonNetwork},
+		{name: "timeout", fault: ecesim.Fault{Hang: true}, reason: ReasonTimeout},
+		{name: "slow body past the timeout", fault: ecesim.Fault{SlowBody: 5 * time.Second}, reason: ReasonTimeout},
+		{name: "truncated JSON", fault: ecesim.Fault{Truncate: true}, reason: ReasonDecode},
+		{name: "malformed JSON", fault: ecesim.Fault{Body: []byte(`{"deployments":[{"id":`)}, reason: ReasonDecode},
+		{name: "null body", fault: ecesim.Fault{Body: []byte(`null`)}, reason: ReasonDecode},
+		{name: "wrong types", fault: ecesim.Fault{Body: []byte(`{"deployments":"x","resources":"x","keys":"x","data":"x","total_cost":"x","organizations":"x"}`)}, reason: ReasonDecode},
+		{name: "body over the size limit", fault: ecesim.Fault{OversizeBytes: 200 << 10}, reason: ReasonDecode},
+		{name: "huge numbers", fault: ecesim.Fault{Mutate: func(v any) any { return walk(v, func(float64) float64 { return 1e300 }) }}, check: sameSize},
+		{name: "negative costs", fault: ecesim.Fault{Mutate: func(v any) any { return walk(v, func(f float64) float64 { return -f }) }}, check: sameSize},
+		{name: "unknown extra fields", fault: ecesim.Fault{Mutate: func(v any) any {
+			if m, ok := v.(map[string]any); ok {
+				m["sim_extra"] = map[string]any{"nested": []any{1, "x"}}
+			}
+			return v
+		}}, check: sameSize},
+		{name: "duplicate ids", fault: ecesim.Fault{Mutate: double}, check: sameSize},
+		{name: "empty lists", fault: ecesim.Fault{Body: []byte(`{"deployments":[],"resources":[],"keys":[],"data":[],"data_transfer_and_storage":[],"total_cost":0,"costs":{"total":0,"dimensions":[]},"organizations":[]}`)},
+			check: func(t *testing.T, before, after *Snapshot) { assert.Less(t, after.Len(), before.Len(), "what is gone upstream vanishes") }},
+	}
+}
+
+// target is one collector and the operation whose answers are faulted.
+type target struct {
+	collector string
+	op        string
+	new       func(Env) (Source, error)
+}
+
+var targets = []target{
+	{deploymentsName, "list-deployments", newDeploymentsCollector},
+	{billingName, "get-costs-deployments", newBillingCollector},
+	{billingChartsName, "get-costs-charts", newBillingChartsCollector},
+	{remoteClustersName, "get-deployment-es-resource-remote-clusters", newRemoteClustersCollector},
+	{apiKeysName, "get-api-keys", newAPIKeysCollector},
+}
+
+// TestFaultMatrix runs every fault against every collector and asserts:
+// the poll fails with the right reason (or succeeds for tolerated
+// oddities), nothing panics, the last good snapshot stays exported, a
+// scrape answers at once while the poll hangs, and the next good poll
+// recovers.
+func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, tg := range targets {
+		for _, fc := range faultCases() {
+			n++
+			t.Run(tg.collector+"/"+fc.name, func(t *testing.T) {
+				t.Parallel()
+				sim := trackSim(ecesim.New(ecesim.Options{Seed: 61, DeploymentsPerOrg: 4, RemoteClustersPerES: 2, Now: testNow}))
+				srv := httptest.NewServer(sim)
+				t.Cleanup(srv.Close)
+				sw := &switchable{closed: closedAddr(t), next: http.DefaultTransport.(*http.Transport).Clone()}
+				client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("sim-api-key"),
+					eceapi.WithHTTPClient(&http.Client{Transport: sw}), eceapi.WithMaxRetries(0), eceapi.WithMaxBodyBytes(128<<10))
+				require.NoError(t, err)
+				acc := config.Account{Name: "test", Platform: config.PlatformESS, URL: srv.URL}
+				env := Env{Account: acc, Client: client, Settings: config.DefaultCollectors, Logger: log.NewNopLogger(),
+					Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow, orgs: &orgSource{account: acc, client: client, now: testNow}}
+				if tg.collector != deploymentsName {
+					discover(t, env)
+				}
+				src, err := tg.new(env)
+				require.NoError(t, err)
+				var reasons []string
+				p := newPoller("test", tg.collector, src, time.Minute, env.Logger, func(r string) { reasons = append(reasons, r) })
+				p.timeout = 300 * time.Millisecond
+				ctx := context.Background()
+
+				p.pollOnce(ctx)
+				good := p.state()
+				require.True(t, good.success, "baseline poll")
+				require.Positive(t, good.snap.Len())
+
+				sim.SetFault(tg.op, fc.fault)
+				sw.refuse.Store(fc.refuse)
+				done := make(chan struct{})
+				go func() { defer close(done); p.pollOnce(ctx) }()
+				// A scrape while the poll is in flight answers at once.
+				time.Sleep(20 * time.Millisecond)
+				start := time.Now()
+				ch := make(chan prometheus.Metric, good.snap.Len()+10)
+				st := p.state()
+				for _, m := range st.snap.metrics {
+					ch <- m
+				}
+				assert.Less(t, time.Since(start), 50*time.Millisecond, "scrape blocked by the poll")
+				<-done
+
+				after := p.state()
+				if fc.reason != "" {
+					assert.False(t, after.success)
+					assert.Equal(t, []string{fc.reason}, reasons)
+					assert.Same(t, good.snap, after.snap, "the last good snapshot stays exported (stale)")
+				} else {
+					require.True(t, after.success, "tolerated: %v", reasons)
+					require.NoError(t, lintSnapshotGather(after.snap))
+					if fc.check != nil {
+						fc.check(t, good.snap, after.snap)
+					}
+				}
+
+				// Recovery.
+				sim.ClearFaults()
+				sw.refuse.Store(false)
+				p.pollOnce(ctx)
+				rec := p.state()
+				assert.True(t, rec.success, "recovers on the next good poll")
+				assert.Equal(t, good.snap.Len(), rec.snap.Len())
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, n, 40)
+}
+
+// TestDeletedBetweenDiscoveryAndDetail: a deployment deleted after the
+// discovery vanishes from remote clusters and billing items without failing
+// the polls.
+func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, ecesim.Options{Seed: 62, DeploymentsPerOrg: 4})
+	discover(t, env)
+	gone := sim.Deployments()[1].ID
+	require.True(t, sim.DeleteDeployment(gone))
+	for _, f := range []func(Env) (Source, error){newRemoteClustersCollector, newBillingCollector, newUpgradesCollector} {
+		src, err := f(env)
+		require.NoError(t, err)
+		snap, err := src.Poll(context.Background())
+		require.NoError(t, err)
+		assert.Empty(t, snap.Partial)
+		assert.Zero(t, countLabel(t, snap, "deployment_id", gone))
+	}
+}
+
+// lintSnapshotGather gathers the snapshot with a pedantic registry: no
+// duplicate series, valid label values.
+func lintSnapshotGather(s *Snapshot) error {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(snapCollector{s}); err != nil {
+		return err
+	}
+	_, err := reg.Gather()
+	return err
+}

@@ -116,7 +116,9 @@ func faultCases() []faultCase {
 		}}, check: sameSize},
 		{name: "duplicate ids", fault: ecesim.Fault{Mutate: double}, check: sameSize},
 		{name: "empty lists", fault: ecesim.Fault{Body: []byte(`{"deployments":[],"resources":[],"keys":[],"data":[],"data_transfer_and_storage":[],"total_cost":0,"costs":{"total":0,"dimensions":[]},"organizations":[]}`)},
-			check: func(t *testing.T, before, after *Snapshot) { assert.Less(t, after.Len(), before.Len(), "what is gone upstream vanishes") }},
+			check: func(t *testing.T, before, after *Snapshot) {
+				assert.Less(t, after.Len(), before.Len(), "what is gone upstream vanishes")
+			}},
 	}
 }
 

@@ -38,7 +38,9 @@ func dataSeries(t *testing.T, reg *prometheus.Registry) []string {
 	return out
 }
 
-func formatValue(v float64) string { return strings.TrimRight(strings.TrimRight(strconvF(v), "0"), ".") }
+func formatValue(v float64) string {
+	return strings.TrimRight(strings.TrimRight(strconvF(v), "0"), ".")
+}
 
 func TestThreeShardsEqualOneExporter(t *testing.T) {
 	t.Parallel()

@@ -233,13 +233,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	done := make(chan struct{})
+	var hupDone sync.WaitGroup
+	hupDone.Add(1)
+	defer func() { signal.Stop(hup); close(done); hupDone.Wait() }()
 	go func() {
+		defer hupDone.Done()
 		for {
 			select {
 			case <-hup:
 				_ = reloads.reload()
-			case <-ctx.Done():
+			case <-done:
 				return
 			}
 		}

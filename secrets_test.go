@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+const (
+	sentinelKey      = "SENTINEL-APIKEY-a81f3c"
+	sentinelPassword = "SENTINEL-PASSWORD-77d0e2"
+	sentinelToken    = "SENTINEL-ADMIN-TOKEN-4be19a"
+)
+
+// testEnv is a config file with two accounts on simulators, secrets in files.
+type testEnv struct {
+	dir, config string
+	ess, ece    *ecesim.Server
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	e := &testEnv{dir: t.TempDir()}
+	e.ess = ecesim.New(ecesim.Options{Seed: 91, DeploymentsPerOrg: 4, APIKey: sentinelKey, LeakKeyField: true})
+	e.ece = ecesim.New(ecesim.Options{Mode: ecesim.ModeECE, Seed: 92, DeploymentsPerOrg: 3, Username: "admin", Password: sentinelPassword,
+		LeakKeyField: true, APIKeyExpiration: time.Now().Add(48 * time.Hour)})
+	essSrv, eceSrv := httptest.NewServer(e.ess), httptest.NewServer(e.ece)
+	t.Cleanup(essSrv.Close)
+	t.Cleanup(eceSrv.Close)
+	write := func(name, content string) string {
+		p := filepath.Join(e.dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	write("key", sentinelKey+"\n")
+	write("password", sentinelPassword+"\n")
+	write("token", sentinelToken+"\n")
+	e.config = write("config.yml", fmt.Sprintf(`
+accounts:
+  - {name: cloud, url: %q, api_key_file: key}
+  - {name: onprem, platform: ece, url: %q, username: admin, password_file: password}
+http: {max_retries: 0}
+`, essSrv.URL, eceSrv.URL))
+	return e
+}
+
+// TestSecretsNeverLeak runs the daemon with sentinel secrets, provokes
+// errors, reloads, uses the admin endpoint and --config.check, and asserts
+// no sentinel (nor the `key` field of key listings) appears anywhere.
+func TestSecretsNeverLeak(t *testing.T) {
+	e := newTestEnv(t)
+	var outputs []string
+
+	var check bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"--config.file=" + e.config, "--config.check"}, &check, &check, nil))
+	outputs = append(outputs, check.String())
+	assert.True(t, strings.Contains(check.String(), "api_key_file: key"), "the file path is shown, not its content")
+
+	e.ess.SetFault("get-api-keys", ecesim.Fault{Status: 401})
+	e.ece.SetFault("get-deployment-es-resource-remote-clusters", ecesim.Fault{Status: 502, HTMLBody: true})
+	d := startDaemon(t, "--config.file="+e.config, "--log.level=debug", "--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
+	d.waitReady(t)
+
+	_, metrics := d.get(t, "/metrics")
+	outputs = append(outputs, metrics)
+	assert.True(t, strings.Contains(metrics, `ece_exporter_collector_errors_total{account="cloud",collector="api_keys",reason="auth"} 1`), "the 401 is counted")
+
+	dep := e.ess.Deployments()[0].ID
+	for _, tc := range []struct{ path, token string }{
+		{"/admin/v1/accounts/cloud/deployments/" + dep + "/kibana/main-kibana/upgrade", sentinelToken},
+		{"/admin/v1/accounts/cloud/deployments/" + dep + "/upgrades", sentinelToken},
+		{"/admin/v1/accounts/cloud/deployments/" + dep + "/kibana/main-kibana/upgrade", "wrong"},
+		{"/admin/v1/accounts/nope/deployments/" + dep + "/apm/x/upgrade", sentinelToken},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, d.url+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		outputs = append(outputs, string(b), fmt.Sprint(resp.Header))
+	}
+	e.ess.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 403})
+	req, _ := http.NewRequest(http.MethodGet, d.url+"/admin/v1/accounts/cloud/deployments/"+dep+"/apm/main-apm/upgrade", nil)
+	req.Header.Set("Authorization", "Bearer "+sentinelToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	outputs = append(outputs, string(b))
+
+	// A bad reload (missing secret file) and a good one.
+	require.NoError(t, os.Rename(filepath.Join(e.dir, "password"), filepath.Join(e.dir, "password.bak")))
+	resp, err = http.Post(d.url+"/-/reload", "", nil)
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	outputs = append(outputs, string(b))
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	require.NoError(t, os.Rename(filepath.Join(e.dir, "password.bak"), filepath.Join(e.dir, "password")))
+	resp, err = http.Post(d.url+"/-/reload", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	_, metrics = d.get(t, "/metrics")
+	outputs = append(outputs, metrics)
+
+	assert.Equal(t, 0, d.stop(t))
+	outputs = append(outputs, d.logs.String())
+	require.Contains(t, d.logs.String(), "poll failed", "errors were logged")
+
+	for i, out := range outputs {
+		for _, s := range []string{sentinelKey, sentinelPassword, sentinelToken, ecesim.LeakedKeyValue} {
+			assert.False(t, strings.Contains(out, s), "output %d leaks %s", i, s[:12])
+		}
+	}
+	assert.Zero(t, e.ess.RealUpgrades()+e.ece.RealUpgrades())
+}
+
+// TestReloadStorm: 100 reloads alternating good and bad while scraping.
+func TestReloadStorm(t *testing.T) {
+	e := newTestEnv(t)
+	good, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d.waitReady(t)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	scrapes := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, err := http.Get(d.url + "/metrics")
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					scrapes++
+				}
+			}
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		content := good
+		want := http.StatusOK
+		if i%2 == 1 {
+			content = []byte("accounts: [{name: Bad!}]\n")
+			want = http.StatusInternalServerError
+		}
+		require.NoError(t, os.WriteFile(e.config, content, 0o600))
+		resp, err := http.Post(d.url+"/-/reload", "", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, "reload %d", i)
+	}
+	close(stop)
+	wg.Wait()
+	assert.Positive(t, scrapes)
+	_, metrics := d.get(t, "/metrics")
+	assert.True(t, strings.Contains(metrics, "ece_exporter_config_last_reload_successful 0"), "the last reload was bad")
+	assert.True(t, strings.Contains(metrics, `ece_exporter_collector_success{account="cloud",collector="deployments"} 1`), "the good config kept running")
+	assert.True(t, strings.Contains(metrics, `ece_deployment_info{account="onprem"`))
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var logs bytes.Buffer
+	code := run(context.Background(), []string{"--demo", "--web.listen-address=" + ln.Addr().String()}, io.Discard, &logs, nil)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, logs.String(), "address already in use")
+}
+
+func TestBadConfigExits1AndNamesTheField(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yml")
+	require.NoError(t, os.WriteFile(p, []byte("accounts:\n  - {name: a, api_key: k, url: \"ftp://x\"}\n"), 0o600))
+	var logs bytes.Buffer
+	assert.Equal(t, 1, run(context.Background(), []string{"--config.file=" + p}, io.Discard, &logs, nil))
+	assert.Contains(t, logs.String(), `accounts[0].url: \"ftp://x\": scheme must be http or https`)
+	assert.Equal(t, 1, run(context.Background(), []string{"--config.file=" + p, "--config.check"}, io.Discard, &logs, nil))
+}
+
+// TestShutdownDuringAPoll: SIGTERM (context cancel) while every poll hangs
+// upstream still exits 0 quickly, with no goroutine left (TestMain checks).
+func TestShutdownDuringAPoll(t *testing.T) {
+	e := newTestEnv(t)
+	e.ess.SetFault("*", ecesim.Fault{Hang: true})
+	d := startDaemon(t, "--config.file="+e.config)
+	time.Sleep(2500 * time.Millisecond) // past the start jitter: polls are hanging
+	code, _ := d.get(t, "/-/healthy")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = d.get(t, "/metrics")
+	assert.Equal(t, http.StatusOK, code, "scrapes answer while polls hang")
+	start := time.Now()
+	assert.Equal(t, 0, d.stop(t))
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.True(t, strings.Contains(d.logs.String(), "stopped"))
+}

@@ -32,6 +32,9 @@ type poller struct {
 	// hidden pollers run (the deployments discovery, needed by others) but
 	// their snapshot is not exported.
 	hidden bool
+	// rateLimited counts consecutive polls that ended in a 429 (poll
+	// goroutine only).
+	rateLimited int
 
 	mu          sync.RWMutex
 	snap        *Snapshot // last good
@@ -94,17 +97,38 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 			p.markFirst()
 			return
 		}
-		next := p.interval - time.Since(start)
-		if wait > next {
-			next = wait
-		}
-		if p.pace != nil {
-			next += p.pace()
-		}
-		if !sleep(ctx, next) {
+		if !sleep(ctx, p.nextDelay(time.Since(start), wait)) {
 			return
 		}
 	}
+}
+
+// nextDelay decides when the next poll starts. Normally one interval after
+// the last one started. After a 429 it waits at least as long as the API
+// asked, and consecutive 429s back off exponentially (up to 16 intervals,
+// with jitter) so that a rate-limit storm sees fewer and fewer requests.
+// Near quota exhaustion (x-ratelimit-remaining), pace adds a window.
+func (p *poller) nextDelay(elapsed, retryAfter time.Duration) time.Duration {
+	next := p.interval - elapsed
+	if retryAfter > 0 {
+		p.rateLimited++
+		backoff := p.interval << min(p.rateLimited-1, 4)
+		backoff += jitterUpTo(backoff / 4)
+		next = max(next, retryAfter, backoff)
+	} else {
+		p.rateLimited = 0
+	}
+	if p.pace != nil {
+		next += p.pace()
+	}
+	return next
+}
+
+func jitterUpTo(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d)))
 }
 
 func (p *poller) markFirst() { p.once.Do(func() { close(p.firstDone) }) }
@@ -155,7 +179,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 		}
 		var rl *eceapi.RateLimitError
 		if errors.As(err, &rl) {
-			return rl.RetryAfter
+			return max(rl.RetryAfter, time.Millisecond)
 		}
 		return 0
 	}

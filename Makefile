@@ -24,6 +24,9 @@ test: ## Run every test: Go tests with -race, then the deploy/ checks (rules, ch
 test-short: ## Go tests without the slow ones.
 	$(GO) test -race -short -count=1 ./...
 
+soak: ## Soak test: 10 minutes of 1 s polls with random faults and concurrent scrapes; prints heap and goroutines over time.
+	$(GO) test -race -count=1 -run TestSoak -v ./collector/ -soak=10m -timeout 20m
+
 golden: ## Rewrite the golden /metrics file from the demo data.
 	$(GO) test -count=1 -run 'TestEndToEnd' . -update
 

@@ -119,17 +119,19 @@ func measure(n, scrapes int, latency time.Duration) error {
 	for _, mf := range mfs {
 		series += len(mf.GetMetric())
 	}
+	// Memory of the exporter alone, before the comparison registry exists.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss := rssMiB()
 	limitReg := prometheus.NewRegistry()
 	limitReg.MustRegister(constCollector(mfs))
 	_, lp99, _, _ := scrapeStats(promhttp.HandlerFor(limitReg, promhttp.HandlerOpts{}), scrapes)
 
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	expected := 1 + 1 + 3 + n + n + 1
 	fmt.Printf("%-6d %-8d %-7s %-9d %-8d %-10s %-10s %-10s %-10s %-7.2f %-11d %-9.1f %-9.1f %-8d\n",
 		n, series, humanBytes(bytes), calls, inflight, cycle.Round(time.Millisecond), p50.Round(time.Microsecond), p99.Round(time.Microsecond),
-		lp99.Round(time.Microsecond), float64(p99)/float64(lp99), allocs, rssMiB(), float64(ms.HeapInuse)/(1<<20), expected)
+		lp99.Round(time.Microsecond), float64(p99)/float64(lp99), allocs, rss, float64(ms.HeapInuse)/(1<<20), expected)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	m.Stop(ctx)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
 )
@@ -219,4 +220,32 @@ func TestShutdownDuringAPoll(t *testing.T) {
 	assert.Equal(t, 0, d.stop(t))
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.True(t, strings.Contains(d.logs.String(), "stopped"))
+}
+
+// TestWebConfigBasicAuth: --web.config.file (exporter-toolkit) protects
+// every endpoint, and /-/ready stays 503 while first polls hang.
+func TestWebConfigBasicAuth(t *testing.T) {
+	e := newTestEnv(t)
+	e.ess.SetFault("*", ecesim.Fault{Hang: true})
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-pass"), bcrypt.MinCost)
+	require.NoError(t, err)
+	web := filepath.Join(e.dir, "web.yml")
+	require.NoError(t, os.WriteFile(web, []byte("basic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
+	d := startDaemon(t, "--config.file="+e.config, "--web.config.file="+web)
+	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/"} {
+		code, _ := d.get(t, path)
+		assert.Equal(t, http.StatusUnauthorized, code, path)
+	}
+	get := func(path string) int {
+		req, _ := http.NewRequest(http.MethodGet, d.url+path, nil)
+		req.SetBasicAuth("prom", "scrape-pass")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, get("/metrics"))
+	assert.Equal(t, http.StatusOK, get("/-/healthy"))
+	assert.Equal(t, http.StatusServiceUnavailable, get("/-/ready"), "first polls have not finished")
+	assert.Equal(t, 0, d.stop(t))
 }

@@ -1,10 +1,13 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,7 +169,8 @@ func TestFaultMatrix(t *testing.T) {
 				src, err := tg.new(env)
 				require.NoError(t, err)
 				var reasons []string
-				p := newPoller("test", tg.collector, src, time.Minute, env.Logger, func(r string) { reasons = append(reasons, r) })
+				logs := &lockedBuffer{}
+				p := newPoller("test", tg.collector, src, time.Minute, log.NewLogfmtLogger(logs), func(r string) { reasons = append(reasons, r) })
 				p.timeout = 300 * time.Millisecond
 				ctx := context.Background()
 
@@ -195,6 +199,11 @@ func TestFaultMatrix(t *testing.T) {
 					assert.False(t, after.success)
 					assert.Equal(t, []string{fc.reason}, reasons)
 					assert.Same(t, good.snap, after.snap, "the last good snapshot stays exported (stale)")
+					out := logs.String()
+					assert.Equal(t, 1, strings.Count(out, "poll failed"), "one clear log line: %s", out)
+					assert.Contains(t, out, "reason="+fc.reason)
+					assert.Contains(t, out, "account=test")
+					assert.Contains(t, out, "collector="+tg.collector)
 				} else {
 					require.True(t, after.success, "tolerated: %v", reasons)
 					require.NoError(t, lintSnapshotGather(after.snap))
@@ -244,4 +253,21 @@ func lintSnapshotGather(s *Snapshot) error {
 	}
 	_, err := reg.Gather()
 	return err
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

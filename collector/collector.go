@@ -266,7 +266,7 @@ func Reason(err error) string {
 	var de *eceapi.DecodeError
 	var un errUnsupported
 	switch {
-	case errors.As(err, &rl):
+	case errors.As(err, &rl), errors.Is(err, eceapi.ErrRequestBudget):
 		return ReasonRateLimited
 	case errors.As(err, &un):
 		return ReasonConfig

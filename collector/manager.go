@@ -339,6 +339,9 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 		eceapi.WithMaxBodyBytes(h.MaxBodyBytes),
 		eceapi.WithObserver(m.self.observer(acc.Name, rate)),
 	}
+	if h.MaxRequestsPerHour > 0 {
+		opts = append(opts, eceapi.WithRequestBudget(h.MaxRequestsPerHour, time.Hour))
+	}
 	if acc.TLS != (config.TLS{}) {
 		opts = append(opts, eceapi.WithTLS(eceapi.TLSOptions{
 			CAFile: acc.TLS.CAFile, CertFile: acc.TLS.CertFile, KeyFile: acc.TLS.KeyFile,

@@ -157,6 +157,8 @@ type HTTP struct {
 	MaxInFlight  int           `yaml:"max_in_flight"`
 	MaxRetries   int           `yaml:"max_retries"`
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	// MaxRequestsPerHour is the per-account request budget; 0 = none.
+	MaxRequestsPerHour int `yaml:"max_requests_per_hour"`
 }
 
 // Defaults.
@@ -462,6 +464,8 @@ func (c *Config) validateCollectors() error {
 		return fmt.Errorf("http.max_retries: %d: must be between 0 and 10", h.MaxRetries)
 	case h.MaxBodyBytes < 1024:
 		return fmt.Errorf("http.max_body_bytes: %d: must be at least 1024", h.MaxBodyBytes)
+	case h.MaxRequestsPerHour < 0:
+		return fmt.Errorf("http.max_requests_per_hour: %d: must not be negative (0 = no budget)", h.MaxRequestsPerHour)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Default values of the client.
@@ -48,6 +50,7 @@ type Client struct {
 	backoffMax   time.Duration
 	maxRetryWait time.Duration
 	inFlight     chan struct{}
+	budget       *rate.Limiter
 	observer     func(Observation)
 	now          func() time.Time
 
@@ -279,6 +282,20 @@ func WithMaxInFlight(n int) Option {
 	}
 }
 
+// WithRequestBudget caps this client at requests per period (a token
+// bucket with a burst of the whole budget). A request that would exceed it
+// waits for a token, or fails at once with ErrRequestBudget when its
+// context ends first.
+func WithRequestBudget(requests int, per time.Duration) Option {
+	return func(c *Client) error {
+		if requests <= 0 || per <= 0 {
+			return errors.New("request budget must be positive")
+		}
+		c.budget = rate.NewLimiter(rate.Limit(float64(requests)/per.Seconds()), requests)
+		return nil
+	}
+}
+
 // WithObserver installs a hook called once per HTTP attempt. It must be
 // fast and must not block.
 func WithObserver(f func(Observation)) Option {
@@ -410,6 +427,11 @@ func (c *Client) do(req *http.Request, v any, retry bool) (*Response, error) {
 	}
 	reauthed := false
 	for attempt := 1; ; attempt++ {
+		if c.budget != nil {
+			if err := c.budget.Wait(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", operationOf(req), ErrRequestBudget)
+			}
+		}
 		resp, err := c.attempt(req, v, attempt)
 		if err == nil {
 			return resp, nil

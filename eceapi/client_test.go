@@ -676,3 +676,21 @@ func TestCheckResponseIsTheOnlyErrorPath(t *testing.T) {
 func pemCert(srv *httptest.Server) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
+
+func TestRequestBudget(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t, WithRequestBudget(3, time.Hour))
+	var n atomic.Int32
+	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) { n.Add(1); writeJSON(w, 200, `{"id":"a"}`) })
+	for i := 0; i < 3; i++ {
+		_, _, err := c.Accounts.Get(context.Background())
+		require.NoError(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, _, err := c.Accounts.Get(ctx)
+	assert.ErrorIs(t, err, ErrRequestBudget)
+	assert.Equal(t, int32(3), n.Load(), "the fourth request was never sent")
+	_, err = NewClient(WithRequestBudget(0, time.Hour))
+	assert.Error(t, err)
+}

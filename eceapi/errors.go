@@ -27,6 +27,9 @@ var (
 	// request that lacks validate_only=true. It cannot happen through the
 	// exported API; it is the last line of defence.
 	ErrRealUpgradeRefused = errors.New("refusing to send an _upgrade request without validate_only=true")
+	// ErrRequestBudget is returned when the per-client request budget
+	// (WithRequestBudget) has no token left before the context ends.
+	ErrRequestBudget = errors.New("request budget exhausted")
 	// ErrRedirectRefused is returned when the API redirects to another host or
 	// from https to http.
 	ErrRedirectRefused = errors.New("redirect refused")

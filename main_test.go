@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -173,13 +172,6 @@ func TestBadFlagExits1(t *testing.T) {
 	code := run(context.Background(), []string{"--no-such-flag"}, io.Discard, &errOut, nil)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut.String(), "no-such-flag")
-}
-
-// sortedLines is used to compare outputs whose order does not matter.
-func sortedLines(s string) []string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	sort.Strings(l)
-	return l
 }
 
 // TestREADMEMetricTable keeps README's metric table equal to what the code

@@ -124,8 +124,6 @@ func familyNames(t *testing.T, s *Snapshot) map[string]int {
 	return out
 }
 
-func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
-
 // fixtureEnv serves fixed JSON bodies by path (anything else is a 404 with
 // a BasicFailedReply) and returns an Env on it.
 func fixtureEnv(t *testing.T, bodies map[string]string) (Env, *httptest.Server) {

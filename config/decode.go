@@ -1,0 +1,522 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file holds the UnmarshalYAML methods: defaults, then decoding, then
+// the checks that need nothing but the document. The collector and HTTP
+// types decode through a shadow struct whose durations keep the text as
+// written, so that errors quote the user's "1m" rather than "1m0s", and
+// which accepts Prometheus-style units (d, w, y) besides Go's.
+
+// plainConfig has Config's fields but not its methods, so decoding into it
+// does not recurse.
+type plainConfig Config
+
+// UnmarshalYAML fills the defaults, decodes, and checks every account. The
+// checks that read files or the environment are left to Parse.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = Config{Collectors: DefaultCollectors, HTTP: DefaultHTTP}
+	if err := unmarshal((*plainConfig)(c)); err != nil {
+		return err
+	}
+	return c.validateAccounts()
+}
+
+func (c *Config) validateAccounts() error {
+	if len(c.Accounts) == 0 {
+		return errors.New("accounts: at least one account is required")
+	}
+	seen := make(map[string]int, len(c.Accounts))
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		at := fmt.Sprintf("accounts[%d]", i)
+		if err := a.validate(at); err != nil {
+			return err
+		}
+		if j, dup := seen[a.Name]; dup {
+			return fmt.Errorf("%s.name: %q: duplicate account name (also accounts[%d])", at, a.Name, j)
+		}
+		seen[a.Name] = i
+	}
+	return nil
+}
+
+// validate checks one account, fills its defaults and compiles its
+// filters; at is its path, e.g. "accounts[2]".
+func (a *Account) validate(at string) error {
+	switch {
+	case a.Name == "":
+		return fmt.Errorf("%s.name: required", at)
+	case !accountNameRE.MatchString(a.Name):
+		return fmt.Errorf("%s.name: %q: must match %s", at, a.Name, accountNameRegex)
+	}
+
+	if a.Platform == "" {
+		a.Platform = PlatformESS
+	}
+	if a.Platform != PlatformESS && a.Platform != PlatformECE {
+		return fmt.Errorf("%s.platform: %q: must be ess or ece", at, a.Platform)
+	}
+
+	if a.URL == "" {
+		if a.Platform == PlatformECE {
+			return fmt.Errorf("%s.url: required for ece accounts (https://<coordinator>:12443)", at)
+		}
+		a.URL = DefaultESSURL
+	}
+	if err := checkURL(a.URL); err != nil {
+		return fmt.Errorf("%s.url: %w", at, err)
+	}
+
+	if err := a.checkCredentialSource(at); err != nil {
+		return err
+	}
+
+	if (a.TLS.CertFile == "") != (a.TLS.KeyFile == "") {
+		return fmt.Errorf("%s.tls: cert_file and key_file must be set together", at)
+	}
+
+	seenOrg := make(map[string]int, len(a.OrganizationIDs))
+	for j, id := range a.OrganizationIDs {
+		if id == "" || strings.ContainsAny(id, "/?#% \t\r\n") {
+			return fmt.Errorf("%s.organization_ids[%d]: %q: not a valid organization id", at, j, id)
+		}
+		if k, dup := seenOrg[id]; dup {
+			return fmt.Errorf("%s.organization_ids[%d]: %q: duplicate (also organization_ids[%d])", at, j, id, k)
+		}
+		seenOrg[id] = j
+	}
+
+	if err := a.Deployments.Compile(); err != nil {
+		return fmt.Errorf("%s.deployments.%w", at, err)
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http(s) URL with a host and optionally a
+// path (a trailing /api/v1 is fine: the client appends it only once). The
+// errors quote the URL with any user info, query or fragment masked, since
+// those are where credentials hide.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("not a valid URL: %v", err)
+	}
+	shown := strconv.Quote(raw)
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		shown = strconv.Quote(maskURL(u))
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%s: scheme must be http or https", shown)
+	case u.Host == "":
+		return fmt.Errorf("%s: host is required", shown)
+	case u.User != nil:
+		return fmt.Errorf("%s: credentials in the URL are not allowed; use api_key_file", shown)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("%s: query and fragment are not allowed", shown)
+	}
+	return nil
+}
+
+func maskURL(u *url.URL) string {
+	m := *u
+	if m.User != nil {
+		m.User = url.User("xxxxx")
+	}
+	if m.RawQuery != "" {
+		m.RawQuery = "xxxxx"
+	}
+	if m.Fragment != "" {
+		m.Fragment, m.RawFragment = "xxxxx", ""
+	}
+	return m.String()
+}
+
+// checkCredentialSource checks that exactly one credential source is set.
+// Reading it is Parse's job.
+func (a *Account) checkCredentialSource(at string) error {
+	if a.Username != "" || a.PasswordFile != "" {
+		if a.Platform != PlatformECE {
+			key := "username"
+			if a.Username == "" {
+				key = "password_file"
+			}
+			return fmt.Errorf("%s.%s: username and password_file are only supported on ece accounts", at, key)
+		}
+		if a.Username == "" || a.PasswordFile == "" {
+			return fmt.Errorf("%s: username and password_file must be set together", at)
+		}
+	}
+	var set []string
+	for _, s := range []struct {
+		key string
+		on  bool
+	}{
+		{"api_key_file", a.APIKeyFile != ""},
+		{"api_key_env", a.APIKeyEnv != ""},
+		{"api_key", a.APIKey != ""},
+		{"username", a.Username != ""},
+	} {
+		if s.on {
+			set = append(set, s.key)
+		}
+	}
+	switch {
+	case len(set) == 0:
+		return fmt.Errorf("%s: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)", at)
+	case len(set) > 1:
+		return fmt.Errorf("%s: %s and %s are mutually exclusive", at, set[0], set[1])
+	}
+	return nil
+}
+
+// duration is a duration as written in the document.
+type duration struct {
+	d    time.Duration
+	text string
+	err  error // a parse error, reported with the field path by the caller
+}
+
+func durationOf(d time.Duration) duration { return duration{d: d, text: formatDuration(d)} }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (v *duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into a duration", n.Line, n.ShortTag())}}
+	}
+	v.text = n.Value
+	v.d, v.err = ParseDuration(n.Value)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (v duration) MarshalYAML() (any, error) { return formatDuration(v.d), nil }
+
+// check returns the duration if it parsed and lies in [lo, hi]; hi 0 means
+// no upper bound.
+func (v duration) check(path string, lo, hi time.Duration) (time.Duration, error) {
+	switch {
+	case v.err != nil:
+		return 0, fmt.Errorf("%s: %q: %v", path, v.text, v.err)
+	case v.d <= 0:
+		return 0, fmt.Errorf("%s: %q: must be greater than 0", path, v.text)
+	case v.d < lo:
+		return 0, fmt.Errorf("%s: %q: must be at least %s", path, v.text, lo)
+	case hi > 0 && v.d > hi:
+		return 0, fmt.Errorf("%s: %q: must be at most %s", path, v.text, hi)
+	}
+	return v.d, nil
+}
+
+var promDurationRE = regexp.MustCompile(`^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$`)
+
+// ParseDuration parses a duration written the Prometheus way ("90s", "5m",
+// "1h30m", "1d", "2w"; a year is 365 days) or the Go way ("1.5h",
+// "500ms"). Signs are accepted here and rejected by the callers that need
+// a positive duration.
+func ParseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	m := promDurationRE.FindStringSubmatch(s)
+	if s == "" || m == nil {
+		return 0, errors.New("not a valid duration (e.g. 90s, 5m, 1h30m, 1d)")
+	}
+	units := []time.Duration{365 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour, time.Hour, time.Minute, time.Second, time.Millisecond}
+	var d time.Duration
+	for i, u := range units {
+		if m[i+1] == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(m[i+1], 10, 64)
+		if err != nil || n > int64((1<<63-1)/u) || d > (1<<63-1)-time.Duration(n)*u {
+			return 0, errors.New("duration is out of range")
+		}
+		d += time.Duration(n) * u
+	}
+	return d, nil
+}
+
+// formatDuration prints d like Prometheus does where it can: "5m" rather
+// than "5m0s", "1h30m" rather than "1h30m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func checkRange(path string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s: %d: must be between %d and %d", path, v, lo, hi)
+	}
+	return nil
+}
+
+func checkInterval(name string, v duration) (time.Duration, error) {
+	return v.check("collectors."+name+".interval", MinIntervals[name], 0)
+}
+
+func checkConcurrency(name string, n int) error {
+	return checkRange("collectors."+name+".concurrency", n, MinConcurrency, MaxConcurrency)
+}
+
+// plainCollectors has Collectors' fields but not its methods.
+type plainCollectors Collectors
+
+// UnmarshalYAML fills the defaults and decodes; each collector checks its
+// own settings.
+func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultCollectors
+	return unmarshal((*plainCollectors)(c))
+}
+
+// The shadow structs below are what the collector and HTTP settings look
+// like in YAML: the same keys, with durations as text.
+
+type deploymentsYAML struct {
+	Interval duration `yaml:"interval"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *DeploymentsCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.Deployments
+	raw := deploymentsYAML{Interval: durationOf(def.Interval)}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("deployments", raw.Interval)
+	if err != nil {
+		return err
+	}
+	*c = DeploymentsCollector{Interval: iv}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c DeploymentsCollector) MarshalYAML() (any, error) {
+	return deploymentsYAML{Interval: durationOf(c.Interval)}, nil
+}
+
+type billingYAML struct {
+	Interval    duration `yaml:"interval"`
+	Items       bool     `yaml:"items"`
+	Concurrency int      `yaml:"concurrency"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *BillingCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.Billing
+	raw := billingYAML{Interval: durationOf(def.Interval), Items: def.Items, Concurrency: def.Concurrency}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("billing", raw.Interval)
+	if err != nil {
+		return err
+	}
+	if err := checkConcurrency("billing", raw.Concurrency); err != nil {
+		return err
+	}
+	*c = BillingCollector{Interval: iv, Items: raw.Items, Concurrency: raw.Concurrency}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c BillingCollector) MarshalYAML() (any, error) {
+	return billingYAML{Interval: durationOf(c.Interval), Items: c.Items, Concurrency: c.Concurrency}, nil
+}
+
+type billingChartsYAML struct {
+	Interval      duration `yaml:"interval"`
+	Bucketing     string   `yaml:"bucketing"`
+	PerDeployment bool     `yaml:"per_deployment"`
+	Concurrency   int      `yaml:"concurrency"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *BillingChartsCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.BillingCharts
+	raw := billingChartsYAML{Interval: durationOf(def.Interval), Bucketing: def.Bucketing, PerDeployment: def.PerDeployment, Concurrency: def.Concurrency}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("billing_charts", raw.Interval)
+	if err != nil {
+		return err
+	}
+	if raw.Bucketing != BucketingDaily && raw.Bucketing != BucketingMonthly {
+		return fmt.Errorf("collectors.billing_charts.bucketing: %q: must be daily or monthly", raw.Bucketing)
+	}
+	if err := checkConcurrency("billing_charts", raw.Concurrency); err != nil {
+		return err
+	}
+	*c = BillingChartsCollector{Interval: iv, Bucketing: raw.Bucketing, PerDeployment: raw.PerDeployment, Concurrency: raw.Concurrency}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c BillingChartsCollector) MarshalYAML() (any, error) {
+	return billingChartsYAML{Interval: durationOf(c.Interval), Bucketing: c.Bucketing, PerDeployment: c.PerDeployment, Concurrency: c.Concurrency}, nil
+}
+
+type remoteClustersYAML struct {
+	Interval    duration `yaml:"interval"`
+	Concurrency int      `yaml:"concurrency"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *RemoteClustersCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.RemoteClusters
+	raw := remoteClustersYAML{Interval: durationOf(def.Interval), Concurrency: def.Concurrency}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("remote_clusters", raw.Interval)
+	if err != nil {
+		return err
+	}
+	if err := checkConcurrency("remote_clusters", raw.Concurrency); err != nil {
+		return err
+	}
+	*c = RemoteClustersCollector{Interval: iv, Concurrency: raw.Concurrency}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c RemoteClustersCollector) MarshalYAML() (any, error) {
+	return remoteClustersYAML{Interval: durationOf(c.Interval), Concurrency: c.Concurrency}, nil
+}
+
+type apiKeysYAML struct {
+	Interval duration `yaml:"interval"`
+	Scope    string   `yaml:"scope"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *APIKeysCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.APIKeys
+	raw := apiKeysYAML{Interval: durationOf(def.Interval), Scope: def.Scope}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("api_keys", raw.Interval)
+	if err != nil {
+		return err
+	}
+	if raw.Scope != ScopeOwn && raw.Scope != ScopeAll {
+		return fmt.Errorf("collectors.api_keys.scope: %q: must be own or all", raw.Scope)
+	}
+	*c = APIKeysCollector{Interval: iv, Scope: raw.Scope}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c APIKeysCollector) MarshalYAML() (any, error) {
+	return apiKeysYAML{Interval: durationOf(c.Interval), Scope: c.Scope}, nil
+}
+
+type upgradesYAML struct {
+	Interval    duration `yaml:"interval"`
+	Concurrency int      `yaml:"concurrency"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *UpgradesCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.Upgrades
+	raw := upgradesYAML{Interval: durationOf(def.Interval), Concurrency: def.Concurrency}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("upgrades", raw.Interval)
+	if err != nil {
+		return err
+	}
+	if err := checkConcurrency("upgrades", raw.Concurrency); err != nil {
+		return err
+	}
+	*c = UpgradesCollector{Interval: iv, Concurrency: raw.Concurrency}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c UpgradesCollector) MarshalYAML() (any, error) {
+	return upgradesYAML{Interval: durationOf(c.Interval), Concurrency: c.Concurrency}, nil
+}
+
+type httpYAML struct {
+	Timeout            duration `yaml:"timeout"`
+	MaxInFlight        int      `yaml:"max_in_flight"`
+	MaxRetries         int      `yaml:"max_retries"`
+	MaxBodyBytes       int64    `yaml:"max_body_bytes"`
+	MaxRequestsPerHour int      `yaml:"max_requests_per_hour"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (h *HTTP) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultHTTP
+	raw := httpYAML{Timeout: durationOf(def.Timeout), MaxInFlight: def.MaxInFlight, MaxRetries: def.MaxRetries,
+		MaxBodyBytes: def.MaxBodyBytes, MaxRequestsPerHour: def.MaxRequestsPerHour}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	timeout, err := raw.Timeout.check("http.timeout", 0, MaxHTTPTimeout)
+	if err != nil {
+		return err
+	}
+	if err := checkRange("http.max_in_flight", raw.MaxInFlight, MinMaxInFlight, MaxMaxInFlight); err != nil {
+		return err
+	}
+	if err := checkRange("http.max_retries", raw.MaxRetries, 0, MaxMaxRetries); err != nil {
+		return err
+	}
+	if raw.MaxBodyBytes < MinMaxBodyBytes {
+		return fmt.Errorf("http.max_body_bytes: %d: must be at least %d (1 KiB)", raw.MaxBodyBytes, MinMaxBodyBytes)
+	}
+	if raw.MaxRequestsPerHour < 0 {
+		return fmt.Errorf("http.max_requests_per_hour: %d: must not be negative (0 = no budget)", raw.MaxRequestsPerHour)
+	}
+	*h = HTTP{Timeout: timeout, MaxInFlight: raw.MaxInFlight, MaxRetries: raw.MaxRetries,
+		MaxBodyBytes: raw.MaxBodyBytes, MaxRequestsPerHour: raw.MaxRequestsPerHour}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (h HTTP) MarshalYAML() (any, error) {
+	return httpYAML{Timeout: durationOf(h.Timeout), MaxInFlight: h.MaxInFlight, MaxRetries: h.MaxRetries,
+		MaxBodyBytes: h.MaxBodyBytes, MaxRequestsPerHour: h.MaxRequestsPerHour}, nil
+}
+
+// publicTypeNames maps the shadow types that yaml names in its errors
+// ("field foo not found in type config.billingYAML") to the exported types
+// users know.
+var publicTypeNames = strings.NewReplacer(
+	"config.plainConfig", "config.Config",
+	"config.plainCollectors", "config.Collectors",
+	"config.deploymentsYAML", "config.DeploymentsCollector",
+	"config.billingYAML", "config.BillingCollector",
+	"config.billingChartsYAML", "config.BillingChartsCollector",
+	"config.remoteClustersYAML", "config.RemoteClustersCollector",
+	"config.apiKeysYAML", "config.APIKeysCollector",
+	"config.upgradesYAML", "config.UpgradesCollector",
+	"config.httpYAML", "config.HTTP",
+)

@@ -1,0 +1,268 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileSize bounds every file Parse reads (secrets, TLS files), so that a
+// path like /dev/zero fails instead of exhausting memory.
+const maxFileSize = 4 << 20
+
+// ParseOption changes where Parse reads files and environment variables.
+type ParseOption func(*parser)
+
+type parser struct {
+	baseDir   string
+	lookupEnv func(string) (string, bool)
+	readFile  func(string) ([]byte, error)
+}
+
+// WithBaseDir resolves relative file paths (secret and TLS files) against
+// dir. Load passes the directory of the configuration file.
+func WithBaseDir(dir string) ParseOption { return func(p *parser) { p.baseDir = dir } }
+
+// WithLookupEnv replaces os.LookupEnv for api_key_env. Nil keeps the default.
+func WithLookupEnv(f func(string) (string, bool)) ParseOption {
+	return func(p *parser) {
+		if f != nil {
+			p.lookupEnv = f
+		}
+	}
+}
+
+// WithReadFile replaces the reading of secret and TLS files; it receives
+// the resolved path. Nil keeps the default.
+func WithReadFile(f func(string) ([]byte, error)) ParseOption {
+	return func(p *parser) {
+		if f != nil {
+			p.readFile = f
+		}
+	}
+}
+
+// Load reads and parses a configuration file. Relative paths in it are
+// resolved against its directory; environment variables come from the
+// process.
+func Load(filename string) (*Config, error) {
+	b, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	return Parse(b, WithBaseDir(filepath.Dir(filename)))
+}
+
+// Parse decodes a YAML configuration strictly, fills the defaults,
+// validates it, and resolves the credentials of every account (reading
+// secret files and environment variables) and checks its TLS files. The
+// error names the field path and the bad value, or is yaml's own error
+// (beginning "yaml: ") for a document that does not decode. It never
+// contains a secret.
+func Parse(data []byte, opts ...ParseOption) (*Config, error) {
+	p := parser{lookupEnv: os.LookupEnv, readFile: readFileLimited}
+	for _, o := range opts {
+		o(&p)
+	}
+
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var cfg *Config
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(err)
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		return nil, errors.New("yaml: the configuration must be a single YAML document")
+	}
+	if cfg == nil {
+		// An empty or null document: UnmarshalYAML never ran.
+		return nil, errors.New("accounts: at least one account is required")
+	}
+
+	for i := range cfg.Accounts {
+		if err := p.resolve(&cfg.Accounts[i], fmt.Sprintf("accounts[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// yamlError returns a decoding error with the internal shadow type names
+// replaced by the exported ones.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = publicTypeNames.Replace(m)
+	}
+	return &yaml.TypeError{Errors: msgs}
+}
+
+func readFileLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
+}
+
+func (p *parser) path(f string) string {
+	if filepath.IsAbs(f) || p.baseDir == "" {
+		return f
+	}
+	return filepath.Join(p.baseDir, f)
+}
+
+// read reads a file named in the configuration; at is the field path and
+// name the value as written. Errors carry the OS error, never the content.
+func (p *parser) read(at, name string) (string, []byte, error) {
+	resolved := p.path(name)
+	b, err := p.readFile(resolved)
+	switch {
+	case err != nil:
+		return "", nil, fmt.Errorf("%s: %q: %v", at, name, err)
+	case len(b) > maxFileSize:
+		return "", nil, fmt.Errorf("%s: %q: file is larger than %d bytes", at, name, maxFileSize)
+	case len(bytes.TrimSpace(b)) == 0:
+		return "", nil, fmt.Errorf("%s: %q: file is empty", at, name)
+	}
+	return resolved, b, nil
+}
+
+// resolve reads the credentials and TLS files of an account whose
+// credential source has been checked by UnmarshalYAML, and rewrites its
+// file paths to the resolved ones.
+func (p *parser) resolve(a *Account, at string) error {
+	a.Credentials = Credentials{}
+	switch {
+	case a.APIKeyFile != "":
+		path, b, err := p.read(at+".api_key_file", a.APIKeyFile)
+		if err != nil {
+			return err
+		}
+		key := strings.TrimSpace(string(b))
+		if err := checkAPIKey(key); err != nil {
+			return fmt.Errorf("%s.api_key_file: %q: %v", at, a.APIKeyFile, err)
+		}
+		a.APIKeyFile, a.Credentials.APIKey = path, Secret(key)
+	case a.APIKeyEnv != "":
+		v, _ := p.lookupEnv(a.APIKeyEnv)
+		key := strings.TrimSpace(v)
+		if key == "" {
+			return fmt.Errorf("%s.api_key_env: %q: environment variable is not set or empty", at, a.APIKeyEnv)
+		}
+		if err := checkAPIKey(key); err != nil {
+			return fmt.Errorf("%s.api_key_env: %q: %v", at, a.APIKeyEnv, err)
+		}
+		a.Credentials.APIKey = Secret(key)
+	case a.APIKey != "":
+		key := strings.TrimSpace(a.APIKey.Reveal())
+		if key == "" {
+			return fmt.Errorf("%s.api_key: is blank", at)
+		}
+		if err := checkAPIKey(key); err != nil {
+			return fmt.Errorf("%s.api_key: %v", at, err)
+		}
+		a.Credentials.APIKey = Secret(key)
+	case a.Username != "":
+		path, b, err := p.read(at+".password_file", a.PasswordFile)
+		if err != nil {
+			return err
+		}
+		a.PasswordFile = path
+		a.Credentials.Username, a.Credentials.Password = a.Username, Secret(strings.TrimSpace(string(b)))
+	default:
+		// Unreachable after UnmarshalYAML; kept for Configs built by hand.
+		return fmt.Errorf("%s: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)", at)
+	}
+	return p.resolveTLS(a, at)
+}
+
+// checkAPIKey rejects keys that cannot go into an Authorization header, the
+// usual sign of a secret file holding more than the key.
+func checkAPIKey(key string) error {
+	if strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return errors.New("the API key contains a line break or control character")
+	}
+	return nil
+}
+
+// resolveTLS checks that the TLS files are readable and hold what they
+// should, so that --config.check catches a wrong path, and fingerprints them
+// for Equal.
+func (p *parser) resolveTLS(a *Account, at string) error {
+	h := sha256.New()
+	var contents [3][]byte
+	certName, keyName := a.TLS.CertFile, a.TLS.KeyFile
+	read := false
+	for i, f := range []struct {
+		key  string
+		name *string
+	}{
+		{"ca_file", &a.TLS.CAFile},
+		{"cert_file", &a.TLS.CertFile},
+		{"key_file", &a.TLS.KeyFile},
+	} {
+		if *f.name == "" {
+			continue
+		}
+		path, b, err := p.read(at+".tls."+f.key, *f.name)
+		if err != nil {
+			return err
+		}
+		if i == 0 && !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return fmt.Errorf("%s.tls.ca_file: %q: no PEM certificate found", at, *f.name)
+		}
+		*f.name, contents[i], read = path, b, true
+	}
+	if contents[1] != nil {
+		if _, err := tls.X509KeyPair(contents[1], contents[2]); err != nil {
+			return fmt.Errorf("%s.tls: cert_file %q and key_file %q: %v", at, certName, keyName, err)
+		}
+	}
+	if !read {
+		a.tlsDigest = nil
+		return nil
+	}
+	for _, c := range contents {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(c)))
+		h.Write(c)
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	a.tlsDigest = &sum
+	return nil
+}
+
+// Redacted returns the effective configuration, defaults filled and paths
+// resolved, as YAML for --config.check. Every secret shows as <secret>; the
+// resolved credentials are not shown at all.
+func (c *Config) Redacted() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("encode configuration: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode configuration: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
 // The simulated world: organizations, deployments with resources and their
-// prices, remote clusters and API keys, all derived from Options.Seed.
+// prices, remote clusters and API keys, all derived from Options.Seed and
+// generated once in New. Prices are integer micro-ECU so that every cost
+// sum is exact.
 
 type organization struct {
 	id, name string
@@ -16,34 +19,52 @@ type organization struct {
 
 type resource struct {
 	kind, refID, id, region string
-	esRefID                 string  // for non-ES kinds: the ES resource they depend on
-	sku                     string  // instance configuration SKU
-	pricePerHour            float64 // ECU per hour, all instances
+	esRefID                 string // non-ES kinds: the ES resource they depend on
+	sku                     string // instance configuration SKU
 	instances               int
-	version, target         string // stateless kinds: current and upgrade target
+	perHourMicro            int64 // micro-ECU per hour, all instances
+	// version and target are the current and the available stack
+	// versions of stateless kinds (equal when already current). version
+	// changes on a real upgrade, under Server.mu.
+	version, target string
 }
 
+// dtsSKU is a Data Transfer and Storage line: perHour units are used each
+// hour at rateMicro micro-ECU per unit.
 type dtsSKU struct {
-	sku, name, typ, dimension, unit string
-	rate                            float64 // ECU per unit
-	perHour                         int64   // units per hour
+	sku, name, dimension, unit string
+	rateMicro                  int64
+	perHour                    int64
 }
+
+// Remote cluster states; each maps to one RemoteResourceInfo.
+const (
+	remoteOK             = "ok"
+	remoteUnhealthy      = "unhealthy"
+	remoteDisconnected   = "disconnected"
+	remoteUntrusted      = "untrusted"
+	remoteNotTrustedBack = "not_trusted_back"
+	remoteNoInfo         = "no_info" // info absent
+	remoteIncompatible   = "incompatible"
+)
 
 type remote struct {
 	deploymentID, refID, alias string
 	skipUnavailable            bool
-	// state: "ok", "unhealthy", "disconnected", "untrusted", "not_trusted_back", "incompatible", "no_info"
-	state string
+	state                      string
 }
 
 type deployment struct {
 	index     int
 	id, name  string
-	org       string
+	org       string // "" in ECE mode
 	created   time.Time
 	resources []*resource
 	dts       []dtsSKU
 	remotes   []remote
+	// resourceMicro and dtsMicro are the hourly costs: every cost of the
+	// deployment is a whole number of hours times these.
+	resourceMicro, dtsMicro int64
 }
 
 type apiKey struct {
@@ -53,100 +74,131 @@ type apiKey struct {
 }
 
 type world struct {
+	accountID   string
 	orgs        []organization
 	deployments []*deployment
 	byID        map[string]*deployment
+	users       []string // ECE users, the configured one first
 	keys        []apiKey
-	accountID   string
 }
 
-// Words for obviously fake names.
 var (
 	nameWords = []string{"search", "logs", "metrics", "apm", "security", "catalog", "orders", "events", "analytics", "traces"}
 	envWords  = []string{"prod", "staging", "dev", "qa"}
 	regions   = []string{"gcp-europe-west1", "aws-us-east-1", "azure-westeurope", "aws-eu-central-1"}
-	remoteMix = []string{"unhealthy", "disconnected", "untrusted", "not_trusted_back", "no_info", "incompatible"}
+	// remoteMix are the not-OK remote states, in the order they recur:
+	// every fourth remote cluster is in one of them.
+	remoteMix = []string{remoteUnhealthy, remoteDisconnected, remoteUntrusted, remoteNotTrustedBack, remoteNoInfo, remoteIncompatible}
+	// keyExpiries cycle over the API keys; 0 = never expires.
+	keyExpiries = []time.Duration{3 * 24 * time.Hour, 20 * 24 * time.Hour, 200 * 24 * time.Hour, 0, -2 * 24 * time.Hour, 60 * 24 * time.Hour}
+	keyPurposes = []string{"ci", "terraform", "monitoring", "backup", "ingest", "grafana"}
+)
+
+// Stack versions of the stateless resources.
+const (
+	currentVersion = "8.14.3"
+	targetVersion  = "8.15.1"
 )
 
 func hexID(r *rand.Rand) string {
 	return fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64())
 }
 
-func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+// microPerHour converts a random price to micro-ECU with 4 decimals.
+func microPerHour(ecu float64) int64 { return int64(math.Round(ecu*1e4)) * 100 }
 
 func newWorld(o Options, now time.Time) *world {
 	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed))
-	w := &world{byID: map[string]*deployment{}, accountID: fmt.Sprintf("%d", 1000000000+r.IntN(899999999))}
+	w := &world{byID: map[string]*deployment{}, accountID: strconv.Itoa(1000000000 + r.IntN(899999999))}
 	norgs := o.Organizations
 	if o.Mode == ModeECE {
-		norgs = 1 // ECE has no organizations API; deployments still need an owner
+		norgs = 1 // ECE has no organizations; the deployments are generated once
 	}
-	for i := 0; i < norgs; i++ {
+	for i := range norgs {
 		id := w.accountID
 		if i > 0 {
-			id = fmt.Sprintf("%d", 1000000000+r.IntN(899999999))
+			id = strconv.Itoa(1000000000 + r.IntN(899999999))
 		}
 		w.orgs = append(w.orgs, organization{id: id, name: fmt.Sprintf("sim-org-%02d", i+1)})
-	}
-	region := func(i int) string {
-		if o.Mode == ModeECE {
-			return "ece-region"
-		}
-		return regions[i%len(regions)]
 	}
 	hourNow := now.UTC().Truncate(time.Hour)
 	idx := 0
 	for _, org := range w.orgs {
-		for j := 0; j < o.DeploymentsPerOrg; j++ {
-			d := &deployment{
-				index: idx, id: hexID(r), org: org.id,
-				name:    fmt.Sprintf("sim-%s-%s-%03d", nameWords[idx%len(nameWords)], envWords[(idx/len(nameWords))%len(envWords)], idx+1),
-				created: hourNow.Add(-time.Duration(24*(3+r.IntN(400))+r.IntN(24)) * time.Hour),
-			}
-			reg := region(idx)
-			es := &resource{kind: "elasticsearch", refID: "main-elasticsearch", id: hexID(r), region: reg,
-				sku: fmt.Sprintf("%s.es.datahot.n2.68x10x45", reg[:3]), instances: 1 + r.IntN(3)}
-			es.pricePerHour = round4(float64(es.instances) * (0.2 + r.Float64()))
-			d.resources = append(d.resources, es)
-			kinds := []string{"kibana"}
-			switch idx % 4 {
-			case 1:
-				kinds = append(kinds, "integrations_server")
-			case 2:
-				kinds = append(kinds, "apm", "enterprise_search")
-			case 3:
-				kinds = append(kinds, "appsearch")
-			}
-			for _, k := range kinds {
-				res := &resource{kind: k, refID: "main-" + k, id: hexID(r), region: reg, esRefID: es.refID,
-					sku: fmt.Sprintf("%s.%s.n2.68x32x45", reg[:3], k), instances: 1}
-				res.pricePerHour = round4(0.05 + r.Float64()*0.2)
-				res.version = "8.14.3"
-				res.target = "8.15.1"
-				if r.IntN(3) == 0 {
-					res.target = res.version // already current
-				}
-				d.resources = append(d.resources, res)
-			}
-			d.dts = []dtsSKU{
-				{sku: reg[:3] + ".data.out.internet", name: "Data out (internet)", typ: "data_out", dimension: "data_out", unit: "GB", rate: 0.032, perHour: int64(1 + r.IntN(5))},
-				{sku: reg[:3] + ".data.internode", name: "Data inter-node", typ: "data_internode", dimension: "data_internode", unit: "GB", rate: 0.014, perHour: int64(2 + r.IntN(10))},
-				{sku: reg[:3] + ".snapshot.storage", name: "Snapshot storage", typ: "storage_bytes", dimension: "storage_bytes", unit: "GB-hour", rate: 0.000041, perHour: int64(50 + r.IntN(500))},
-			}
-			w.deployments = append(w.deployments, d)
-			w.byID[d.id] = d
+		owner := org.id
+		if o.Mode == ModeECE {
+			owner = ""
+		}
+		for range o.DeploymentsPerOrg {
+			w.addDeployment(r, o.Mode, idx, owner, hourNow)
 			idx++
 		}
 	}
+	w.addRemotes(o.RemoteClustersPerES)
+	w.addKeys(o, now)
+	return w
+}
+
+func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hourNow time.Time) {
+	d := &deployment{
+		index: idx, id: hexID(r), org: org,
+		name:    fmt.Sprintf("sim-%s-%s-%03d", nameWords[idx%len(nameWords)], envWords[(idx/len(nameWords))%len(envWords)], idx+1),
+		created: hourNow.Add(-time.Duration(24*(3+r.IntN(400))+r.IntN(24)) * time.Hour),
+	}
+	region := regions[idx%len(regions)]
+	if mode == ModeECE {
+		region = "ece-region"
+	}
+	csp := region[:3]
+	es := &resource{kind: "elasticsearch", refID: "main-elasticsearch", id: hexID(r), region: region,
+		sku: csp + ".es.datahot.n2.68x10x45", instances: 1 + r.IntN(3)}
+	es.perHourMicro = microPerHour(float64(es.instances) * (0.2 + r.Float64()))
+	d.resources = append(d.resources, es)
+	kinds := []string{"kibana"}
+	switch idx % 4 {
+	case 1:
+		kinds = append(kinds, "integrations_server")
+	case 2:
+		kinds = append(kinds, "apm", "enterprise_search")
+	case 3:
+		kinds = append(kinds, "appsearch")
+	}
+	for _, k := range kinds {
+		res := &resource{kind: k, refID: "main-" + k, id: hexID(r), region: region, esRefID: es.refID,
+			sku: csp + "." + k + ".n2.68x32x45", instances: 1, version: currentVersion, target: targetVersion}
+		res.perHourMicro = microPerHour(0.05 + r.Float64()*0.2)
+		if r.IntN(3) == 0 {
+			res.target = res.version // already current
+		}
+		d.resources = append(d.resources, res)
+	}
+	d.dts = []dtsSKU{
+		{sku: csp + ".data.out.internet", name: "Data out (internet)", dimension: "data_out", unit: "GB", rateMicro: 32000, perHour: int64(1 + r.IntN(5))},
+		{sku: csp + ".data.internode", name: "Data inter-node", dimension: "data_internode", unit: "GB", rateMicro: 14000, perHour: int64(2 + r.IntN(10))},
+		{sku: csp + ".snapshot.storage", name: "Snapshot storage", dimension: "storage_bytes", unit: "GB-hours", rateMicro: 41, perHour: int64(50 + r.IntN(500))},
+		// Data in is free: a line with usage and no cost.
+		{sku: csp + ".data.in", name: "Data in", dimension: "data_in", unit: "GB", rateMicro: 0, perHour: int64(1 + idx%7)},
+		{sku: csp + ".snapshot.api", name: "Snapshot API requests", dimension: "storage_api", unit: "1k requests", rateMicro: 1800, perHour: int64(2 + idx%11)},
+	}
+	for _, x := range d.resources {
+		d.resourceMicro += x.perHourMicro
+	}
+	for _, x := range d.dts {
+		d.dtsMicro += x.perHour * x.rateMicro
+	}
+	w.deployments = append(w.deployments, d)
+	w.byID[d.id] = d
+}
+
+// addRemotes links each Elasticsearch resource to the next deployments;
+// every fourth remote is in one of the not-OK states of remoteMix.
+func (w *world) addRemotes(perES int) {
 	n := len(w.deployments)
+	perES = min(perES, n-1)
 	k := 0
 	for _, d := range w.deployments {
-		for j := 0; j < o.RemoteClustersPerES && n > 1; j++ {
+		for j := range perES {
 			target := w.deployments[(d.index+1+j)%n]
-			if target == d {
-				continue
-			}
-			state := "ok"
+			state := remoteOK
 			if k%4 == 0 {
 				state = remoteMix[(k/4)%len(remoteMix)]
 			}
@@ -158,32 +210,35 @@ func newWorld(o Options, now time.Time) *world {
 			k++
 		}
 	}
+}
+
+func (w *world) addKeys(o Options, now time.Time) {
 	users := []string{"sim-user-1"}
 	if o.Mode == ModeECE {
 		users = []string{o.Username, "sim-user-1", "sim-user-2"}
 	}
-	expiries := []time.Duration{3 * 24 * time.Hour, 20 * 24 * time.Hour, 200 * 24 * time.Hour, 0, -2 * 24 * time.Hour, 60 * 24 * time.Hour}
-	for i := 0; i < o.APIKeys; i++ {
+	w.users = users
+	for i := range o.APIKeys {
 		k := apiKey{
 			id:          fmt.Sprintf("sim-key-%04d", i+1),
 			userID:      users[i%len(users)],
-			description: fmt.Sprintf("sim key %d (%s)", i+1, []string{"ci", "terraform", "monitoring", "backup", "ingest", "grafana"}[i%6]),
+			description: fmt.Sprintf("sim key %d (%s)", i+1, keyPurposes[i%len(keyPurposes)]),
 			created:     now.UTC().Add(-time.Duration(30+i*7) * 24 * time.Hour).Truncate(time.Second),
 		}
 		if o.Mode == ModeESS {
 			k.org = w.orgs[0].id
 		}
-		if e := expiries[i%len(expiries)]; e != 0 {
+		if e := keyExpiries[i%len(keyExpiries)]; e != 0 {
 			t := now.UTC().Add(e).Truncate(time.Second)
 			k.expires = &t
 		}
 		w.keys = append(w.keys, k)
 	}
-	return w
 }
 
-// hoursIn returns the whole hours of [from, to) during which d existed;
-// boundaries are truncated to the hour so that costs are additive.
+// hoursIn returns the whole clock hours of [from, to) during which d
+// existed: both ends are truncated to the hour, so hours over adjacent
+// windows add up.
 func (d *deployment) hoursIn(from, to time.Time) int64 {
 	from, to = from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
 	if d.created.After(from) {
@@ -194,3 +249,6 @@ func (d *deployment) hoursIn(from, to time.Time) int64 {
 	}
 	return int64(to.Sub(from) / time.Hour)
 }
+
+// ecu converts micro-ECU to ECU.
+func ecu(micro int64) float64 { return float64(micro) / 1e6 }

@@ -1,22 +1,123 @@
 // Package ecesim is a simulated Elastic Cloud (ESS) / Elastic Cloud
-// Enterprise (ECE) API for tests, benchmarks and the exporter's --demo mode.
+// Enterprise (ECE) REST API for tests, benchmarks and the exporter's --demo
+// mode.
 //
-// It serves the operations ece_exporter uses as the official Swagger specs
-// shape them (field names, JSON types, status codes, BasicFailedReply error
-// bodies with the x-cloud-error-codes header, x-ratelimit-* headers), with
-// deterministic data generated from a seed at any scale, and fault
-// injection per operation. It builds its JSON independently of the eceapi
-// client package, so a wrong field name cannot pass on both sides.
+// A Server is an http.Handler that serves the paths /api/v1/... of the
+// operations ece_exporter uses, shaped as the official Swagger 2.0 specs
+// (shared/spec/apidocs-user.json for ESS, apidocs.json for ECE) shape them:
+// field names, JSON types, status codes, BasicFailedReply error bodies
+// ({"errors":[{"code","message","fields"}]}) with the x-cloud-error-codes
+// header, and the x-ratelimit-* headers on every answer. Mount it with
+// httptest.NewServer(ecesim.New(opts)).
 //
-// It is a test and demo tool, never a product path. Data is obviously fake:
-// names start with "sim-".
+// The data (organizations, deployments and their resources, remote
+// clusters, API keys, prices) is generated once in New from Options.Seed,
+// so the same options give byte-identical answers; it scales to thousands
+// of deployments. All costs derive from one linear model (whole hours of
+// usage times an hourly price, integer micro-ECU internally), so the
+// billing answers are consistent with each other: a deployment's items sum
+// to its total and to its dimensions, deployments sum to the organization
+// overview, and chart buckets sum to the overview of the same window.
+//
+// Faults (status codes, error codes, HTML bodies, raw bodies, latency,
+// hangs, slow, truncated, reset or oversized bodies, mutated JSON) can be
+// injected per operation with SetFault; every request is counted per
+// operation, including those a fault answers.
+//
+// The package builds its JSON independently of the eceapi client package
+// (it does not import it), so a wrong field name cannot pass on both sides.
+// It is a test and demo tool, never a product path: every generated name
+// starts with "sim-".
+//
+// # Operations
+//
+// Operation names are the specs' operationIds:
+//
+//	list-deployments                            GET  /deployments
+//	get-current-account                         GET  /account
+//	list-organizations                          GET  /organizations  (ESS)
+//	get-costs-overview                          GET  /billing/costs/{organization_id}  (ESS)
+//	get-costs-deployments                       GET  /billing/costs/{organization_id}/deployments  (ESS)
+//	get-costs-items                             GET  /billing/costs/{organization_id}/items  (ESS)
+//	get-costs-items-by-deployment               GET  /billing/costs/{organization_id}/deployments/{deployment_id}/items  (ESS)
+//	get-costs-charts                            GET  /billing/costs/{organization_id}/charts  (ESS)
+//	get-costs-charts-by-deployment              GET  /billing/costs/{organization_id}/deployments/{deployment_id}/charts  (ESS)
+//	get-deployment-es-resource-remote-clusters  GET  /deployments/{deployment_id}/elasticsearch/{ref_id}/remote-clusters
+//	get-api-keys                                GET  /users/auth/keys
+//	get-api-key                                 GET  /users/auth/keys/{api_key_id}
+//	get-users-api-keys                          GET  /users/auth/keys/_all  (ECE)
+//	get-user-api-keys                           GET  /users/{user_id}/auth/keys  (ECE)
+//	login                                       POST /users/auth/_login  (ECE)
+//	refresh-token                               POST /users/auth/_refresh  (ECE)
+//	upgrade-deployment-stateless-resource       POST /deployments/{deployment_id}/{stateless_resource_kind}/{ref_id}/_upgrade
+//
+// Requests that match no operation are counted as "unknown".
+//
+// # Authentication
+//
+// ESS accepts only "Authorization: ApiKey <Options.APIKey>". ECE also
+// accepts "Basic base64(Username:Password)" and "Bearer <token>" with an
+// unexpired token from login or refresh-token (which needs a bearer token).
+// Missing or wrong credentials answer 401 root.unauthorized (on
+// list-deployments without the x-cloud-error-codes header, which the spec
+// does not declare there); a failed login answers 401 root.unauthenticated.
+//
+// # Choices the specs leave open
+//
+//   - Operations of the other mode: in ECE mode the billing operations and
+//     GET /organizations answer 404 root.resource_not_found ("currently
+//     unavailable in self-hosted ECE"), after authentication. In ESS mode
+//     login, refresh-token and get-user-api-keys answer 404
+//     root.resource_not_found; GET /users/auth/keys/_all is routed as ESS
+//     routes it, to get-api-key with the key id "_all": 404
+//     api_keys.key_not_found.
+//   - Unknown paths answer 404 root.resource_not_found and known paths with
+//     another method 405 root.method_not_allowed (with Allow), both before
+//     authentication.
+//   - Billing windows: from/to accept YYYY-MM-DD or RFC 3339; from defaults
+//     to the start of the current month (UTC), to to now. A from before
+//     2021-01-01, a to before from, a window longer than 400 days or an
+//     unparsable date answer 400 costs.invalid_date_range (fields names the
+//     parameter). Usage counts whole clock hours in [from, to) truncated
+//     to the hour, from the deployment's creation, and never past now.
+//   - bucketing_strategy is daily (default) or monthly, lower-case as the
+//     spec's enum; anything else answers 400 root.invalid_data. A bucket's
+//     timestamp is its start (UTC midnight, or the first of the month) in
+//     Unix seconds, or milliseconds with Options.ChartTimestampsMillis.
+//     The organization chart has one value per deployment (id and name of
+//     the deployment); the deployment chart one value per resource kind (id
+//     "elasticsearch", "kibana", ...) plus "data_transfer_and_storage".
+//   - Unknown deployments on the per-deployment billing operations answer
+//     404 billing_service.es_cluster_id_not_found (the spec declares it for
+//     the items; for the chart it declares only organization.not_found).
+//   - The organization's items list each deployment's lines (named after
+//     the deployment), not merged by SKU, so each keeps price = hours ×
+//     price_per_hour. Costs list every Dimension.type of the spec's enum.
+//   - _upgrade with a kind outside the spec's stateless_resource_kind enum
+//     (e.g. elasticsearch) answers 400 root.invalid_data with fields
+//     ["stateless_resource_kind"]. validate_only=true (exactly) answers 202
+//     with the version it would upgrade to (the current one when already
+//     current); anything else upgrades for real (see RealUpgrades).
+//     "_main" is accepted as ref_id.
+//   - ECE's _all without the platform admin role (Options.NotPlatformAdmin)
+//     answers 403 root.unauthorized.rbac, the spec's code for "User must
+//     have Platform level permissions".
+//   - Rate limiting is a fixed window per Server; a 429 carries Retry-After
+//     (seconds until the window ends) and billing_service.rate_limited on
+//     the chart operations (the only ones whose 429 the spec documents),
+//     root.rate_limited elsewhere. The x-ratelimit-interval header is the
+//     interval in whole seconds (rounded up), e.g. "60". With RateLimit 0
+//     the limit advertised is UnlimitedQuota.
+//   - Not simulated: the Accept: text/csv variant of the items, the 302 of
+//     login with login_state.path, pagination (the spec has none here).
 package ecesim
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,49 +127,96 @@ import (
 // Mode selects which API is simulated.
 type Mode string
 
-// Modes.
+// The simulated APIs.
 const (
+	// ModeESS simulates Elastic Cloud (api.elastic-cloud.com): API keys
+	// only, organizations and billing.
 	ModeESS Mode = "ess"
+	// ModeECE simulates self-hosted Elastic Cloud Enterprise: API keys,
+	// basic auth and bearer tokens from _login, no organizations or
+	// billing, admin API key listings.
 	ModeECE Mode = "ece"
 )
+
+// UnlimitedQuota is the x-ratelimit-limit advertised when Options.RateLimit
+// is 0: high enough that no client paces itself against it.
+const UnlimitedQuota = 1000000
+
+// LeakedKeyValue is the `key` value sent in API key listings when
+// Options.LeakKeyField is set.
+const LeakedKeyValue = "SIM-LEAKED-KEY-VALUE-d41d8cd9"
 
 // Options configures a simulator. Zero values get the defaults documented
 // on each field.
 type Options struct {
-	Mode              Mode  // default ModeESS
-	Seed              int64 // deterministic data
-	Organizations     int   // ESS organizations, default 1 (ECE always has one implicit owner)
-	DeploymentsPerOrg int   // default 10
-	// RemoteClustersPerES is the number of remotes of each Elasticsearch
-	// resource; default 2, negative means none.
+	// Mode is the simulated API, default ModeESS.
+	Mode Mode
+	// Seed makes the generated data deterministic: the same options give
+	// identical answers.
+	Seed int64
+	// Organizations is the number of ESS organizations, default 1. ECE has
+	// no organizations: its deployments belong to no organization.
+	Organizations int
+	// DeploymentsPerOrg is the number of deployments of each organization
+	// (ECE: in total), default 10; negative means none.
+	DeploymentsPerOrg int
+	// RemoteClustersPerES is the number of remote clusters of each
+	// Elasticsearch resource, default 2; negative means none. It is capped
+	// at the number of other deployments.
 	RemoteClustersPerES int
-	// APIKeys is the number of listed keys, default 6: a mix expiring in 3
-	// days, 20 days, 200 days, never, already expired, 60 days.
-	APIKeys            int
-	APIKey             string        // accepted "Authorization: ApiKey <key>", default "sim-api-key"
-	Username, Password string        // ECE basic auth and _login, default "admin" / "sim-password"
-	TokenTTL           time.Duration // ECE bearer token lifetime, default 15m
-	Now                func() time.Time
-	// RateLimit is the number of requests per RateLimitInterval before 429
-	// (0 = unlimited, headers are sent anyway with limit 10000).
-	RateLimit         int
-	RateLimitInterval time.Duration // default 1m; sent as x-ratelimit-interval in seconds
-	// APIKeyExpiration, when set, is sent as x-elastic-api-key-expiration
-	// (RFC 3339) on ECE answers authenticated with the API key.
+	// APIKeys is the number of API keys, default 6; negative means none.
+	// They cycle through expiring in 3 days, in 20 days, in 200 days,
+	// never (no expiration_date), expired 2 days ago, in 60 days.
+	APIKeys int
+	// APIKey is the accepted "Authorization: ApiKey <key>", default
+	// "sim-api-key".
+	APIKey string
+	// Username and Password are the ECE basic-auth and _login credentials,
+	// default "admin" / "sim-password". The API key belongs to this user.
+	Username, Password string
+	// TokenTTL is the lifetime of ECE bearer tokens, default 15m.
+	TokenTTL time.Duration
+	// Now is the clock, default time.Now. Data is generated relative to
+	// its value in New.
+	Now func() time.Time
+	// RateLimit is the number of requests allowed per RateLimitInterval
+	// before 429 (0 = unlimited). The x-ratelimit-* headers are always
+	// sent. Every request counts, whatever its answer.
+	RateLimit int
+	// RateLimitInterval is the fixed rate-limit window, started by the
+	// first request, default 1m.
+	RateLimitInterval time.Duration
+	// APIKeyExpiration, when non-zero, is sent as
+	// x-elastic-api-key-expiration (RFC 3339) on ECE answers to requests
+	// authenticated with the API key.
 	APIKeyExpiration time.Time
-	// ChartTimestampsMillis sends chart timestamps in milliseconds.
+	// ChartTimestampsMillis sends chart timestamps in Unix milliseconds
+	// instead of seconds.
 	ChartTimestampsMillis bool
-	// LeakKeyField adds the `key` field to API key listings (the real API
-	// only returns it on creation) so tests can prove it is never exposed.
+	// LeakKeyField adds a `key` field (LeakedKeyValue) to API key
+	// listings, which the real API returns only on creation, so tests can
+	// prove the exporter never exposes it.
 	LeakKeyField bool
-	// NotPlatformAdmin makes GET /users/auth/keys/_all answer 403 (ECE).
+	// NotPlatformAdmin makes ECE's GET /users/auth/keys/_all answer 403
+	// root.unauthorized.rbac, as for a user without the platform admin
+	// role. (A negative flag so that the zero value is the spec's
+	// default, a platform admin.)
 	NotPlatformAdmin bool
 }
 
-// LeakedKeyValue is the `key` value sent when Options.LeakKeyField is set.
-const LeakedKeyValue = "SIM-LEAKED-KEY-VALUE-d41d8cd9"
+// DeploymentRef describes a listed deployment.
+type DeploymentRef struct {
+	ID, Name string
+	// OrganizationID is the owning ESS organization ("" in ECE mode).
+	OrganizationID string
+	Resources      []ResourceRef
+}
+
+// ResourceRef describes a resource of a listed deployment.
+type ResourceRef struct{ Kind, RefID, ID string }
 
 // Server is the simulated API, an http.Handler serving /api/v1/...
+// It is safe for concurrent use.
 type Server struct {
 	opts Options
 	w    *world
@@ -76,36 +224,47 @@ type Server struct {
 	mu           sync.Mutex
 	counts       map[string]int
 	faults       map[string]*faultState
+	release      chan struct{} // closed by ClearFaults: ends Hang
 	deleted      map[string]bool
+	gen          int    // bumped when the listed deployments change
+	listGen      int    // gen of listCache
+	listCache    []byte // encoded list-deployments answer
 	tokens       map[string]time.Time
+	tokenSeq     int
 	realUpgrades int
 	windowStart  time.Time
 	windowCount  int
-	tokenSeq     int
 
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 }
 
-// New returns a simulator.
-func New(o Options) *Server {
+// New returns a simulator for opts with its data generated.
+func New(opts Options) *Server {
+	o := opts
 	if o.Mode == "" {
 		o.Mode = ModeESS
 	}
 	if o.Organizations <= 0 {
 		o.Organizations = 1
 	}
-	if o.DeploymentsPerOrg == 0 {
+	switch {
+	case o.DeploymentsPerOrg == 0:
 		o.DeploymentsPerOrg = 10
+	case o.DeploymentsPerOrg < 0:
+		o.DeploymentsPerOrg = 0
 	}
-	if o.RemoteClustersPerES == 0 {
+	switch {
+	case o.RemoteClustersPerES == 0:
 		o.RemoteClustersPerES = 2
-	}
-	if o.RemoteClustersPerES < 0 {
+	case o.RemoteClustersPerES < 0:
 		o.RemoteClustersPerES = 0
 	}
-	if o.APIKeys == 0 {
+	switch {
+	case o.APIKeys == 0:
 		o.APIKeys = 6
+	case o.APIKeys < 0:
+		o.APIKeys = 0
 	}
 	if o.APIKey == "" {
 		o.APIKey = "sim-api-key"
@@ -122,35 +281,34 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RateLimit < 0 {
+		o.RateLimit = 0
+	}
 	if o.RateLimitInterval <= 0 {
 		o.RateLimitInterval = time.Minute
 	}
 	return &Server{
-		opts: o, w: newWorld(o, o.Now()),
-		counts: map[string]int{}, faults: map[string]*faultState{},
-		deleted: map[string]bool{}, tokens: map[string]time.Time{},
+		opts:    o,
+		w:       newWorld(o, o.Now()),
+		counts:  map[string]int{},
+		faults:  map[string]*faultState{},
+		release: make(chan struct{}),
+		deleted: map[string]bool{},
+		tokens:  map[string]time.Time{},
+		listGen: -1,
 	}
 }
 
-// DeploymentRef describes a listed deployment, for tests.
-type DeploymentRef struct {
-	ID, Name, OrganizationID string
-	Resources                []ResourceRef
-}
-
-// ResourceRef describes a resource of a listed deployment.
-type ResourceRef struct{ Kind, RefID, ID string }
-
-// Deployments returns what GET /deployments currently lists.
+// Deployments returns what GET /deployments currently lists, in order.
 func (s *Server) Deployments() []DeploymentRef {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []DeploymentRef
+	out := make([]DeploymentRef, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
 		if s.deleted[d.id] {
 			continue
 		}
-		ref := DeploymentRef{ID: d.id, Name: d.name, OrganizationID: d.org}
+		ref := DeploymentRef{ID: d.id, Name: d.name, OrganizationID: d.org, Resources: make([]ResourceRef, 0, len(d.resources))}
 		for _, r := range d.resources {
 			ref.Resources = append(ref.Resources, ResourceRef{Kind: r.kind, RefID: r.refID, ID: r.id})
 		}
@@ -159,16 +317,22 @@ func (s *Server) Deployments() []DeploymentRef {
 	return out
 }
 
-// OrganizationIDs returns the simulated organizations.
+// OrganizationIDs returns the simulated ESS organizations (nil in ECE
+// mode, which has none).
 func (s *Server) OrganizationIDs() []string {
-	var out []string
+	if s.opts.Mode == ModeECE {
+		return nil
+	}
+	out := make([]string, 0, len(s.w.orgs))
 	for _, o := range s.w.orgs {
 		out = append(out, o.id)
 	}
 	return out
 }
 
-// DeleteDeployment makes a deployment disappear from every answer.
+// DeleteDeployment makes a deployment disappear: later listings omit it,
+// and detail, billing and upgrade calls answer as for an unknown
+// deployment. It reports whether the deployment existed and was listed.
 func (s *Server) DeleteDeployment(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,17 +340,19 @@ func (s *Server) DeleteDeployment(id string) bool {
 		return false
 	}
 	s.deleted[id] = true
+	s.gen++
 	return true
 }
 
-// Requests returns how many requests an operation (spec operationId) got.
+// Requests returns how many requests an operation (spec operationId, or
+// "unknown") received, including those answered by a fault.
 func (s *Server) Requests(operation string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[operation]
 }
 
-// RequestCounts returns a copy of the per-operation counters.
+// RequestCounts returns a copy of the per-operation request counters.
 func (s *Server) RequestCounts() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,23 +374,25 @@ func (s *Server) TotalRequests() int {
 	return n
 }
 
-// ResetCounts zeroes the counters.
+// ResetCounts zeroes the request counters and MaxInFlight (not
+// RealUpgrades, nor the rate-limit window).
 func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	s.counts = map[string]int{}
 	s.mu.Unlock()
-	s.maxInFlight.Store(0)
+	s.maxInFlight.Store(s.inFlight.Load())
 }
 
 // RealUpgrades returns how many _upgrade requests came WITHOUT
-// validate_only=true, i.e. would have upgraded for real.
+// validate_only=true, i.e. upgraded for real (the stored version changed).
 func (s *Server) RealUpgrades() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.realUpgrades
 }
 
-// MaxInFlight returns the highest number of concurrent requests seen.
+// MaxInFlight returns the highest number of concurrent requests seen
+// (including requests delayed or hung by faults).
 func (s *Server) MaxInFlight() int { return int(s.maxInFlight.Load()) }
 
 // ServeHTTP implements http.Handler.
@@ -237,149 +405,150 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	rt, params, methodOK := route(s.opts.Mode, r.Method, r.URL.Path)
+
+	m := route(s.opts.Mode, r.Method, r.URL.Path)
 	op := "unknown"
-	if rt != nil {
-		op = rt.op
+	if m.rt != nil {
+		op = m.rt.op
 	}
 	s.mu.Lock()
 	s.counts[op]++
 	f := s.takeFault(op)
+	release := s.release
+	rl := s.rateWindow()
 	s.mu.Unlock()
 
-	s.setRateHeaders(w)
-	if f != nil && f.answered(w, r, s) {
-		return
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("x-ratelimit-limit", strconv.Itoa(rl.limit))
+	h.Set("x-ratelimit-remaining", strconv.Itoa(rl.remaining))
+	h.Set("x-ratelimit-interval", strconv.Itoa(ceilSeconds(s.opts.RateLimitInterval)))
+
+	if f != nil {
+		switch f.wait(r, release) {
+		case gone:
+			return
+		case released:
+			f = nil
+		}
 	}
-	if rt == nil {
-		if !methodOK {
-			writeError(w, http.StatusMethodNotAllowed, "root.method_not_allowed", "Method not allowed", false)
+	if f != nil {
+		if status, body, ok := f.answer(h, op); ok {
+			f.setHeaders(h)
+			f.deliver(w, r, status, body)
 			return
 		}
-		writeError(w, http.StatusNotFound, "root.resource_not_found", "The requested resource could not be found", false)
-		return
 	}
-	if limited := s.rateLimited(w, op); limited {
-		return
-	}
-	authKind, ok := s.authenticate(r, rt.op)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, "root.unauthorized", "The supplied authentication is invalid", rt.op != "list-deployments")
-		return
-	}
-	if authKind == "apikey" && s.opts.Mode == ModeECE && !s.opts.APIKeyExpiration.IsZero() {
-		w.Header().Set("x-elastic-api-key-expiration", s.opts.APIKeyExpiration.UTC().Format(time.RFC3339))
-	}
-	status, body := rt.handle(s, r, params)
+
+	rep := s.handle(w, r, m, rl)
+	status, body := s.encode(w, rep, f)
 	if f != nil {
-		f.write(w, r, status, body)
+		f.setHeaders(h)
+		f.deliver(w, r, status, body)
 		return
 	}
-	writeJSON(w, status, body)
+	deliverPlain(w, status, body)
 }
 
-// authenticate checks the request's credentials.
-func (s *Server) authenticate(r *http.Request, op string) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if op == "login" {
-		return "none", true // credentials are in the body
-	}
+// handle computes the answer of a request that no fault replaced.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, m matched, rl rateState) reply {
 	switch {
-	case strings.HasPrefix(h, "ApiKey "):
-		return "apikey", strings.TrimPrefix(h, "ApiKey ") == s.opts.APIKey
-	case s.opts.Mode == ModeECE && strings.HasPrefix(h, "Basic "):
-		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "Basic "))
-		return "basic", err == nil && string(b) == s.opts.Username+":"+s.opts.Password
-	case s.opts.Mode == ModeECE && strings.HasPrefix(h, "Bearer "):
+	case m.rt == nil && len(m.allow) > 0:
+		w.Header().Set("Allow", strings.Join(m.allow, ", "))
+		return errReply(http.StatusMethodNotAllowed, "root.method_not_allowed",
+			fmt.Sprintf("The method [%s] is not allowed on [%s]; allowed: %s", r.Method, r.URL.Path, strings.Join(m.allow, ", ")))
+	case m.rt == nil:
+		return errReply(http.StatusNotFound, "root.resource_not_found", fmt.Sprintf("The requested resource [%s] could not be found", r.URL.Path))
+	}
+	op := m.rt.op
+	if rl.limited {
+		w.Header().Set("Retry-After", strconv.Itoa(rl.retryAfter))
+		code := "root.rate_limited"
+		if op == opCharts || op == opChartsByDeployment {
+			code = "billing_service.rate_limited"
+		}
+		return errReply(http.StatusTooManyRequests, code, "Too many requests, retry later")
+	}
+	if op != opLogin {
+		kind, ok := s.authenticate(r)
+		if !ok {
+			e := errReply(http.StatusUnauthorized, "root.unauthorized", "The supplied authentication is invalid")
+			// The spec declares no x-cloud-error-codes on this 401.
+			e.noCodeHeader = op == opListDeployments
+			return e
+		}
+		if kind == authAPIKey && s.opts.Mode == ModeECE && !s.opts.APIKeyExpiration.IsZero() {
+			w.Header().Set("x-elastic-api-key-expiration", s.opts.APIKeyExpiration.UTC().Format(time.RFC3339))
+		}
+	}
+	if m.rt.mode != "" && m.rt.mode != s.opts.Mode {
+		return s.unavailable(m.rt)
+	}
+	return m.rt.handle(s, r, m.params)
+}
+
+// unavailable answers an operation that the simulated mode lacks.
+func (s *Server) unavailable(rt *routeDef) reply {
+	if s.opts.Mode == ModeECE {
+		return errReply(http.StatusNotFound, "root.resource_not_found",
+			fmt.Sprintf("The operation [%s] is currently unavailable in self-hosted ECE", rt.op))
+	}
+	return errReply(http.StatusNotFound, "root.resource_not_found",
+		fmt.Sprintf("The operation [%s] is only available in Elastic Cloud Enterprise", rt.op))
+}
+
+const (
+	authAPIKey = "apikey"
+	authBasic  = "basic"
+	authBearer = "bearer"
+)
+
+// authenticate checks the request's credentials: ESS accepts only the API
+// key, ECE also basic auth and unexpired bearer tokens from _login.
+func (s *Server) authenticate(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(h, " ")
+	switch {
+	case scheme == "ApiKey":
+		return authAPIKey, cred == s.opts.APIKey
+	case s.opts.Mode == ModeECE && scheme == "Basic":
+		b, err := base64.StdEncoding.DecodeString(cred)
+		return authBasic, err == nil && string(b) == s.opts.Username+":"+s.opts.Password
+	case s.opts.Mode == ModeECE && scheme == "Bearer":
 		s.mu.Lock()
-		exp, ok := s.tokens[strings.TrimPrefix(h, "Bearer ")]
+		exp, ok := s.tokens[cred]
 		s.mu.Unlock()
-		return "bearer", ok && s.opts.Now().Before(exp)
+		return authBearer, ok && s.opts.Now().Before(exp)
 	}
 	return "", false
 }
 
-// setRateHeaders sends x-ratelimit-* on every answer.
-func (s *Server) setRateHeaders(w http.ResponseWriter) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// rateState is the rate-limit accounting of one request.
+type rateState struct {
+	limit, remaining int
+	limited          bool
+	retryAfter       int // seconds
+}
+
+// rateWindow counts a request in the fixed window. Caller holds s.mu.
+func (s *Server) rateWindow() rateState {
 	now := s.opts.Now()
-	if s.windowStart.IsZero() || now.Sub(s.windowStart) >= s.opts.RateLimitInterval {
+	if s.windowStart.IsZero() || now.Sub(s.windowStart) >= s.opts.RateLimitInterval || now.Before(s.windowStart) {
 		s.windowStart, s.windowCount = now, 0
 	}
 	s.windowCount++
 	limit := s.opts.RateLimit
-	if limit <= 0 {
-		limit = 10000
+	if limit == 0 {
+		limit = UnlimitedQuota
 	}
-	remaining := limit - s.windowCount
-	if remaining < 0 {
-		remaining = 0
+	st := rateState{limit: limit, remaining: max(limit-s.windowCount, 0)}
+	if s.opts.RateLimit > 0 && s.windowCount > s.opts.RateLimit {
+		st.limited = true
+		st.retryAfter = max(ceilSeconds(s.windowStart.Add(s.opts.RateLimitInterval).Sub(now)), 1)
 	}
-	w.Header().Set("x-ratelimit-limit", fmt.Sprint(limit))
-	w.Header().Set("x-ratelimit-remaining", fmt.Sprint(remaining))
-	w.Header().Set("x-ratelimit-interval", fmt.Sprint(int(s.opts.RateLimitInterval/time.Second)))
+	return st
 }
 
-func (s *Server) rateLimited(w http.ResponseWriter, op string) bool {
-	if s.opts.RateLimit <= 0 {
-		return false
-	}
-	s.mu.Lock()
-	over := s.windowCount > s.opts.RateLimit
-	wait := s.opts.RateLimitInterval - s.opts.Now().Sub(s.windowStart)
-	s.mu.Unlock()
-	if !over {
-		return false
-	}
-	code := "root.rate_limited"
-	if op == "get-costs-charts" || op == "get-costs-charts-by-deployment" {
-		code = "billing_service.rate_limited"
-	}
-	secs := int(wait/time.Second) + 1
-	w.Header().Set("Retry-After", fmt.Sprint(secs))
-	writeError(w, http.StatusTooManyRequests, code, "Too many requests", true)
-	return true
-}
-
-// errorReply is BasicFailedReply.
-type errorReply struct {
-	Errors []errorElement `json:"errors"`
-}
-
-type errorElement struct {
-	Code    string   `json:"code"`
-	Message string   `json:"message"`
-	Fields  []string `json:"fields,omitempty"`
-}
-
-// writeError sends a BasicFailedReply; withHeader adds x-cloud-error-codes
-// (the spec declares it on every documented error except the 401 of
-// GET /deployments).
-func writeError(w http.ResponseWriter, status int, code, msg string, withHeader bool) {
-	if withHeader {
-		w.Header().Set("x-cloud-error-codes", code)
-	}
-	writeJSON(w, status, errorReply{Errors: []errorElement{{Code: code, Message: msg}}})
-}
-
-// apiError is returned by handlers for error answers.
-type apiError struct {
-	status    int
-	code, msg string
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	if e, ok := body.(apiError); ok {
-		writeError(w, e.status, e.code, e.msg, true)
-		return
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+func ceilSeconds(d time.Duration) int {
+	return int(math.Ceil(d.Seconds()))
 }

@@ -2,6 +2,7 @@ package eceapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -109,6 +110,12 @@ func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
 	}
 	var tr tokenResponse
 	if _, err := c.roundTrip(req, &tr, 1); err != nil {
+		// The password travels in the body, out of CheckResponse's sight:
+		// an answer echoing it must not carry it into the error.
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.redact([]string{a.password.reveal()})
+		}
 		return fmt.Errorf("%s as %q: %w", what, a.username, err)
 	}
 	if tr.Token == "" {

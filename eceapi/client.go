@@ -374,7 +374,14 @@ func segment(name, v string) (string, error) {
 // slash, segments already escaped).
 func (c *Client) newRequest(ctx context.Context, op, method, path string, query url.Values, body any) (*http.Request, error) {
 	u := *c.baseURL
-	u.Path = c.baseURL.Path + path
+	// path holds escaped segments: keep that form as RawPath and its
+	// decoded form as Path, so that they are not escaped a second time.
+	u.RawPath = c.baseURL.EscapedPath() + path
+	unescaped, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = unescaped
 	u.RawQuery = query.Encode()
 	var rd io.Reader
 	var buf []byte
@@ -440,8 +447,10 @@ func (c *Client) do(req *http.Request, v any, retry bool) (*Response, error) {
 			return resp, err
 		}
 		var apiErr *APIError
-		if !reauthed && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && c.auth.invalidate() {
-			// A bearer token may have been revoked: log in again once.
+		if !reauthed && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized &&
+			apiErr.Operation == operationOf(req) && c.auth.invalidate() {
+			// A bearer token may have been revoked: log in again once. A
+			// 401 of the login itself (wrong password) is final.
 			reauthed = true
 			attempt--
 			continue
@@ -602,7 +611,9 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Host != c.baseURL.Host || req.URL.Scheme != c.baseURL.Scheme {
 		return fmt.Errorf("%w: to %s://%s", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
 	}
-	return nil
+	// A 307/308 keeps the method: a redirect must not turn a dry run into
+	// a real upgrade.
+	return guardUpgrade(req)
 }
 
 // guardUpgrade refuses any _upgrade request that would really upgrade.

@@ -2,17 +2,22 @@ package eceapi
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,32 +26,51 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"gopkg.in/yaml.v3"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// Sentinels: values that must never show up in an error string, a URL or
+// the printed client.
 const (
 	sentinelKey      = "SENTINEL-API-KEY-0b7e"
+	sentinelUser     = "exporter"
 	sentinelPassword = "SENTINEL-PASSWORD-9c2f"
-	basePath         = "/proxy"
+	sentinelToken    = "SENTINEL-BEARER-TOKEN-51aa"
+	// basePath is the non-empty path the API is mounted under (a reverse
+	// proxy, say): the client must keep it in every request.
+	basePath = "/proxy"
 )
 
-// setup returns a client whose base URL has a non-empty path (/proxy) and
-// the mux serving /proxy/api/v1/...
+// setup is the go-github style test server: the client's base URL is
+// <server>/proxy, mux serves /proxy/api/v1/... (register handlers with
+// p("/deployments")), and any request outside that prefix fails the test.
+// Backoff is shrunk to milliseconds and a 429 asking for more than a second
+// is not waited for, so that tests stay fast.
 func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 	t.Helper()
 	mux := http.NewServeMux()
-	api := http.NewServeMux()
-	api.Handle(basePath+APIBasePath+"/", mux)
-	srv := httptest.NewServer(api)
+	root := http.NewServeMux()
+	root.Handle(basePath+APIBasePath+"/", mux)
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request outside the base path: %s %s", r.Method, r.URL)
+		http.NotFound(w, r)
+	})
+	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
-	all := append([]Option{WithBaseURL(srv.URL + basePath), WithAPIKey(sentinelKey), WithUserAgent("1.2.3"),
-		WithBackoff(time.Millisecond, 5*time.Millisecond, time.Second)}, opts...)
+	all := append([]Option{
+		WithBaseURL(srv.URL + basePath),
+		WithAPIKey(sentinelKey),
+		WithUserAgent("1.2.3"),
+		WithBackoff(time.Millisecond, 5*time.Millisecond, time.Second),
+	}, opts...)
 	c, err := NewClient(all...)
 	require.NoError(t, err)
 	return c, mux, srv.URL
 }
 
+// p is the server-side path of an API path.
 func p(path string) string { return basePath + APIBasePath + path }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {
@@ -55,579 +79,359 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	_, _ = io.WriteString(w, body)
 }
 
-func fixture(t *testing.T, name string) string {
+func errorBody(code, message string) string {
+	return `{"errors":[{"code":"` + code + `","message":"` + message + `"}]}`
+}
+
+func fixture(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	return string(b)
 }
 
-var testFrom = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-var testTo = time.Date(2026, 11, 18, 13, 30, 0, 0, time.FixedZone("CET", 3600))
-
-// methodCase is one client method: how to call it and what it must send.
-type methodCase struct {
-	name, method, path string
-	query              url.Values
-	fixture            string
-	call               func(ctx context.Context, c *Client) (any, error)
-	check              func(t *testing.T, v any)
+// observations collects what the observer hook is given.
+type observations struct {
+	mu  sync.Mutex
+	all []Observation
 }
 
-func methodCases() []methodCase {
-	costs := &CostsOptions{From: testFrom, To: testTo}
-	cq := url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}}
-	charts := &ChartsOptions{CostsOptions: *costs, Bucketing: BucketingMonthly}
-	chq := url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}, "bucketing_strategy": {"monthly"}}
-	return []methodCase{
-		{"Deployments.List", "GET", "/deployments", nil, "deployments.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Deployments.List(ctx); return v, err },
-			func(t *testing.T, v any) {
-				d := v.(*DeploymentsListResponse)
-				require.Len(t, d.Deployments, 2)
-				assert.Equal(t, "elasticsearch", d.Deployments[0].Resources[0].Kind)
-				assert.Equal(t, "main-kibana", d.Deployments[0].Resources[1].RefID)
-			}},
-		{"Deployments.RemoteClusters", "GET", "/deployments/d1/elasticsearch/main-elasticsearch/remote-clusters", nil, "remote_clusters.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Deployments.RemoteClusters(ctx, "d1", "main-elasticsearch")
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				r := v.(*RemoteResources)
-				require.Len(t, r.Resources, 2)
-				assert.True(t, r.Resources[0].Info.TrustedBack)
-				assert.Nil(t, r.Resources[1].Info)
-				assert.True(t, *r.Resources[0].SkipUnavailable)
-			}},
-		{"Deployments.UpgradeDryRun", "POST", "/deployments/d1/kibana/main-kibana/_upgrade", url.Values{"validate_only": {"true"}}, "upgrade.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Deployments.UpgradeDryRun(ctx, "d1", "kibana", "main-kibana")
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				assert.Equal(t, "8.15.1", v.(*DeploymentResourceUpgradeResponse).StackVersion)
-			}},
-		{"Accounts.Get", "GET", "/account", nil, "account.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.Accounts.Get(ctx); return v, err },
-			func(t *testing.T, v any) { assert.Equal(t, "1234567890", v.(*AccountResponse).ID) }},
-		{"Organizations.List", "GET", "/organizations", nil, "organizations.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Organizations.List(ctx)
-				return v, err
-			},
-			func(t *testing.T, v any) { assert.Equal(t, "1234567890", v.(*OrganizationList).Organizations[0].ID) }},
-		{"Billing.Overview", "GET", "/billing/costs/o1", cq, "costs_overview.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.Overview(ctx, "o1", costs)
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				o := v.(*CostsOverview)
-				assert.Equal(t, 1234.5, o.Costs.Total)
-				assert.Equal(t, 98765.5, o.Balance.Remaining)
-			}},
-		{"Billing.Deployments", "GET", "/billing/costs/o1/deployments", cq, "costs_deployments.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.Deployments(ctx, "o1", costs)
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				d := v.(*DeploymentsCosts)
-				assert.Equal(t, "d1", d.Deployments[0].DeploymentID)
-				assert.Equal(t, "capacity", d.Deployments[0].Costs.Dimensions[0].Type)
-			}},
-		{"Billing.Items", "GET", "/billing/costs/o1/items", cq, "costs_items.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.Items(ctx, "o1", costs)
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				i := v.(*ItemsCosts)
-				assert.Equal(t, 10.5, i.Resources[0].Hours, "fractional hours decode")
-				assert.Equal(t, 8.326714027673006, i.DataTransferAndStorage[0].Quantity.Value, "fractional quantity decodes")
-			}},
-		{"Billing.DeploymentItems", "GET", "/billing/costs/o1/deployments/d1/items", cq, "costs_items.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.DeploymentItems(ctx, "o1", "d1", costs)
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				assert.Equal(t, "gcp.es.datahot.n2.68x10x45", v.(*ItemsCosts).Resources[0].SKU)
-			}},
-		{"Billing.Charts", "GET", "/billing/costs/o1/charts", chq, "charts_millis.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.Charts(ctx, "o1", charts)
-				return v, err
-			},
-			func(t *testing.T, v any) {
-				ch := v.(*ChartItems)
-				assert.Equal(t, time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), ch.Data[0].Timestamp, "milliseconds normalised")
-				assert.Equal(t, time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC), ch.Data[1].Timestamp, "seconds and floats accepted")
-			}},
-		{"Billing.DeploymentCharts", "GET", "/billing/costs/o1/deployments/d1/charts", chq, "charts_millis.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.Billing.DeploymentCharts(ctx, "o1", "d1", charts)
-				return v, err
-			},
-			func(t *testing.T, v any) { assert.Len(t, v.(*ChartItems).Data, 2) }},
-		{"APIKeys.List", "GET", "/users/auth/keys", nil, "api_keys.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.APIKeys.List(ctx); return v, err },
-			func(t *testing.T, v any) {
-				k := v.(*APIKeysResponse)
-				require.Len(t, k.Keys, 2)
-				assert.NotNil(t, k.Keys[0].ExpirationDate)
-				assert.Nil(t, k.Keys[1].ExpirationDate, "never expires")
-				b, _ := json.Marshal(k)
-				assert.NotContains(t, string(b), "SENTINEL-LISTED-KEY", "the key field is never decoded")
-			}},
-		{"APIKeys.ListAll", "GET", "/users/auth/keys/_all", nil, "api_keys.json",
-			func(ctx context.Context, c *Client) (any, error) { v, _, err := c.APIKeys.ListAll(ctx); return v, err },
-			func(t *testing.T, v any) { assert.Len(t, v.(*APIKeysResponse).Keys, 2) }},
-		{"APIKeys.ListForUser", "GET", "/users/u1/auth/keys", nil, "api_keys.json",
-			func(ctx context.Context, c *Client) (any, error) {
-				v, _, err := c.APIKeys.ListForUser(ctx, "u1")
-				return v, err
-			},
-			func(t *testing.T, v any) { assert.Equal(t, "u1", v.(*APIKeysResponse).Keys[0].UserID) }},
-	}
+func (o *observations) option() Option {
+	return WithObserver(func(ob Observation) { o.mu.Lock(); o.all = append(o.all, ob); o.mu.Unlock() })
 }
 
-func TestMethods(t *testing.T) {
+func (o *observations) get() []Observation {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]Observation(nil), o.all...)
+}
+
+// counter counts requests reaching a handler.
+func counter(n *atomic.Int32, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { n.Add(1); h(w, r) }
+}
+
+func TestNewClient_BaseURL(t *testing.T) {
 	t.Parallel()
-	for _, mc := range methodCases() {
-		t.Run(mc.name+"/success", func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t)
-			mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
-				assert.Equal(t, mc.method, r.Method)
-				assert.Equal(t, "ApiKey "+sentinelKey, r.Header.Get("Authorization"))
-				assert.Equal(t, "application/json", r.Header.Get("Accept"))
-				assert.Equal(t, "ece_exporter/1.2.3", r.Header.Get("User-Agent"))
-				want := mc.query
-				if want == nil {
-					want = url.Values{}
-				}
-				assert.Equal(t, want, r.URL.Query())
-				status := http.StatusOK
-				if mc.method == "POST" {
-					status = http.StatusAccepted
-				}
-				writeJSON(w, status, fixture(t, mc.fixture))
-			})
-			v, err := mc.call(context.Background(), c)
-			require.NoError(t, err)
-			mc.check(t, v)
-		})
-		t.Run(mc.name+"/api_error", func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t)
-			mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("x-cloud-error-codes", "organization.not_found, extra.code")
-				writeJSON(w, http.StatusNotFound, `{"errors":[{"code":"organization.not_found","message":"Organization not found","fields":["organization_id"]}]}`)
-			})
-			_, err := mc.call(context.Background(), c)
-			var apiErr *APIError
-			require.ErrorAs(t, err, &apiErr)
-			assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-			assert.Equal(t, []string{"organization.not_found", "extra.code"}, apiErr.Codes)
-			assert.Equal(t, []string{"organization_id"}, apiErr.Errors[0].Fields)
-			assert.Contains(t, err.Error(), "Organization not found")
-			assert.NotContains(t, err.Error(), sentinelKey)
-		})
-		t.Run(mc.name+"/rate_limited", func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t, WithMaxRetries(0))
-			mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Retry-After", "30")
-				w.Header().Set("x-cloud-error-codes", "billing_service.rate_limited")
-				writeJSON(w, http.StatusTooManyRequests, `{"errors":[{"code":"billing_service.rate_limited","message":"Too many requests"}]}`)
-			})
-			_, err := mc.call(context.Background(), c)
-			var rl *RateLimitError
-			require.ErrorAs(t, err, &rl)
-			assert.Equal(t, 30*time.Second, rl.RetryAfter)
-			var apiErr *APIError
-			require.ErrorAs(t, err, &apiErr, "a 429 is also an *APIError")
-		})
-		t.Run(mc.name+"/malformed", func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t)
-			mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, http.StatusOK, `{"deployments": [`)
-			})
-			_, err := mc.call(context.Background(), c)
-			var de *DecodeError
-			require.ErrorAs(t, err, &de)
-		})
-		t.Run(mc.name+"/timeout", func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t)
-			release := make(chan struct{})
-			t.Cleanup(func() { close(release) })
-			mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
-			})
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			_, err := mc.call(ctx, c)
-			require.Error(t, err)
-			assert.ErrorIs(t, err, context.DeadlineExceeded)
-			assert.Less(t, time.Since(start), 5*time.Second)
-		})
-	}
-}
-
-func TestPathSegmentsValidatedBeforeSending(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t)
-	var hits atomic.Int32
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
-	ctx := context.Background()
-	for _, bad := range []string{"", ".", "..", "a/b", "a?b", "a#b", "a%2fb", "a\\b", "a\nb", strings.Repeat("x", 300)} {
-		calls := []func() error{
-			func() error { _, _, err := c.Deployments.RemoteClusters(ctx, bad, "es"); return err },
-			func() error { _, _, err := c.Deployments.RemoteClusters(ctx, "d", bad); return err },
-			func() error { _, _, err := c.Deployments.UpgradeDryRun(ctx, bad, "kibana", "k"); return err },
-			func() error { _, _, err := c.Deployments.UpgradeDryRun(ctx, "d", "kibana", bad); return err },
-			func() error { _, _, err := c.Billing.Overview(ctx, bad, nil); return err },
-			func() error { _, _, err := c.Billing.Deployments(ctx, bad, nil); return err },
-			func() error { _, _, err := c.Billing.Items(ctx, bad, nil); return err },
-			func() error { _, _, err := c.Billing.DeploymentItems(ctx, "o", bad, nil); return err },
-			func() error { _, _, err := c.Billing.Charts(ctx, bad, nil); return err },
-			func() error { _, _, err := c.Billing.DeploymentCharts(ctx, "o", bad, nil); return err },
-			func() error { _, _, err := c.APIKeys.ListForUser(ctx, bad); return err },
-		}
-		for i, call := range calls {
-			assert.ErrorIs(t, call(), ErrInvalidPathSegment, "call %d with %q", i, bad)
-		}
-	}
-	for _, kind := range []string{"elasticsearch", "KIBANA", "", "../kibana"} {
-		_, _, err := c.Deployments.UpgradeDryRun(ctx, "d", kind, "k")
-		assert.ErrorIs(t, err, ErrInvalidKind, kind)
-	}
-	_, _, err := c.Billing.Charts(ctx, "o", &ChartsOptions{Bucketing: "Daily"})
-	assert.ErrorContains(t, err, "must be daily or monthly")
-	assert.Zero(t, hits.Load(), "nothing was sent")
-}
-
-func TestUpgradeGuard(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t)
-	var hits atomic.Int32
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
-	for _, q := range []url.Values{nil, {"validate_only": {"false"}}, {"validate_only": {"true", "false"}}, {"validate_only": {"TRUE"}}} {
-		req, err := c.newRequest(context.Background(), "x", http.MethodPost, "deployments/d/kibana/k/_upgrade", q, nil)
-		require.NoError(t, err)
-		_, err = c.do(req, nil, false)
-		assert.ErrorIs(t, err, ErrRealUpgradeRefused, "%v", q)
-	}
-	assert.Zero(t, hits.Load())
-}
-
-func TestBaseURL(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"https://api.elastic-cloud.com":          "https://api.elastic-cloud.com/api/v1/",
-		"https://api.elastic-cloud.com/":         "https://api.elastic-cloud.com/api/v1/",
-		"https://api.elastic-cloud.com/api/v1":   "https://api.elastic-cloud.com/api/v1/",
-		"https://api.elastic-cloud.com/api/v1/":  "https://api.elastic-cloud.com/api/v1/",
-		"https://ece:12443":                      "https://ece:12443/api/v1/",
-		"http://proxy.internal/elastic?x=1#frag": "http://proxy.internal/elastic/api/v1/",
+	for _, tc := range []struct{ in, want string }{
+		{"https://api.elastic-cloud.com", "https://api.elastic-cloud.com/api/v1/"},
+		{"https://api.elastic-cloud.com/", "https://api.elastic-cloud.com/api/v1/"},
+		{"https://api.elastic-cloud.com/api/v1", "https://api.elastic-cloud.com/api/v1/"},
+		{"https://api.elastic-cloud.com/api/v1/", "https://api.elastic-cloud.com/api/v1/"},
+		{"https://api.elastic-cloud.com//", "https://api.elastic-cloud.com/api/v1/"},
+		{"  https://ece-coordinator:12443  ", "https://ece-coordinator:12443/api/v1/"},
+		{"https://ece-coordinator:12443/api/v1", "https://ece-coordinator:12443/api/v1/"},
+		{"http://proxy.internal/elastic", "http://proxy.internal/elastic/api/v1/"},
+		{"http://proxy.internal/elastic/api/v1/", "http://proxy.internal/elastic/api/v1/"},
+		{"http://proxy.internal/elastic?x=1#frag", "http://proxy.internal/elastic/api/v1/"},
 	} {
-		c, err := NewClient(WithBaseURL(in))
-		require.NoError(t, err, in)
-		assert.Equal(t, want, c.BaseURL(), in)
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			c, err := NewClient(WithBaseURL(tc.in))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.BaseURL())
+		})
 	}
+	t.Run("ESS default", func(t *testing.T) {
+		t.Parallel()
+		c, err := NewClient()
+		require.NoError(t, err)
+		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.BaseURL())
+		assert.Equal(t, DefaultESSURL+APIBasePath+"/", c.BaseURL())
+	})
+	for _, bad := range []string{"ftp://x", "https://", "api.elastic-cloud.com", "::", "https://" + sentinelUser + ":" + sentinelPassword + "@ece:12443"} {
+		t.Run("invalid/"+bad, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewClient(WithBaseURL(bad))
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), sentinelPassword)
+		})
+	}
+}
+
+// TestRequestsKeepTheBasePath checks the whole URL a request goes to when
+// the API sits under a path prefix.
+func TestRequestsKeepTheBasePath(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	var got string
+	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.String()
+		writeJSON(w, http.StatusOK, `{"id":"a"}`)
+	})
+	_, _, err := c.Accounts.Get(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "/proxy/api/v1/account", got)
+}
+
+// TestPathSegmentsAreEscapedOnce: a parameter that needs escaping reaches
+// the server as exactly that parameter (it used to arrive escaped twice,
+// "jane%2520doe").
+func TestPathSegmentsAreEscapedOnce(t *testing.T) {
+	t.Parallel()
+	for _, user := range []string{"jane doe", "jürgen", "a;b", "a,b", "a+b", "user@example.com", "a:b"} {
+		t.Run(user, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var path string
+			mux.HandleFunc(p("/users/"), func(w http.ResponseWriter, r *http.Request) {
+				path = r.URL.Path
+				writeJSON(w, http.StatusOK, `{"keys":[]}`)
+			})
+			_, _, err := c.APIKeys.ListForUser(context.Background(), user)
+			require.NoError(t, err)
+			assert.Equal(t, p("/users/"+user+"/auth/keys"), path)
+		})
+	}
+}
+
+func TestNewClient_Transport(t *testing.T) {
+	t.Parallel()
+	proxyFromEnv := reflect.ValueOf(http.ProxyFromEnvironment).Pointer()
 	c, err := NewClient()
 	require.NoError(t, err)
-	assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.BaseURL())
-	for _, bad := range []string{"ftp://x", "https://", "https://user:" + sentinelPassword + "@x", "::"} {
-		_, err := NewClient(WithBaseURL(bad))
-		require.Error(t, err, bad)
-		assert.NotContains(t, err.Error(), sentinelPassword)
-	}
-	tr := c.httpClient.Transport.(*http.Transport)
-	assert.NotNil(t, tr.Proxy, "proxy from environment")
+	tr, ok := c.httpClient.Transport.(*http.Transport)
+	require.True(t, ok)
+	require.NotNil(t, tr.Proxy)
+	assert.Equal(t, proxyFromEnv, reflect.ValueOf(tr.Proxy).Pointer(), "proxy comes from HTTPS_PROXY/NO_PROXY")
+	assert.Equal(t, DefaultTimeout, c.httpClient.Timeout)
+	assert.Equal(t, "ece_exporter/dev", c.userAgent)
+	assert.Equal(t, DefaultMaxBodyBytes, c.maxBodyBytes)
+	assert.Equal(t, int64(64<<20), DefaultMaxBodyBytes)
+	assert.Equal(t, DefaultMaxRetries, c.maxRetries)
+	assert.Equal(t, DefaultMaxInFlight, cap(c.inFlight))
+
+	c, err = NewClient(WithTLS(TLSOptions{InsecureSkipVerify: true}), WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	tr = c.httpClient.Transport.(*http.Transport)
+	assert.Equal(t, proxyFromEnv, reflect.ValueOf(tr.Proxy).Pointer(), "TLS options keep the proxy")
+	assert.Equal(t, 5*time.Second, c.httpClient.Timeout)
 }
 
-func TestRetries(t *testing.T) {
+func TestNewClient_InvalidOptions(t *testing.T) {
+	t.Parallel()
+	for name, opt := range map[string]Option{
+		"empty API key":          WithAPIKey(""),
+		"basic without password": WithBasicAuth("admin", ""),
+		"basic without user":     WithBasicAuth("", sentinelPassword),
+		"login without password": WithLogin("admin", ""),
+		"zero timeout":           WithTimeout(0),
+		"negative retries":       WithMaxRetries(-1),
+		"zero backoff":           WithBackoff(0, time.Second, time.Second),
+		"cap below base":         WithBackoff(time.Second, time.Millisecond, time.Second),
+		"zero body limit":        WithMaxBodyBytes(0),
+		"zero in flight":         WithMaxInFlight(0),
+		"zero budget":            WithRequestBudget(0, time.Hour),
+		"missing CA file":        WithTLS(TLSOptions{CAFile: "/nonexistent/ca.pem"}),
+		"missing client cert":    WithTLS(TLSOptions{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewClient(opt)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), sentinelPassword)
+		})
+	}
+}
+
+func TestUserAgent(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name     string
-		statuses []int
-		wantErr  bool
-		attempts int
+		opts []Option
+		want string
 	}{
-		{"503 then ok", []int{503, 200}, false, 2},
-		{"502 504 then ok", []int{502, 504, 200}, false, 3},
-		{"429 then ok", []int{429, 200}, false, 2},
-		{"500 is not retried", []int{500, 200}, true, 1},
-		{"404 is not retried", []int{404, 200}, true, 1},
-		{"400 is not retried", []int{400, 200}, true, 1},
-		{"bounded", []int{503, 503, 503, 503, 503, 503}, true, 4},
+		{nil, "ece_exporter/1.2.3"}, // setup's WithUserAgent("1.2.3")
+		{[]Option{WithUserAgent("0.9.0-rc.1")}, "ece_exporter/0.9.0-rc.1"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t, tc.opts...)
+			var got string
+			mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
+				got = r.Header.Get("User-Agent")
+				writeJSON(w, http.StatusOK, `{"id":"a"}`)
+			})
+			_, _, err := c.Accounts.Get(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// testPKI is a throw-away CA with one client certificate, all PEM files.
+type testPKI struct {
+	caPool            *x509.CertPool
+	certFile, keyFile string
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ece_exporter-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	pki := testPKI{caPool: x509.NewCertPool(), certFile: filepath.Join(dir, "client.pem"), keyFile: filepath.Join(dir, "client-key.pem")}
+	pki.caPool.AddCert(caCert)
+	require.NoError(t, os.WriteFile(pki.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(pki.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return pki
+}
+
+// writeServerCA writes the certificate of an httptest TLS server as a CA file.
+func writeServerCA(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	return path
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"id":"tls"}`)
+	}))
+	t.Cleanup(srv.Close)
+	ca := writeServerCA(t, srv)
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate"), 0o600))
+
+	for _, tc := range []struct {
+		name    string
+		tls     *TLSOptions
+		wantErr bool
+	}{
+		{"unknown CA fails", nil, true},
+		{"CA file", &TLSOptions{CAFile: ca}, false},
+		{"CA file and matching server name", &TLSOptions{CAFile: ca, ServerName: "example.com"}, false},
+		{"CA file and wrong server name", &TLSOptions{CAFile: ca, ServerName: "wrong.invalid"}, true},
+		{"insecure skip verify", &TLSOptions{InsecureSkipVerify: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var obs []Observation
-			var mu sync.Mutex
-			c, mux, _ := setup(t, WithObserver(func(o Observation) { mu.Lock(); obs = append(obs, o); mu.Unlock() }))
-			var n atomic.Int32
-			mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-				i := int(n.Add(1)) - 1
-				w.Header().Set("x-ratelimit-limit", "100")
-				w.Header().Set("x-ratelimit-remaining", fmt.Sprint(99-i))
-				w.Header().Set("x-ratelimit-interval", "60")
-				if tc.statuses[i] == 429 {
-					w.Header().Set("Retry-After", "0")
-				}
-				if tc.statuses[i] != 200 {
-					writeJSON(w, tc.statuses[i], `{"errors":[{"code":"x","message":"y"}]}`)
-					return
-				}
-				writeJSON(w, 200, `{"id":"a"}`)
-			})
-			_, resp, err := c.Accounts.Get(context.Background())
-			assert.Equal(t, tc.wantErr, err != nil, "%v", err)
-			assert.Equal(t, tc.attempts, int(n.Load()))
-			mu.Lock()
-			defer mu.Unlock()
-			require.Len(t, obs, tc.attempts, "observer called once per attempt")
-			for i, o := range obs {
-				assert.Equal(t, "get-current-account", o.Operation)
-				assert.Equal(t, i+1, o.Attempt)
-				assert.Equal(t, tc.statuses[i], o.StatusCode)
-				assert.Equal(t, RateLimit{Present: true, Limit: 100, Remaining: 99 - i, Interval: time.Minute}, o.RateLimit)
+			opts := []Option{WithBaseURL(srv.URL), WithAPIKey(sentinelKey), WithMaxRetries(0)}
+			if tc.tls != nil {
+				opts = append(opts, WithTLS(*tc.tls))
 			}
-			if !tc.wantErr {
-				assert.Equal(t, tc.attempts, resp.Attempts)
-			}
-		})
-	}
-}
-
-func TestDryRunIsNeverRetried(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t)
-	var n atomic.Int32
-	mux.HandleFunc(p("/deployments/d/apm/main-apm/_upgrade"), func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		writeJSON(w, 503, `{"errors":[{"code":"x","message":"busy"}]}`)
-	})
-	_, _, err := c.Deployments.UpgradeDryRun(context.Background(), "d", "apm", "main-apm")
-	require.Error(t, err)
-	assert.Equal(t, int32(1), n.Load())
-}
-
-func TestCancelStopsRetryWait(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t, WithBackoff(time.Hour, time.Hour, time.Hour))
-	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 503, `{"errors":[{"code":"x","message":"busy"}]}`)
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-	start := time.Now()
-	_, _, err := c.Accounts.Get(ctx)
-	require.Error(t, err)
-	assert.Less(t, time.Since(start), 5*time.Second)
-}
-
-func TestRetryAfterSources(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name string
-		h    http.Header
-		want time.Duration
-	}{
-		{"seconds", http.Header{"Retry-After": {"12"}}, 12 * time.Second},
-		{"http date", http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, 90 * time.Second},
-		{"exhausted window", http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Interval": {"45"}}, 45 * time.Second},
-		{"go duration interval", http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Interval": {"2m"}}, 2 * time.Minute},
-		{"nothing", http.Header{}, DefaultRetryAfter},
-		{"garbage", http.Header{"Retry-After": {"soon"}}, DefaultRetryAfter},
-	} {
-		assert.Equal(t, tc.want, retryAfter(tc.h, parseRateLimit(tc.h), now), tc.name)
-	}
-}
-
-func TestNonJSONErrorBody(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t, WithMaxRetries(0))
-	mux.HandleFunc(p("/deployments"), func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(502)
-		_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1>\x00\x01</body></html>")
-	})
-	_, _, err := c.Deployments.List(context.Background())
-	var apiErr *APIError
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, 502, apiErr.StatusCode)
-	assert.Contains(t, apiErr.BodyHint, "text/html")
-	assert.Contains(t, apiErr.BodyHint, "502 Bad Gateway")
-	assert.NotContains(t, err.Error(), "<h1>")
-}
-
-func TestBodyLimitsAndNull(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t, WithMaxBodyBytes(1024))
-	mux.HandleFunc(p("/deployments"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"deployments":[]`+strings.Repeat(" ", 2000)+`}`)
-	})
-	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, "null") })
-	mux.HandleFunc(p("/organizations"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"organizations":[{"id":"o","name":"n","unknown_field":{"deep":[1,2]}}]}`)
-	})
-	_, _, err := c.Deployments.List(context.Background())
-	assert.ErrorIs(t, err, ErrBodyTooLarge)
-	_, _, err = c.Accounts.Get(context.Background())
-	var de *DecodeError
-	assert.ErrorAs(t, err, &de)
-	orgs, _, err := c.Organizations.List(context.Background())
-	require.NoError(t, err, "unknown fields are ignored")
-	assert.Equal(t, "o", orgs.Organizations[0].ID)
-}
-
-func TestAuthSchemes(t *testing.T) {
-	t.Parallel()
-	t.Run("basic", func(t *testing.T) {
-		t.Parallel()
-		c, mux, _ := setup(t, WithBasicAuth("admin", sentinelPassword))
-		mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-			u, pw, ok := r.BasicAuth()
-			assert.True(t, ok)
-			assert.Equal(t, "admin", u)
-			assert.Equal(t, sentinelPassword, pw)
-			writeJSON(w, 200, `{"id":"a"}`)
-		})
-		_, _, err := c.Accounts.Get(context.Background())
-		require.NoError(t, err)
-	})
-	t.Run("login and refresh", func(t *testing.T) {
-		t.Parallel()
-		var mu sync.Mutex
-		now := time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		c, mux, _ := setup(t, WithLogin("admin", sentinelPassword), WithClock(clock))
-		var logins, refreshes atomic.Int32
-		mux.HandleFunc(p("/users/auth/_login"), func(w http.ResponseWriter, r *http.Request) {
-			assert.Equal(t, http.MethodPost, r.Method)
-			var body map[string]string
-			require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
-			if body["password"] != sentinelPassword {
-				writeJSON(w, 401, `{"errors":[{"code":"root.unauthenticated","message":"bad"}]}`)
+			c, err := NewClient(opts...)
+			require.NoError(t, err)
+			a, _, err := c.Accounts.Get(context.Background())
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.NotContains(t, err.Error(), sentinelKey)
 				return
 			}
-			n := logins.Add(1)
-			writeJSON(w, 200, fmt.Sprintf(`{"token":"tok-login-%d","session_expiration_time":%q}`, n, clock().Add(15*time.Minute).Format(time.RFC3339)))
+			require.NoError(t, err)
+			assert.Equal(t, "tls", a.ID)
 		})
-		mux.HandleFunc(p("/users/auth/_refresh"), func(w http.ResponseWriter, r *http.Request) {
-			assert.True(t, strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-"))
-			n := refreshes.Add(1)
-			writeJSON(w, 200, fmt.Sprintf(`{"token":"tok-refresh-%d","session_expiration_time":%q}`, n, clock().Add(15*time.Minute).Format(time.RFC3339)))
-		})
-		var seen []string
-		mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-			seen = append(seen, r.Header.Get("Authorization"))
-			writeJSON(w, 200, `{"id":"a"}`)
-		})
-		get := func() { _, _, err := c.Accounts.Get(context.Background()); require.NoError(t, err) }
-		get()
-		get()
-		mu.Lock()
-		now = now.Add(11 * time.Minute) // past 2/3 of the lifetime
-		mu.Unlock()
-		get()
-		mu.Lock()
-		now = now.Add(time.Hour) // expired: log in again
-		mu.Unlock()
-		get()
-		assert.Equal(t, []string{"Bearer tok-login-1", "Bearer tok-login-1", "Bearer tok-refresh-1", "Bearer tok-login-2"}, seen)
-		assert.Equal(t, int32(2), logins.Load())
-		assert.Equal(t, int32(1), refreshes.Load())
-	})
-	t.Run("bad login error hides the password", func(t *testing.T) {
-		t.Parallel()
-		c, mux, _ := setup(t, WithLogin("admin", "wrong-"+sentinelPassword))
-		mux.HandleFunc(p("/users/auth/_login"), func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, 401, `{"errors":[{"code":"root.unauthenticated","message":"The supplied authentication is invalid"}]}`)
-		})
-		_, _, err := c.Accounts.Get(context.Background())
-		require.Error(t, err)
-		assert.NotContains(t, err.Error(), sentinelPassword)
-		assert.Contains(t, err.Error(), "root.unauthenticated")
-		assert.NotContains(t, fmt.Sprintf("%+v %#v %+v", c.auth, c.auth, *c), sentinelPassword)
-	})
-}
-
-func TestSecretPrinting(t *testing.T) {
-	t.Parallel()
-	s := Secret(sentinelKey)
-	for _, out := range []string{fmt.Sprintf("%v %s %q %x %#v %+v %d", s, s, s, s, s, s, s), s.String()} {
-		assert.NotContains(t, out, sentinelKey)
 	}
-	b, _ := json.Marshal(struct{ K Secret }{s})
-	assert.NotContains(t, string(b), sentinelKey)
-	assert.Equal(t, sentinelKey, s.Reveal())
+	t.Run("CA file without a certificate", func(t *testing.T) {
+		t.Parallel()
+		_, err := NewClient(WithTLS(TLSOptions{CAFile: notPEM}))
+		assert.ErrorContains(t, err, "holds no PEM certificate")
+	})
 }
 
-func TestRedirects(t *testing.T) {
+func TestTLSClientCertificate(t *testing.T) {
 	t.Parallel()
-	var leaked atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.Header.Get("Authorization"), sentinelKey) {
-			leaked.Add(1)
-		}
-		writeJSON(w, 200, `{"id":"evil"}`)
+	pki := newTestPKI(t)
+	var peer atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
+		writeJSON(w, http.StatusOK, `{"id":"mtls"}`)
 	}))
-	t.Cleanup(other.Close)
-	c, mux, srv := setup(t)
-	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, other.URL+"/x", http.StatusFound)
-	})
-	mux.HandleFunc(p("/organizations"), func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, srv+p("/organizations2"), http.StatusFound)
-	})
-	mux.HandleFunc(p("/organizations2"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"organizations":[{"id":"same-host","name":"n"}]}`)
-	})
-	_, _, err := c.Accounts.Get(context.Background())
-	assert.ErrorIs(t, err, ErrRedirectRefused)
-	assert.Zero(t, leaked.Load())
-	orgs, _, err := c.Organizations.List(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, "same-host", orgs.Organizations[0].ID)
-}
-
-func TestTLSOptions(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"id":"tls"}`) }))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.caPool, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(ca, pemCert(srv), 0o600))
-	get := func(opts ...Option) error {
-		c, err := NewClient(append([]Option{WithBaseURL(srv.URL), WithMaxRetries(0)}, opts...)...)
+	ca := writeServerCA(t, srv)
+
+	get := func(o TLSOptions) error {
+		c, err := NewClient(WithBaseURL(srv.URL), WithMaxRetries(0), WithTLS(o))
 		require.NoError(t, err)
 		_, _, err = c.Accounts.Get(context.Background())
 		return err
 	}
-	assert.Error(t, get(), "unknown CA")
-	assert.NoError(t, get(WithTLS(TLSOptions{CAFile: ca})))
-	assert.NoError(t, get(WithTLS(TLSOptions{InsecureSkipVerify: true})))
-	_, err := NewClient(WithTLS(TLSOptions{CAFile: "/nonexistent"}))
-	assert.Error(t, err)
+	assert.Error(t, get(TLSOptions{CAFile: ca}), "the server requires a client certificate")
+	require.NoError(t, get(TLSOptions{CAFile: ca, CertFile: pki.certFile, KeyFile: pki.keyFile}))
+	assert.Equal(t, "ece_exporter-test", peer.Load())
 }
 
-func TestInFlightCap(t *testing.T) {
+func TestRedirects(t *testing.T) {
+	t.Parallel()
+	var otherHits atomic.Int32
+	other := httptest.NewServer(counter(&otherHits, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"id":"evil","organizations":[]}`)
+	}))
+	t.Cleanup(other.Close)
+
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(fmt.Sprintf("%d to another host is refused", code), func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+"/api/v1/account?key="+sentinelKey, code)
+			})
+			_, _, err := c.Accounts.Get(context.Background())
+			require.ErrorIs(t, err, ErrRedirectRefused)
+			assert.NotContains(t, err.Error(), sentinelKey)
+			assert.Zero(t, otherHits.Load(), "the Authorization header never reached the other host")
+		})
+	}
+	t.Run("same host is followed with the credentials", func(t *testing.T) {
+		t.Parallel()
+		c, mux, srvURL := setup(t)
+		mux.HandleFunc(p("/organizations"), func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, srvURL+p("/organizations/moved"), http.StatusFound)
+		})
+		var auth string
+		mux.HandleFunc(p("/organizations/moved"), func(w http.ResponseWriter, r *http.Request) {
+			auth = r.Header.Get("Authorization")
+			writeJSON(w, http.StatusOK, `{"organizations":[{"id":"same-host","name":"n"}]}`)
+		})
+		orgs, _, err := c.Organizations.List(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, "same-host", orgs.Organizations[0].ID)
+		assert.Equal(t, "ApiKey "+sentinelKey, auth)
+	})
+	t.Run("policy", func(t *testing.T) {
+		t.Parallel()
+		c, err := NewClient(WithBaseURL("https://ece:12443"))
+		require.NoError(t, err)
+		req := func(raw string) *http.Request {
+			r, err := http.NewRequest(http.MethodGet, raw, nil)
+			require.NoError(t, err)
+			return r
+		}
+		via := []*http.Request{req("https://ece:12443/api/v1/account")}
+		assert.NoError(t, c.checkRedirect(req("https://ece:12443/api/v1/x"), via))
+		assert.ErrorIs(t, c.checkRedirect(req("http://ece:12443/api/v1/x"), via), ErrRedirectRefused, "https to http")
+		assert.ErrorIs(t, c.checkRedirect(req("https://ece:443/api/v1/x"), via), ErrRedirectRefused, "other port")
+		assert.ErrorIs(t, c.checkRedirect(req("https://evil.example/api/v1/x"), via), ErrRedirectRefused, "other host")
+		assert.ErrorIs(t, c.checkRedirect(req("https://ece:12443/api/v1/x"), make([]*http.Request, 5)), ErrRedirectRefused, "too many")
+		assert.ErrorIs(t, c.checkRedirect(req("https://ece:12443/api/v1/deployments/d/kibana/k/_upgrade"), via), ErrRealUpgradeRefused)
+	})
+}
+
+func TestMaxInFlight(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t, WithMaxInFlight(3))
-	var cur, peak atomic.Int32
+	var cur, peak, total atomic.Int32
 	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
+		total.Add(1)
 		n := cur.Add(1)
 		for {
 			m := peak.Load()
@@ -637,51 +441,50 @@ func TestInFlightCap(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 		cur.Add(-1)
-		writeJSON(w, 200, `{"id":"a"}`)
+		writeJSON(w, http.StatusOK, `{"id":"a"}`)
 	})
 	var wg sync.WaitGroup
 	for i := 0; i < 12; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, _, _ = c.Accounts.Get(context.Background()) }()
+		go func() {
+			defer wg.Done()
+			_, _, err := c.Accounts.Get(context.Background())
+			assert.NoError(t, err)
+		}()
 	}
 	wg.Wait()
-	assert.LessOrEqual(t, peak.Load(), int32(3))
-	assert.Equal(t, int32(3), peak.Load())
+	assert.Equal(t, int32(12), total.Load())
+	assert.Equal(t, int32(3), peak.Load(), "never more than 3 at the server, and the cap is reached")
 }
 
-func TestAPIKeyExpirationHeader(t *testing.T) {
+func TestMaxInFlight_WaitHonoursContext(t *testing.T) {
 	t.Parallel()
-	var got time.Time
-	c, mux, _ := setup(t, WithObserver(func(o Observation) { got = o.APIKeyExpiration }))
-	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("x-elastic-api-key-expiration", "2027-02-01T00:00:00Z")
-		writeJSON(w, 200, `{"id":"a"}`)
-	})
-	_, resp, err := c.Accounts.Get(context.Background())
-	require.NoError(t, err)
-	want := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
-	assert.Equal(t, want, resp.APIKeyExpiration)
-	assert.Equal(t, want, got)
-	assert.Equal(t, want, parseExpiration("1801440000"))
-	assert.True(t, parseExpiration("garbage").IsZero())
-}
-
-func TestCheckResponseIsTheOnlyErrorPath(t *testing.T) {
-	t.Parallel()
-	for _, errs := range []error{&APIError{StatusCode: 500}, &RateLimitError{APIError: &APIError{StatusCode: 429}}} {
-		assert.True(t, errors.As(errs, new(*APIError)))
-	}
-}
-
-func pemCert(srv *httptest.Server) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	c, mux, _ := setup(t, WithMaxInFlight(1))
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var hits atomic.Int32
+	mux.HandleFunc(p("/account"), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		writeJSON(w, http.StatusOK, `{"id":"a"}`)
+	}))
+	done := make(chan error)
+	go func() { _, _, err := c.Accounts.Get(context.Background()); done <- err }()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, _, err := c.Accounts.Get(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	close(release)
+	require.NoError(t, <-done)
+	assert.Equal(t, int32(1), hits.Load(), "the waiting request never reached the server")
 }
 
 func TestRequestBudget(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t, WithRequestBudget(3, time.Hour))
 	var n atomic.Int32
-	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) { n.Add(1); writeJSON(w, 200, `{"id":"a"}`) })
+	mux.HandleFunc(p("/account"), counter(&n, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, `{"id":"a"}`) }))
 	for i := 0; i < 3; i++ {
 		_, _, err := c.Accounts.Get(context.Background())
 		require.NoError(t, err)
@@ -691,6 +494,111 @@ func TestRequestBudget(t *testing.T) {
 	_, _, err := c.Accounts.Get(ctx)
 	assert.ErrorIs(t, err, ErrRequestBudget)
 	assert.Equal(t, int32(3), n.Load(), "the fourth request was never sent")
-	_, err = NewClient(WithRequestBudget(0, time.Hour))
-	assert.Error(t, err)
+}
+
+func TestObserver(t *testing.T) {
+	t.Parallel()
+	var obs observations
+	c, mux, _ := setup(t, obs.option())
+	var n atomic.Int32
+	mux.HandleFunc(p("/deployments"), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-ratelimit-limit", "100")
+		w.Header().Set("x-ratelimit-remaining", "42")
+		w.Header().Set("x-ratelimit-interval", "1m")
+		w.Header().Set("x-elastic-api-key-expiration", "2027-02-01T00:00:00Z")
+		if n.Add(1) == 1 {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("x", "busy"))
+			return
+		}
+		writeJSON(w, http.StatusOK, `{"deployments":[]}`)
+	})
+	_, resp, err := c.Deployments.List(context.Background())
+	require.NoError(t, err)
+	wantRL := RateLimit{Present: true, Limit: 100, Remaining: 42, Interval: time.Minute}
+	wantExp := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, wantRL, resp.RateLimit)
+	assert.Equal(t, wantExp, resp.APIKeyExpiration)
+	assert.Equal(t, 2, resp.Attempts)
+
+	got := obs.get()
+	require.Len(t, got, 2, "once per attempt")
+	for i, o := range got {
+		assert.Equal(t, "list-deployments", o.Operation)
+		assert.Equal(t, http.MethodGet, o.Method)
+		assert.Equal(t, i+1, o.Attempt)
+		assert.Positive(t, o.Duration)
+		assert.Equal(t, wantRL, o.RateLimit)
+		assert.Equal(t, wantExp, o.APIKeyExpiration)
+	}
+	assert.Equal(t, http.StatusServiceUnavailable, got[0].StatusCode)
+	assert.Error(t, got[0].Err)
+	assert.Equal(t, http.StatusOK, got[1].StatusCode)
+	assert.NoError(t, got[1].Err)
+}
+
+func TestObserver_NoAnswer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close() // nothing listens there any more
+	var obs observations
+	c, err := NewClient(WithBaseURL(dead), WithAPIKey(sentinelKey), obs.option(), WithMaxRetries(1),
+		WithBackoff(time.Millisecond, time.Millisecond, time.Second))
+	require.NoError(t, err)
+	_, _, err = c.Accounts.Get(context.Background())
+	require.Error(t, err)
+	got := obs.get()
+	require.Len(t, got, 2)
+	for _, o := range got {
+		assert.Zero(t, o.StatusCode, "no answer arrived")
+		assert.Error(t, o.Err)
+		assert.False(t, o.RateLimit.Present)
+	}
+}
+
+func TestParseRateLimitAndExpiration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		h    http.Header
+		want RateLimit
+	}{
+		{"absent", http.Header{}, RateLimit{}},
+		{"seconds interval", http.Header{"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Interval": {"45"}}, RateLimit{true, 10, 0, 45 * time.Second}},
+		{"duration interval", http.Header{"X-Ratelimit-Remaining": {" 7 "}, "X-Ratelimit-Interval": {"2m"}}, RateLimit{Present: true, Remaining: 7, Interval: 2 * time.Minute}},
+		{"garbage", http.Header{"X-Ratelimit-Limit": {"lots"}, "X-Ratelimit-Interval": {"-5"}}, RateLimit{}},
+	} {
+		assert.Equal(t, tc.want, parseRateLimit(tc.h), tc.name)
+	}
+	want := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, v := range []string{"2027-02-01T00:00:00Z", "2027-02-01T01:00:00+01:00", "Mon, 01 Feb 2027 00:00:00 GMT", "1801440000", "1801440000000"} {
+		assert.Equal(t, want, parseExpiration(v), v)
+	}
+	for _, v := range []string{"", "never", "-1", "0"} {
+		assert.True(t, parseExpiration(v).IsZero(), v)
+	}
+}
+
+func TestSecretPrinting(t *testing.T) {
+	t.Parallel()
+	s := Secret(sentinelKey)
+	for _, out := range []string{
+		fmt.Sprintf("%v %s %q %x %X %#v %+v %d %10s %T", s, s, s, s, s, s, s, s, s, s),
+		fmt.Sprint(s), fmt.Sprintln(s), s.String(), s.GoString(),
+		fmt.Sprintf("%v %+v %#v", struct{ K Secret }{s}, &struct{ K Secret }{s}, []Secret{s}),
+	} {
+		assert.NotContains(t, out, sentinelKey)
+	}
+	b, err := json.Marshal(struct{ K Secret }{s})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"K":"<secret>"}`, string(b))
+	y, err := yaml.Marshal(struct{ K Secret }{s})
+	require.NoError(t, err)
+	assert.Equal(t, "k: <secret>\n", string(y))
+	txt, err := s.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "<secret>", string(txt))
+	assert.Equal(t, sentinelKey, s.Reveal())
+	assert.False(t, s.IsZero())
+	assert.True(t, Secret("").IsZero())
 }

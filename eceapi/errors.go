@@ -1,6 +1,7 @@
 package eceapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,7 +147,14 @@ func CheckResponse(r *http.Response) error {
 			e.Path = r.Request.URL.Path
 		}
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxErrorBody))
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, maxErrorBody))
+	}
+	var secrets []string
+	if r.Request != nil {
+		secrets = credentials(r.Request.Header.Get("Authorization"))
+	}
 	var reply errorReply
 	if len(body) > 0 && json.Unmarshal(body, &reply) == nil && len(reply.Errors) > 0 {
 		e.Errors = reply.Errors
@@ -154,13 +162,15 @@ func CheckResponse(r *http.Response) error {
 			e.Codes = appendCode(e.Codes, el.Code)
 		}
 	} else if len(body) > 0 {
-		e.BodyHint = bodyHint(r.Header.Get("Content-Type"), body)
+		e.BodyHint = bodyHint(r.Header.Get("Content-Type"), body, secrets)
 	}
 	for _, h := range r.Header.Values("x-cloud-error-codes") {
 		for _, c := range strings.Split(h, ",") {
 			e.Codes = appendCode(e.Codes, strings.TrimSpace(c))
 		}
 	}
+	// A server or proxy may echo the credential it was sent.
+	e.redact(secrets)
 	if r.StatusCode == http.StatusTooManyRequests {
 		rl := parseRateLimit(r.Header)
 		return &RateLimitError{APIError: e, RetryAfter: retryAfter(r.Header, rl, time.Now()), RateLimit: rl}
@@ -180,18 +190,72 @@ func appendCode(codes []string, c string) []string {
 	return append(codes, c)
 }
 
+// credentials returns the secret parts of an Authorization header value:
+// what follows the scheme and, for Basic, the decoded password.
+func credentials(auth string) []string {
+	auth = strings.TrimSpace(auth)
+	if auth == "" {
+		return nil
+	}
+	scheme, cred, ok := strings.Cut(auth, " ")
+	cred = strings.TrimSpace(cred)
+	if !ok || cred == "" {
+		return []string{auth}
+	}
+	out := []string{cred}
+	if strings.EqualFold(scheme, "basic") {
+		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			if _, pw, ok := strings.Cut(string(dec), ":"); ok && pw != "" {
+				out = append(out, pw)
+			}
+		}
+	}
+	return out
+}
+
+// redact replaces every secret in s by "<secret>".
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return s
+}
+
+// redact removes secrets from every text of the error that came from the
+// server.
+func (e *APIError) redact(secrets []string) {
+	if len(secrets) == 0 {
+		return
+	}
+	for i, c := range e.Codes {
+		e.Codes[i] = redact(c, secrets)
+	}
+	for i := range e.Errors {
+		el := &e.Errors[i]
+		el.Code, el.Message = redact(el.Code, secrets), redact(el.Message, secrets)
+		for j, f := range el.Fields {
+			el.Fields[j] = redact(f, secrets)
+		}
+	}
+	e.BodyHint = redact(e.BodyHint, secrets)
+}
+
 // bodyHint summarises a non-JSON error body: its media type and the first
 // characters of its text with markup and control characters removed.
-func bodyHint(contentType string, body []byte) string {
+// Secrets are removed before the text is cut or quoted.
+func bodyHint(contentType string, body []byte, secrets []string) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
 		mt = "unknown content type"
 	}
-	text := string(body)
+	text := redact(string(body), secrets)
 	if strings.Contains(mt, "html") {
 		text = stripTags(text)
 	}
 	text = strings.Join(strings.Fields(strings.ToValidUTF8(text, "")), " ")
+	text = redact(text, secrets)
 	const max = 120
 	if utf8.RuneCountInString(text) > max {
 		text = string([]rune(text)[:max]) + "..."
@@ -232,7 +296,9 @@ func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 			return 0
 		}
 	}
-	if rl.Present && rl.Remaining <= 0 && rl.Interval > 0 {
+	// Only a remaining count actually sent as 0 means the window is spent;
+	// a missing header must not read as 0.
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("x-ratelimit-remaining"))); err == nil && n <= 0 && rl.Interval > 0 {
 		return rl.Interval
 	}
 	return DefaultRetryAfter

@@ -2,6 +2,7 @@ package eceapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,23 +10,53 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
+// FuzzCheckResponse: for any status, body and headers CheckResponse never
+// panics, returns nil exactly for 2xx, a typed error otherwise (a
+// *RateLimitError with a usable RetryAfter for 429), and no error string
+// carries the credential the request was sent with, even when the answer
+// echoes it.
 func FuzzCheckResponse(f *testing.F) {
-	f.Add(404, []byte(`{"errors":[{"code":"deployments.deployment_not_found","message":"No Deployment"}]}`), "deployments.deployment_not_found", "")
-	f.Add(429, []byte(`{"errors":[]}`), "billing_service.rate_limited", "12")
-	f.Add(502, []byte("<html><body>bad gateway</body></html>"), "", "")
-	f.Add(200, []byte(`{}`), "", "")
-	f.Add(500, []byte{0xff, 0xfe, '{'}, "a,,b", "Wed, 21 Oct 2015 07:28:00 GMT")
-	f.Fuzz(func(t *testing.T, status int, body []byte, codes, retry string) {
+	const key = "FUZZ-SENTINEL-KEY-4d1c"
+	const password = "FUZZ-SENTINEL-PW-77e0"
+	f.Add(404, []byte(`{"errors":[{"code":"deployments.deployment_not_found","message":"No Deployment"}]}`), "application/json", "deployments.deployment_not_found", "", "", "", uint8(0))
+	f.Add(429, []byte(`{"errors":[]}`), "", "billing_service.rate_limited", "12", "0", "60", uint8(0))
+	f.Add(429, []byte(``), "", "", "Wed, 21 Oct 2015 07:28:00 GMT", "", "2m", uint8(1))
+	f.Add(429, []byte(`x`), "", "", "-1", "0", "1e300", uint8(2))
+	f.Add(502, []byte("<html><body>bad gateway</body></html>"), "text/html", "", "", "", "", uint8(0))
+	f.Add(200, []byte(`{}`), "", "", "", "", "", uint8(0))
+	f.Add(500, []byte{0xff, 0xfe, '{'}, "text/plain; charset=\xff", "a,,b", "NaN", "x", "y", uint8(0))
+	f.Add(403, []byte(`{"errors":[{"code":"`+key+`","message":"bad key `+key+`","fields":["`+key+`"]}]}`), "application/json", key, "", "", "", uint8(0))
+	f.Add(401, []byte(`{"errors":[{"code":"root.unauthorized","message":"user:`+password+`"}]}`), "", "", "", "", "", uint8(1))
+	f.Add(502, []byte("<p>"+strings.Repeat("y", 115)+key+"</p>"), "text/html", "", "", "", "", uint8(0))
+	f.Add(500, []byte(`{"errors":[{"code":"x","message":"\u0046UZZ-SENTINEL-KEY-4d1c"}]}`), "", "", "", "", "", uint8(2))
+	f.Fuzz(func(t *testing.T, status int, body []byte, contentType, codes, retry, remaining, interval string, scheme uint8) {
 		if status < 100 || status > 999 {
 			return
 		}
-		req, _ := http.NewRequest(http.MethodGet, "https://api.example/api/v1/x", nil)
-		req.Header.Set("Authorization", "ApiKey "+sentinelKey)
-		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
-		resp.Header.Set("x-cloud-error-codes", codes)
-		resp.Header.Set("Retry-After", retry)
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example/api/v1/x?from=2026-01-01", nil)
+		var secrets []string
+		switch scheme % 3 {
+		case 0:
+			req.Header.Set("Authorization", "ApiKey "+key)
+			secrets = []string{key}
+		case 1:
+			req.SetBasicAuth("user", password)
+			secrets = []string{password, base64.StdEncoding.EncodeToString([]byte("user:" + password))}
+		case 2:
+			req.Header.Set("Authorization", "Bearer "+key)
+			secrets = []string{key}
+		}
+		h := http.Header{}
+		for k, v := range map[string]string{"Content-Type": contentType, "X-Cloud-Error-Codes": codes, "Retry-After": retry,
+			"X-Ratelimit-Remaining": remaining, "X-Ratelimit-Interval": interval} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		resp := &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
 		err := CheckResponse(resp)
 		if status >= 200 && status <= 299 {
 			if err != nil {
@@ -35,106 +66,119 @@ func FuzzCheckResponse(f *testing.F) {
 		}
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != status {
-			t.Fatalf("non-2xx not typed: %v", err)
+			t.Fatalf("non-2xx not typed: %T %v", err, err)
 		}
 		var rl *RateLimitError
-		if status == 429 && (!errors.As(err, &rl) || rl.RetryAfter < 0) {
-			t.Fatalf("429 not a RateLimitError: %v", err)
+		if status == http.StatusTooManyRequests {
+			if !errors.As(err, &rl) {
+				t.Fatalf("429 not a *RateLimitError: %v", err)
+			}
+			if rl.RetryAfter < 0 || rl.RetryAfter > 24*time.Hour {
+				t.Fatalf("RetryAfter %v", rl.RetryAfter)
+			}
+		} else if errors.As(err, &rl) {
+			t.Fatalf("%d is a *RateLimitError", status)
 		}
-		if strings.Contains(err.Error(), sentinelKey) {
-			t.Fatal("secret in error")
+		if strings.Contains(apiErr.Path, "?") || strings.Contains(err.Error(), "from=") {
+			t.Fatalf("query string in error: %v", err)
+		}
+		out := fmt.Sprintf("%s|%v|%+v|%#v", err.Error(), err, apiErr, *apiErr)
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Fatalf("credential in error: %s", out)
+			}
 		}
 	})
 }
 
+// FuzzChartItemsDecode: decoding never panics, and a timestamp sent as
+// epoch seconds or milliseconds of this era lands on the right instant.
 func FuzzChartItemsDecode(f *testing.F) {
 	f.Add([]byte(`{"data":[{"timestamp":1794873600,"values":[{"id":"d","name":"n","value":1.5}]}]}`))
 	f.Add([]byte(`{"data":[{"timestamp":1794873600000,"values":[]}]}`))
 	f.Add([]byte(`{"data":[{"timestamp":1.7e12,"values":null}]}`))
+	f.Add([]byte(`{"data":[{"timestamp":1.7948736e9,"values":[]},{"timestamp":"1794873600"}]}`))
+	f.Add([]byte(`{"data":[{"timestamp":-9.2e18}]}`))
+	f.Add([]byte(`{"data":[{"timestamp":99999999999,"values":[]}]}`))
 	f.Add([]byte(`{"data":[{"timestamp":"x"}]}`))
+	f.Add([]byte(`{"data":[null]}`))
+	f.Add([]byte(fixtureOrEmpty("charts_daily_millis.json")))
+	f.Add([]byte(fixtureOrEmpty("charts_float_timestamps.json")))
+	c, err := NewClient()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var v ChartItems
-		if json.Unmarshal(data, &v) != nil {
+		if c.decode(bytes.NewReader(data), &v, "get-costs-charts") != nil {
 			return
 		}
 		for _, it := range v.Data {
-			if it.RawTimestamp >= 1e9 && it.RawTimestamp < 1e10 || it.RawTimestamp >= 1e12 && it.RawTimestamp < 1e13 {
-				if y := it.Timestamp.Year(); y < 2001 || y > 2287 {
-					t.Fatalf("timestamp %d normalised to %v", it.RawTimestamp, it.Timestamp)
+			raw := it.RawTimestamp
+			if it.Timestamp.Location() != time.UTC {
+				t.Fatalf("timestamp %v not in UTC", it.Timestamp)
+			}
+			switch {
+			case raw >= 1e9 && raw < 1e10: // seconds: 2001-09-09 .. 2286-11-20
+				if !it.Timestamp.Equal(time.Unix(raw, 0)) {
+					t.Fatalf("seconds %d decoded as %v", raw, it.Timestamp)
+				}
+			case raw >= 1e12 && raw < 1e13: // milliseconds, same range
+				if !it.Timestamp.Equal(time.UnixMilli(raw)) {
+					t.Fatalf("milliseconds %d decoded as %v", raw, it.Timestamp)
+				}
+			default:
+				continue
+			}
+			if y := it.Timestamp.Year(); y < 2001 || y > 2286 {
+				t.Fatalf("timestamp %d normalised to %v", raw, it.Timestamp)
+			}
+		}
+	})
+}
+
+// FuzzDecodeResponses: arbitrary bytes through the client's decode path,
+// into every response type: never a panic, and every failure is a
+// *DecodeError (or ErrBodyTooLarge).
+func FuzzDecodeResponses(f *testing.F) {
+	for _, name := range []string{"deployments.json", "remote_clusters.json", "upgrade.json", "account.json", "organizations.json",
+		"costs_overview.json", "costs_deployments.json", "costs_items.json", "costs_items_fractional.json", "charts_daily_millis.json",
+		"api_keys.json"} {
+		f.Add([]byte(fixtureOrEmpty(name)))
+	}
+	f.Add([]byte(`{"deployments":[{"id":"a","resources":[{"kind":"elasticsearch"}]}]}`))
+	f.Add([]byte(`{"costs":{"total":1e308},"resources":[{"hours":1.5}]}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(``))
+	f.Add([]byte(`{"keys":[{"id":"k","creation_date":"2026-01-01T00:00:00Z","expiration_date":null}]}`))
+	f.Add([]byte(`{"balance":{"line_items":[{"start":"0000-01-01T00:00:00Z"}]}}`))
+	f.Add(bytes.Repeat([]byte(`[`), 5000))
+	c, err := NewClient(WithMaxBodyBytes(1 << 16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, v := range []any{&DeploymentsListResponse{}, &RemoteResources{}, &DeploymentResourceUpgradeResponse{}, &AccountResponse{},
+			&OrganizationList{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{}, &APIKeysResponse{}} {
+			err := c.decode(bytes.NewReader(data), v, "fuzz")
+			var de *DecodeError
+			if err != nil && !errors.As(err, &de) && !errors.Is(err, ErrBodyTooLarge) {
+				t.Fatalf("untyped decode error %T: %v", err, err)
+			}
+			if err == nil {
+				if _, merr := json.Marshal(v); merr != nil {
+					t.Fatalf("decoded value does not marshal: %v", merr)
 				}
 			}
 		}
 	})
 }
 
-func FuzzDecodeResponses(f *testing.F) {
-	f.Add([]byte(`{"deployments":[{"id":"a","resources":[{"kind":"elasticsearch"}]}]}`))
-	f.Add([]byte(`{"costs":{"total":1e308},"resources":[{"hours":1.5}]}`))
-	f.Add([]byte(`null`))
-	f.Add([]byte(`{"keys":[{"id":"k","creation_date":"2026-01-01T00:00:00Z","expiration_date":null}]}`))
-	c, err := NewClient()
+// fixtureOrEmpty reads a seed from testdata/ (fuzz seeds cannot use t).
+func fixtureOrEmpty(name string) string {
+	b, err := readTestdata(name)
 	if err != nil {
-		f.Fatal(err)
+		return ""
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []any{&DeploymentsListResponse{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{},
-			&RemoteResources{}, &APIKeysResponse{}, &OrganizationList{}, &AccountResponse{}, &DeploymentResourceUpgradeResponse{}} {
-			err := c.decode(bytes.NewReader(data), v, "fuzz")
-			var de *DecodeError
-			if err != nil && !errors.As(err, &de) && !errors.Is(err, ErrBodyTooLarge) {
-				t.Fatalf("untyped decode error %T: %v", err, err)
-			}
-		}
-	})
-}
-
-func deploymentsCostsBody(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"total_cost":12345.6,"deployments":[`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"deployment_id":"%032x","deployment_name":"sim-deployment-%05d","hourly_rate":1.25,"costs":{"total":123.45,"dimensions":[{"type":"capacity","cost":100},{"type":"data_out","cost":10},{"type":"data_internode","cost":8.45},{"type":"storage_bytes","cost":5}]},"period":{"start":"2026-11-01T00:00:00Z","end":"2026-11-18T12:00:00Z"}}`, i, i)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
-
-func deploymentsListBody(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"deployments":[`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":"%032x","name":"sim-deployment-%05d","resources":[{"ref_id":"main-elasticsearch","id":"%032x","kind":"elasticsearch","region":"gcp-europe-west1","cloud_id":"x:y"},{"ref_id":"main-kibana","elasticsearch_cluster_ref_id":"main-elasticsearch","id":"%031xa","kind":"kibana","region":"gcp-europe-west1"},{"ref_id":"main-integrations_server","elasticsearch_cluster_ref_id":"main-elasticsearch","id":"%031xb","kind":"integrations_server","region":"gcp-europe-west1"}]}`, i, i, i, i, i)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
-
-func benchDecode(b *testing.B, body []byte, v func() any) {
-	c, err := NewClient()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.decode(bytes.NewReader(body), v(), "bench"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkDecodeDeploymentsCosts5000 decodes GET /billing/costs/{org}/deployments for 5,000 deployments.
-func BenchmarkDecodeDeploymentsCosts5000(b *testing.B) {
-	benchDecode(b, deploymentsCostsBody(5000), func() any { return &DeploymentsCosts{} })
-}
-
-// BenchmarkDecodeDeploymentsList5000 decodes GET /deployments for 5,000 deployments × 3 resources.
-func BenchmarkDecodeDeploymentsList5000(b *testing.B) {
-	benchDecode(b, deploymentsListBody(5000), func() any { return &DeploymentsListResponse{} })
+	return string(b)
 }

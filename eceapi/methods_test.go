@@ -1,0 +1,664 @@
+package eceapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Identifiers used by the fixtures in testdata/.
+const (
+	orgID    = "1234567890"
+	depID    = "4f8e2b6c1d3a4e5f9a7b8c0d1e2f3a4b"
+	depID2   = "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"
+	depID3   = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	eceAdmin = "admin"
+)
+
+var (
+	testFrom = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// testTo is not in UTC: the query must carry it converted to UTC.
+	testTo = time.Date(2026, 11, 18, 13, 30, 0, 0, time.FixedZone("CET", 3600))
+)
+
+// methodCase describes one exported client method: how to call it, what it
+// must send and what the documented error answer looks like.
+type methodCase struct {
+	op     string // spec operationId
+	method string
+	path   string // below /api/v1
+	query  url.Values
+	// fixture is the success body (testdata/) and status its HTTP status.
+	fixture string
+	status  int
+	call    func(ctx context.Context, c *Client) (any, *Response, error)
+	check   func(t *testing.T, v any)
+	// errStatus and errCode are a documented error answer of the operation.
+	errStatus int
+	errCode   string
+	// errPrefix is how the method says what it was doing.
+	errPrefix string
+	// withSegments calls the method with one path parameter replaced, for
+	// each path parameter.
+	withSegments []func(ctx context.Context, c *Client, v string) error
+}
+
+func methodCases() map[string]methodCase {
+	costs := &CostsOptions{From: testFrom, To: testTo}
+	costsQ := url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}}
+	daily := &ChartsOptions{CostsOptions: *costs, Bucketing: BucketingDaily}
+	dailyQ := url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}, "bucketing_strategy": {"daily"}}
+	monthly := &ChartsOptions{CostsOptions: CostsOptions{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}, Bucketing: BucketingMonthly}
+	monthlyQ := url.Values{"from": {"2026-10-01T00:00:00Z"}, "bucketing_strategy": {"monthly"}}
+
+	return map[string]methodCase{
+		"Deployments.List": {
+			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "deployments.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Deployments.List(ctx)) },
+			check: func(t *testing.T, v any) {
+				d := v.(*DeploymentsListResponse)
+				require.Len(t, d.Deployments, 3)
+				assert.Equal(t, DeploymentsListingData{ID: depID, Name: "search-prod", Resources: []DeploymentResource{
+					{RefID: "main-elasticsearch", ID: "7d1a3c5e9b2f4a6c8e0d2b4f6a8c0e1d", Kind: "elasticsearch", Region: "gcp-europe-west1",
+						CloudID: "search-prod:ZXVyb3BlLXdlc3QxLmdjcC5jbG91ZC5lcy5pbzo0NDMkN2QxYTNjNWU5YjJmNGE2YzhlMGQyYjRmNmE4YzBlMWQkYjJjNGU2ZjhhMGIyYzRkNmU4ZjBhMmI0YzZkOGUwZjE="},
+					{RefID: "main-kibana", ElasticsearchClusterRefID: "main-elasticsearch", ID: "b2c4e6f8a0b2c4d6e8f0a2b4c6d8e0f1", Kind: "kibana", Region: "gcp-europe-west1"},
+					{RefID: "main-integrations_server", ElasticsearchClusterRefID: "main-elasticsearch", ID: "c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f2", Kind: "integrations_server", Region: "gcp-europe-west1"},
+					{RefID: "main-enterprise_search", ElasticsearchClusterRefID: "main-elasticsearch", ID: "d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a3", Kind: "enterprise_search", Region: "gcp-europe-west1"},
+				}}, d.Deployments[0])
+				assert.Equal(t, "apm", d.Deployments[1].Resources[2].Kind)
+				assert.Equal(t, "azure-westeurope", d.Deployments[2].Resources[0].Region)
+				b, err := json.Marshal(d)
+				require.NoError(t, err)
+				assert.NotContains(t, string(b), "SENTINEL", "credentials and secret_token are never decoded")
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list deployments: ",
+		},
+		"Deployments.RemoteClusters": {
+			op: "get-deployment-es-resource-remote-clusters", method: http.MethodGet, path: "/deployments/" + depID + "/elasticsearch/main-elasticsearch/remote-clusters",
+			fixture: "remote_clusters.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Deployments.RemoteClusters(ctx, depID, "main-elasticsearch"))
+			},
+			check: func(t *testing.T, v any) {
+				r := v.(*RemoteResources)
+				require.Len(t, r.Resources, 3)
+				yes, no := true, false
+				assert.Equal(t, RemoteResourceRef{DeploymentID: depID2, ElasticsearchRefID: "main-elasticsearch", Alias: "logs_us", SkipUnavailable: &yes,
+					Info: &RemoteResourceInfo{Healthy: true, Connected: true, Compatible: true, Trusted: true, TrustedBack: true}}, r.Resources[0])
+				assert.Equal(t, &no, r.Resources[1].SkipUnavailable)
+				assert.False(t, r.Resources[1].Info.Connected)
+				assert.Nil(t, r.Resources[2].SkipUnavailable, "absent, not false")
+				assert.Nil(t, r.Resources[2].Info, "absent info")
+			},
+			errStatus: 404, errCode: "deployments.deployment_resource_not_found", errPrefix: "get remote clusters of deployment",
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Deployments.RemoteClusters(ctx, v, "main-elasticsearch")
+					return err
+				},
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Deployments.RemoteClusters(ctx, depID, v)
+					return err
+				},
+			},
+		},
+		"Deployments.UpgradeDryRun": {
+			op: "upgrade-deployment-stateless-resource", method: http.MethodPost, path: "/deployments/" + depID + "/kibana/main-kibana/_upgrade",
+			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade.json", status: 202,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Deployments.UpgradeDryRun(ctx, depID, "kibana", "main-kibana"))
+			},
+			check: func(t *testing.T, v any) {
+				assert.Equal(t, &DeploymentResourceUpgradeResponse{ResourceID: "b2c4e6f8a0b2c4d6e8f0a2b4c6d8e0f1", StackVersion: "8.15.1"}, v)
+			},
+			errStatus: 404, errCode: "deployments.deployment_not_found", errPrefix: "upgrade dry run of deployment",
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Deployments.UpgradeDryRun(ctx, v, "kibana", "main-kibana")
+					return err
+				},
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Deployments.UpgradeDryRun(ctx, depID, "kibana", v)
+					return err
+				},
+			},
+		},
+		"Accounts.Get": {
+			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Accounts.Get(ctx)) },
+			check: func(t *testing.T, v any) {
+				assert.Equal(t, &AccountResponse{ID: orgID, Trust: &AccountTrustSettings{TrustAll: true}}, v)
+			},
+			errStatus: 404, errCode: "accounts.not_found", errPrefix: "get account: ",
+		},
+		"Organizations.List": {
+			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "organizations.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Organizations.List(ctx)) },
+			check: func(t *testing.T, v any) {
+				assert.Equal(t, &OrganizationList{Organizations: []Organization{{ID: orgID, Name: "Example Corp"}}}, v)
+			},
+			errStatus: 401, errCode: "user.not_found", errPrefix: "list organizations: ",
+		},
+		"Billing.Overview": {
+			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "costs_overview.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.Overview(ctx, orgID, costs))
+			},
+			check: func(t *testing.T, v any) {
+				o := v.(*CostsOverview)
+				assert.Equal(t, 1234.5, o.Costs.Total)
+				require.Len(t, o.Costs.Dimensions, 6)
+				assert.Equal(t, Dimension{Type: "data_internode", Cost: 28.75}, o.Costs.Dimensions[2])
+				assert.Equal(t, 2.9167, o.HourlyRate)
+				assert.Zero(t, o.Trials)
+				require.NotNil(t, o.Balance)
+				assert.Equal(t, 98765.5, o.Balance.Remaining)
+				assert.Equal(t, SimplifiedLineItem{ID: "li-2026-01", ECUQuantity: 100000, ECUBalance: 98765.5,
+					Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}, o.Balance.LineItems[0])
+			},
+			errStatus: 403, errCode: "organization.invalid_access", errPrefix: `get costs overview of organization "` + orgID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.Overview(ctx, v, costs)
+					return err
+				},
+			},
+		},
+		"Billing.Deployments": {
+			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "costs_deployments.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.Deployments(ctx, orgID, costs))
+			},
+			check: func(t *testing.T, v any) {
+				d := v.(*DeploymentsCosts)
+				assert.Equal(t, 1234.5, d.TotalCost)
+				require.Len(t, d.Deployments, 3)
+				assert.Equal(t, DeploymentCosts{DeploymentID: depID, DeploymentName: "search-prod", HourlyRate: 2.3275,
+					Costs:  Costs{Total: 987.25, Dimensions: []Dimension{{"capacity", 940}, {"data_internode", 20.25}, {"data_out", 15}, {"storage_bytes", 12}}},
+					Period: &Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, d.Deployments[0])
+				assert.Nil(t, d.Deployments[2].Period, "period is optional")
+			},
+			errStatus: 400, errCode: "costs.invalid_date_range", errPrefix: `get deployments costs of organization "` + orgID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.Deployments(ctx, v, costs)
+					return err
+				},
+			},
+		},
+		"Billing.Items": {
+			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "costs_items.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.Items(ctx, orgID, costs))
+			},
+			check: func(t *testing.T, v any) {
+				i := v.(*ItemsCosts)
+				assert.Equal(t, 1020.75, i.Costs.Total)
+				require.Len(t, i.DataTransferAndStorage, 4)
+				assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
+					Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
+				require.Len(t, i.Resources, 4)
+				assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
+					Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
+					Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
+				assert.Equal(t, "integrations_server", i.Resources[3].Kind)
+			},
+			errStatus: 404, errCode: "organization.not_found", errPrefix: `get itemized costs of organization "` + orgID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.Items(ctx, v, costs)
+					return err
+				},
+			},
+		},
+		"Billing.DeploymentItems": {
+			op: "get-costs-items-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/items", query: costsQ,
+			fixture: "costs_items_deployment.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.DeploymentItems(ctx, orgID, depID, costs))
+			},
+			check: func(t *testing.T, v any) {
+				i := v.(*ItemsCosts)
+				assert.Equal(t, 987.25, i.Costs.Total)
+				require.Len(t, i.DataTransferAndStorage, 1)
+				require.Len(t, i.Resources, 3)
+				assert.Equal(t, "gcp.kibana.n2.68x32x45", i.Resources[2].SKU)
+				assert.Equal(t, 0.1, i.Resources[2].PricePerHour)
+			},
+			errStatus: 500, errCode: "billing_service.failed_request", errPrefix: `get itemized costs of deployment "` + depID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.DeploymentItems(ctx, v, depID, costs)
+					return err
+				},
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.DeploymentItems(ctx, orgID, v, costs)
+					return err
+				},
+			},
+		},
+		"Billing.Charts": {
+			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "charts_daily_millis.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.Charts(ctx, orgID, daily))
+			},
+			check: func(t *testing.T, v any) {
+				ch := v.(*ChartItems)
+				require.Len(t, ch.Data, 3)
+				for i, day := range []int{16, 17, 18} {
+					assert.Equal(t, time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC), ch.Data[i].Timestamp, "milliseconds normalised")
+				}
+				assert.Equal(t, int64(1794787200000), ch.Data[0].RawTimestamp)
+				assert.Equal(t, ChartItemValue{ID: depID2, Name: "logs-observability", Value: 13.5}, ch.Data[1].Values[1])
+			},
+			errStatus: 400, errCode: "costs.invalid_date_range", errPrefix: `get cost charts of organization "` + orgID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.Charts(ctx, v, daily)
+					return err
+				},
+			},
+		},
+		"Billing.DeploymentCharts": {
+			op: "get-costs-charts-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/charts", query: monthlyQ,
+			fixture: "charts_monthly_seconds.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Billing.DeploymentCharts(ctx, orgID, depID, monthly))
+			},
+			check: func(t *testing.T, v any) {
+				ch := v.(*ChartItems)
+				require.Len(t, ch.Data, 2)
+				assert.Equal(t, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), ch.Data[0].Timestamp, "seconds normalised")
+				assert.Equal(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ch.Data[1].Timestamp)
+				assert.Equal(t, ChartItemValue{ID: "capacity", Name: "Capacity", Value: 940}, ch.Data[1].Values[0])
+			},
+			errStatus: 403, errCode: "organization.invalid_access", errPrefix: `get cost charts of deployment "` + depID + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.DeploymentCharts(ctx, v, depID, monthly)
+					return err
+				},
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Billing.DeploymentCharts(ctx, orgID, v, monthly)
+					return err
+				},
+			},
+		},
+		"APIKeys.List": {
+			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "api_keys.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.List(ctx)) },
+			check: func(t *testing.T, v any) {
+				k := v.(*APIKeysResponse)
+				require.Len(t, k.Keys, 2)
+				exp := time.Date(2026, 4, 2, 3, 4, 5, 0, time.UTC)
+				assert.Equal(t, APIKey{ID: "3f0c1b2e4d5a6978", UserID: "2735118390", OrganizationID: orgID, Description: "ece_exporter (prod)",
+					CreationDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ExpirationDate: &exp}, k.Keys[0])
+				assert.Nil(t, k.Keys[1].ExpirationDate, "a key that never expires")
+				assertNoListedKey(t, k)
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list API keys: ",
+		},
+		"APIKeys.ListAll": {
+			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "api_keys_all.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.ListAll(ctx)) },
+			check: func(t *testing.T, v any) {
+				k := v.(*APIKeysResponse)
+				require.Len(t, k.Keys, 3)
+				assert.Equal(t, "readonly", k.Keys[2].UserID)
+				assert.Empty(t, k.Keys[0].OrganizationID, "absent on ECE")
+				assertNoListedKey(t, k)
+			},
+			errStatus: 403, errCode: "root.unauthorized", errPrefix: "list API keys of all users: ",
+		},
+		"APIKeys.ListForUser": {
+			op: "get-user-api-keys", method: http.MethodGet, path: "/users/" + eceAdmin + "/auth/keys", fixture: "api_keys_all.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.APIKeys.ListForUser(ctx, eceAdmin))
+			},
+			check: func(t *testing.T, v any) {
+				k := v.(*APIKeysResponse)
+				require.Len(t, k.Keys, 3)
+				assert.Equal(t, "ece-key-0001", k.Keys[0].ID)
+				assertNoListedKey(t, k)
+			},
+			errStatus: 404, errCode: "api_keys.user_not_found", errPrefix: `list API keys of user "` + eceAdmin + `": `,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.APIKeys.ListForUser(ctx, v)
+					return err
+				},
+			},
+		},
+	}
+}
+
+// wrap turns a typed (v, resp, err) into (any, resp, err), keeping a nil
+// pointer a nil interface.
+func wrap[T any](v *T, resp *Response, err error) (any, *Response, error) {
+	if v == nil {
+		return nil, resp, err
+	}
+	return v, resp, err
+}
+
+// assertNoListedKey proves the `key` field of ApiKeyResponse is never
+// decoded: the fixtures carry it, the decoded value marshals without it.
+func assertNoListedKey(t *testing.T, k *APIKeysResponse) {
+	t.Helper()
+	b, err := json.Marshal(k)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "SENTINEL-LISTED-KEY")
+	assert.NotContains(t, string(b), `"key"`)
+	_, has := reflect.TypeOf(APIKey{}).FieldByName("Key")
+	assert.False(t, has, "APIKey has no Key field")
+}
+
+// invalidSegments are path parameters that must be refused before any
+// request is sent.
+var invalidSegments = []string{"", ".", "..", "a/b", "/", "../admin", "a?b", "?", "a#b", "#", "a%2Fb", "%", "%2e%2e", `a\b`, "a\nb", "a\x00b", "a\x7fb", strings.Repeat("x", 300)}
+
+// testMethod runs the standard scenarios against one client method.
+func testMethod(t *testing.T, name string) {
+	t.Parallel()
+	mc, ok := methodCases()[name]
+	require.True(t, ok, "no methodCase for %s", name)
+	scenarios := []struct {
+		name string
+		run  func(*testing.T, methodCase)
+	}{
+		{"success", testMethodSuccess},
+		{"api_error", testMethodAPIError},
+		{"rate_limited", testMethodRateLimited},
+		{"malformed_body", testMethodMalformed},
+		{"html_error_page", testMethodHTMLError},
+		{"timeout", testMethodTimeout},
+	}
+	if len(mc.withSegments) > 0 {
+		scenarios = append(scenarios, struct {
+			name string
+			run  func(*testing.T, methodCase)
+		}{"invalid_path_segments", testMethodInvalidSegments})
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			sc.run(t, mc)
+		})
+	}
+}
+
+func testMethodSuccess(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t)
+	var hits atomic.Int32
+	body := fixture(t, mc.fixture)
+	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, mc.method, r.Method)
+		assert.Equal(t, p(mc.path), r.URL.Path)
+		want := mc.query
+		if want == nil {
+			want = url.Values{}
+		}
+		assert.Equal(t, want, r.URL.Query())
+		assert.Equal(t, "ApiKey "+sentinelKey, r.Header.Get("Authorization"))
+		assert.Equal(t, "application/json", r.Header.Get("Accept"))
+		assert.Equal(t, "ece_exporter/1.2.3", r.Header.Get("User-Agent"))
+		b, err := io.ReadAll(r.Body)
+		assert.NoError(t, err)
+		assert.Empty(t, b, "no operation here has a request body")
+		assert.Empty(t, r.Header.Get("Content-Type"))
+		writeJSON(w, mc.status, body)
+	}))
+	v, resp, err := mc.call(context.Background(), c)
+	require.NoError(t, err)
+	require.NotNil(t, resp)
+	assert.Equal(t, mc.status, resp.StatusCode)
+	assert.Equal(t, 1, resp.Attempts)
+	assert.Equal(t, int32(1), hits.Load())
+	mc.check(t, v)
+}
+
+func testMethodAPIError(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t)
+	var hits atomic.Int32
+	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-cloud-error-codes", mc.errCode+", extra.header_only")
+		writeJSON(w, mc.errStatus, `{"errors":[{"code":"`+mc.errCode+`","message":"documented failure","fields":["some_field"]},`+
+			`{"code":"second.code","message":"second failure"}]}`)
+	}))
+	v, resp, err := mc.call(context.Background(), c)
+	require.Error(t, err)
+	assert.Nil(t, v)
+	require.NotNil(t, resp)
+	assert.Equal(t, mc.errStatus, resp.StatusCode)
+
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, mc.errStatus, apiErr.StatusCode)
+	assert.Equal(t, mc.op, apiErr.Operation)
+	assert.Equal(t, mc.method, apiErr.Method)
+	assert.Equal(t, p(mc.path), apiErr.Path)
+	assert.Equal(t, []string{mc.errCode, "second.code", "extra.header_only"}, apiErr.Codes, "body codes first, then the header's, no duplicates")
+	assert.True(t, apiErr.HasCode(mc.errCode))
+	assert.Equal(t, mc.errCode, apiErr.Code())
+	assert.Equal(t, []ErrorElement{{Code: mc.errCode, Message: "documented failure", Fields: []string{"some_field"}}, {Code: "second.code", Message: "second failure"}}, apiErr.Errors)
+	assert.False(t, errorsAsRateLimit(err))
+	assert.Contains(t, err.Error(), mc.errPrefix)
+	assert.Contains(t, err.Error(), "documented failure")
+	assert.NotContains(t, err.Error(), sentinelKey)
+	assert.NotContains(t, err.Error(), "validate_only", "the path in errors has no query")
+	assert.Equal(t, int32(1), hits.Load(), "a %d is not retried", mc.errStatus)
+}
+
+func testMethodRateLimited(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t) // retries on, but 30s exceeds the 1s setup allows waiting
+	var hits atomic.Int32
+	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		w.Header().Set("x-cloud-error-codes", "billing_service.rate_limited")
+		w.Header().Set("x-ratelimit-limit", "60")
+		w.Header().Set("x-ratelimit-remaining", "0")
+		w.Header().Set("x-ratelimit-interval", "60")
+		writeJSON(w, http.StatusTooManyRequests, errorBody("billing_service.rate_limited", "Too many requests."))
+	}))
+	_, resp, err := mc.call(context.Background(), c)
+	var rl *RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, 30*time.Second, rl.RetryAfter)
+	assert.Equal(t, RateLimit{Present: true, Limit: 60, Remaining: 0, Interval: time.Minute}, rl.RateLimit)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr, "a 429 is also an *APIError")
+	assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+	assert.Equal(t, []string{"billing_service.rate_limited"}, apiErr.Codes)
+	assert.Contains(t, err.Error(), "retry after 30s")
+	require.NotNil(t, resp)
+	assert.Equal(t, rl.RateLimit, resp.RateLimit)
+	assert.Equal(t, int32(1), hits.Load(), "a Retry-After beyond the allowed wait is not waited for")
+}
+
+func testMethodMalformed(t *testing.T, mc methodCase) {
+	good := fixture(t, mc.fixture)
+	for _, tc := range []struct{ name, body string }{
+		{"truncated", good[:len(good)/2]},
+		{"empty", ""},
+		{"null", "null"},
+		{"array instead of object", "[" + good + "]"},
+		{"trailing garbage", good + "}"},
+		{"html with 2xx", "<html><body>maintenance</body></html>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var hits atomic.Int32
+			mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mc.status, tc.body) }))
+			v, _, err := mc.call(context.Background(), c)
+			assert.Nil(t, v)
+			var de *DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, mc.op, de.Operation)
+			assert.False(t, errorsAsAPIError(err))
+			assert.Contains(t, err.Error(), mc.errPrefix)
+			assert.Equal(t, int32(1), hits.Load(), "a bad body is not retried")
+		})
+	}
+}
+
+func testMethodHTMLError(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t, WithMaxRetries(0))
+	mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><head><title>502</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>")
+	})
+	_, _, err := mc.call(context.Background(), c)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusBadGateway, apiErr.StatusCode)
+	assert.Empty(t, apiErr.Codes)
+	assert.Empty(t, apiErr.Errors)
+	assert.Equal(t, `non-JSON error body (text/html): "502 502 Bad Gateway nginx"`, apiErr.BodyHint)
+	assert.Contains(t, err.Error(), apiErr.BodyHint)
+	assert.NotContains(t, err.Error(), "<h1>")
+}
+
+func testMethodTimeout(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	v, _, err := mc.call(ctx, c)
+	assert.Nil(t, v)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.NotContains(t, err.Error(), sentinelKey)
+}
+
+func testMethodInvalidSegments(t *testing.T, mc methodCase) {
+	c, mux, _ := setup(t)
+	var hits atomic.Int32
+	mux.HandleFunc("/", counter(&hits, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mc.status, fixture(t, mc.fixture)) }))
+	for i, call := range mc.withSegments {
+		for _, bad := range invalidSegments {
+			err := call(context.Background(), c, bad)
+			assert.ErrorIs(t, err, ErrInvalidPathSegment, "parameter %d = %q", i, bad)
+		}
+	}
+	assert.Zero(t, hits.Load(), "no request was sent")
+}
+
+func errorsAsAPIError(err error) bool {
+	var e *APIError
+	return errors.As(err, &e)
+}
+
+func errorsAsRateLimit(err error) bool {
+	var e *RateLimitError
+	return errors.As(err, &e)
+}
+
+// One test per exported method: the names the closing note maps to the
+// spec operations.
+
+func TestDeploymentsService_List(t *testing.T)           { testMethod(t, "Deployments.List") }
+func TestDeploymentsService_RemoteClusters(t *testing.T) { testMethod(t, "Deployments.RemoteClusters") }
+func TestDeploymentsService_UpgradeDryRun(t *testing.T)  { testMethod(t, "Deployments.UpgradeDryRun") }
+func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accounts.Get") }
+func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
+func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
+func TestBillingService_Deployments(t *testing.T)        { testMethod(t, "Billing.Deployments") }
+func TestBillingService_Items(t *testing.T)              { testMethod(t, "Billing.Items") }
+func TestBillingService_DeploymentItems(t *testing.T)    { testMethod(t, "Billing.DeploymentItems") }
+func TestBillingService_Charts(t *testing.T)             { testMethod(t, "Billing.Charts") }
+func TestBillingService_DeploymentCharts(t *testing.T)   { testMethod(t, "Billing.DeploymentCharts") }
+func TestAPIKeysService_List(t *testing.T)               { testMethod(t, "APIKeys.List") }
+func TestAPIKeysService_ListAll(t *testing.T)            { testMethod(t, "APIKeys.ListAll") }
+func TestAPIKeysService_ListForUser(t *testing.T)        { testMethod(t, "APIKeys.ListForUser") }
+
+// TestEveryMethodHasACase fails when a service gains a method without a
+// methodCase (and so without the scenarios above).
+func TestEveryMethodHasACase(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient()
+	require.NoError(t, err)
+	var methods []string
+	cv := reflect.ValueOf(c).Elem()
+	for i := 0; i < cv.NumField(); i++ {
+		f := cv.Type().Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.Pointer || !reflect.TypeOf((*service)(nil)).ConvertibleTo(f.Type) {
+			continue
+		}
+		for j := 0; j < f.Type.NumMethod(); j++ {
+			methods = append(methods, f.Name+"."+f.Type.Method(j).Name)
+		}
+	}
+	var cases []string
+	for name := range methodCases() {
+		cases = append(cases, name)
+	}
+	sort.Strings(methods)
+	sort.Strings(cases)
+	assert.Len(t, methods, 14)
+	assert.Equal(t, methods, cases)
+}
+
+func TestCostsOptionsQuery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts *ChartsOptions
+		want url.Values
+	}{
+		{"nil", nil, url.Values{}},
+		{"zero", &ChartsOptions{}, url.Values{}},
+		{"from only", &ChartsOptions{CostsOptions: CostsOptions{From: testFrom}}, url.Values{"from": {"2026-11-01T00:00:00Z"}}},
+		{"to converted to UTC, sub-seconds dropped", &ChartsOptions{CostsOptions: CostsOptions{To: time.Date(2026, 11, 18, 1, 30, 0, 999, time.FixedZone("PST", -8*3600))}},
+			url.Values{"to": {"2026-11-18T09:30:00Z"}}},
+		{"daily", &ChartsOptions{Bucketing: BucketingDaily}, url.Values{"bucketing_strategy": {"daily"}}},
+		{"monthly", &ChartsOptions{Bucketing: BucketingMonthly}, url.Values{"bucketing_strategy": {"monthly"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var got url.Values
+			mux.HandleFunc(p("/billing/costs/o/charts"), func(w http.ResponseWriter, r *http.Request) {
+				got = r.URL.Query()
+				writeJSON(w, http.StatusOK, `{"data":[]}`)
+			})
+			_, _, err := c.Billing.Charts(context.Background(), "o", tc.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	t.Run("invalid bucketing is refused before sending", func(t *testing.T) {
+		t.Parallel()
+		c, mux, _ := setup(t)
+		var hits atomic.Int32
+		mux.HandleFunc("/", counter(&hits, func(w http.ResponseWriter, r *http.Request) {}))
+		for _, b := range []Bucketing{"Daily", "MONTHLY", "weekly", "daily "} {
+			_, _, err := c.Billing.Charts(context.Background(), "o", &ChartsOptions{Bucketing: b})
+			assert.ErrorContains(t, err, "must be daily or monthly", string(b))
+			_, _, err = c.Billing.DeploymentCharts(context.Background(), "o", "d", &ChartsOptions{Bucketing: b})
+			assert.ErrorContains(t, err, "must be daily or monthly", string(b))
+		}
+		assert.Zero(t, hits.Load())
+	})
+}

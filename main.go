@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		sims, demoCfg := startDemo()
 		defer sims.Close()
 		load = func() (*config.Config, error) { return demoCfg, nil }
-		level.Warn(logger).Log("msg", "DEMO MODE: all data comes from a built-in simulated Elastic Cloud API and is fake", "accounts", strings.Join(demoAccounts(demoCfg), ","))
+		level.Warn(logger).Log("msg", "DEMO MODE: all data comes from a built-in simulated Elastic Cloud API and is fake", "accounts", strings.Join(accountNames(demoCfg), ","))
 	} else {
 		load = func() (*config.Config, error) { return config.Load(*configFile) }
 	}
@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}
 	enabled := collector.EnabledFromFlags()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
-	level.Info(logger).Log("msg", "configuration loaded", "accounts", strings.Join(demoAccounts(cfg), ","), "collectors", strings.Join(enabled, ","))
+	level.Info(logger).Log("msg", "configuration loaded", "accounts", strings.Join(accountNames(cfg), ","), "collectors", strings.Join(enabled, ","))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector(program))
@@ -352,11 +352,11 @@ func (r *reloader) reload() error {
 		return err
 	}
 	r.succeeded()
-	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(demoAccounts(cfg), ","))
+	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(accountNames(cfg), ","))
 	return nil
 }
 
-func demoAccounts(cfg *config.Config) []string {
+func accountNames(cfg *config.Config) []string {
 	names := make([]string, 0, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {
 		names = append(names, a.Name)

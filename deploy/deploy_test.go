@@ -1,11 +1,15 @@
-// Package deploy_test checks the shipped dashboard and Prometheus rules
-// against the metrics the exporter really exposes.
+// Package deploy_test checks the shipped Grafana dashboard and Prometheus
+// rules against the metrics the exporter really exposes (the golden
+// /metrics of the end-to-end test), and the Dockerfile against its promises.
+// The Kubernetes manifests, the Helm chart and the compose file are checked
+// by the separate module in deploy/validate (deploy/check.sh runs both).
 package deploy_test
 
 import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -14,8 +18,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// conditional metrics exist but are not in the demo's golden output: they
-// need a month boundary, an opt-in collector, the admin endpoint or sharding.
+const golden = "../testdata/metrics.golden"
+
+// conditional metrics are part of the contract (docs/metrics-contract.md)
+// but absent from the demo's golden output: they need a month boundary, an
+// opt-in collector, the admin endpoint or sharding.
 var conditional = map[string]bool{
 	"ece_billing_organization_previous_month_cost_ecu": true,
 	"ece_billing_deployment_previous_month_cost_ecu":   true,
@@ -25,89 +32,213 @@ var conditional = map[string]bool{
 	"ece_exporter_total_shards":                        true,
 }
 
-var metricName = regexp.MustCompile(`\b(ece_[a-z0-9_]+|ece:[a-z0-9_:]+|up)\b`)
+// targetLabels are added by Prometheus, not by the exporter.
+var targetLabels = map[string]bool{"job": true, "instance": true}
 
-func goldenFamilies(t *testing.T) map[string]bool {
+// metricRef finds metric names: ours (ece_...), recording rules (ece:... or
+// ece_exporter:...) and up, each with its selector braces when present.
+var metricRef = regexp.MustCompile(`\b(ece[_:][a-z0-9_:]*|up)\b(\{[^}]*\})?`)
+
+// matcherLabel finds the label names of a selector's matchers.
+var matcherLabel = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)`)
+
+// family is one metric family of the golden file with its label names.
+type family struct{ labels map[string]bool }
+
+func goldenFamilies(t *testing.T) map[string]*family {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/metrics.golden")
-	require.NoError(t, err, "the golden /metrics file is written by the end-to-end test (make golden)")
-	out := map[string]bool{"up": true}
+	b, err := os.ReadFile(golden)
+	require.NoError(t, err, "%s is written by the daemon's end-to-end test (make golden); until it exists the dashboard and rules cannot be checked", golden)
+	fams := map[string]*family{}
+	types := map[string]string{}
+	sample := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s`)
+	label := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="`)
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
-			out[f[2]] = true
+		if f := strings.Fields(line); len(f) >= 4 && f[0] == "#" && f[1] == "TYPE" {
+			fams[f[2]] = &family{labels: map[string]bool{}}
+			types[f[2]] = f[3]
+			continue
+		}
+		m := sample.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := m[1]
+		if fams[name] == nil {
+			// Histogram and summary series belong to their family.
+			for _, suf := range []string{"_bucket", "_sum", "_count"} {
+				if base := strings.TrimSuffix(name, suf); base != name && fams[base] != nil {
+					name = base
+				}
+			}
+		}
+		if fams[name] == nil {
+			continue
+		}
+		for _, l := range label.FindAllStringSubmatch(m[3], -1) {
+			fams[name].labels[l[1]] = true
 		}
 	}
-	require.Greater(t, len(out), 30)
-	return out
+	require.Greater(t, len(fams), 30, "%s looks truncated", golden)
+	fams["up"] = &family{labels: map[string]bool{}}
+	for n, typ := range types {
+		// A family without samples in the golden (volatile series are left
+		// out of it) keeps an empty label set: its labels are not checked.
+		if typ == "histogram" && len(fams[n].labels) > 0 {
+			fams[n].labels["le"] = true
+		}
+	}
+	return fams
+}
+
+type rule struct {
+	Record      string            `yaml:"record"`
+	Alert       string            `yaml:"alert"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
 }
 
 type ruleFile struct {
 	Groups []struct {
 		Name     string `yaml:"name"`
 		Interval string `yaml:"interval"`
-		Rules    []struct {
-			Record string            `yaml:"record"`
-			Alert  string            `yaml:"alert"`
-			Expr   string            `yaml:"expr"`
-			For    string            `yaml:"for"`
-			Labels map[string]string `yaml:"labels"`
-			Annot  map[string]string `yaml:"annotations"`
-		} `yaml:"rules"`
+		Rules    []rule `yaml:"rules"`
 	} `yaml:"groups"`
 }
 
 func loadRules(t *testing.T, file string) ruleFile {
 	t.Helper()
-	b, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	require.NoError(t, err)
+	defer f.Close()
 	var rf ruleFile
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&rf), file)
+	require.NotEmpty(t, rf.Groups, file)
 	return rf
 }
 
-func checkNames(t *testing.T, where, expr string, known map[string]bool) {
+// known returns the golden families plus the recording rules.
+func known(t *testing.T) map[string]*family {
 	t.Helper()
-	for _, n := range metricName.FindAllString(expr, -1) {
-		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
-		assert.True(t, known[n] || known[base] || conditional[n], "%s uses %s, which the exporter does not expose", where, n)
+	fams := goldenFamilies(t)
+	for _, g := range loadRules(t, "prometheus/recording.yml").Groups {
+		for _, r := range g.Rules {
+			fams[r.Record] = &family{} // labels not checked
+		}
+	}
+	return fams
+}
+
+// checkExpr asserts every metric an expression uses is exposed, and that
+// the labels its selectors match on exist on that metric.
+func checkExpr(t *testing.T, where, expr string, fams map[string]*family) {
+	t.Helper()
+	for _, m := range metricRef.FindAllStringSubmatch(expr, -1) {
+		name := m[1]
+		base := name
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b := strings.TrimSuffix(name, suf); b != name && fams[b] != nil {
+				base = b
+			}
+		}
+		f := fams[base]
+		if f == nil {
+			assert.True(t, conditional[name], "%s uses %s, which the exporter does not expose", where, name)
+			continue
+		}
+		if f.labels == nil || len(f.labels) == 0 || m[2] == "" {
+			continue
+		}
+		for _, l := range matcherLabel.FindAllStringSubmatch(m[2], -1) {
+			assert.True(t, f.labels[l[1]] || targetLabels[l[1]], "%s: %s has no label %q", where, name, l[1])
+		}
+	}
+}
+
+func TestConditionalMetricsAreInTheContract(t *testing.T) {
+	b, err := os.ReadFile("../docs/metrics-contract.md")
+	require.NoError(t, err)
+	contract := string(b)
+	for n := range conditional {
+		// The contract abbreviates families ("ece_exporter_shard_ordinal, ece_exporter_total_shards").
+		assert.Contains(t, contract, n, "conditional metric %s is not in docs/metrics-contract.md", n)
 	}
 }
 
 func TestRulesUseExposedMetrics(t *testing.T) {
-	known := goldenFamilies(t)
-	rec := loadRules(t, "prometheus/recording.yml")
-	for _, g := range rec.Groups {
-		for _, r := range g.Rules {
-			known[r.Record] = true
-		}
+	fams := known(t)
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#{2,4} +(.+)$`).FindAllStringSubmatch(string(readme), -1) {
+		anchors[githubAnchor(m[1])] = true
 	}
-	alerts := loadRules(t, "prometheus/alerts.yml")
-	n := 0
-	for _, f := range []ruleFile{rec, alerts} {
-		for _, g := range f.Groups {
+	alerts := 0
+	for _, file := range []string{"prometheus/recording.yml", "prometheus/alerts.yml"} {
+		for _, g := range loadRules(t, file).Groups {
 			for _, r := range g.Rules {
-				checkNames(t, r.Record+r.Alert, r.Expr, known)
-				if r.Alert != "" {
-					n++
-					assert.Contains(t, []string{"info", "warning", "critical"}, r.Labels["severity"], r.Alert)
-					assert.NotEmpty(t, r.Annot["summary"], r.Alert)
-					assert.Contains(t, r.Annot["runbook_url"], "deploy/README.md#", r.Alert)
+				where := file + ": " + r.Record + r.Alert
+				checkExpr(t, where, r.Expr, fams)
+				if r.Record != "" {
+					assert.Regexp(t, `^[a-z_]+:[a-z0-9_]+(:[a-z0-9_]+)?$`, r.Record, "%s: recording rule names are level:metric:operations", where)
+					continue
+				}
+				alerts++
+				assert.Contains(t, []string{"info", "warning", "critical"}, r.Labels["severity"], where)
+				assert.NotEmpty(t, r.Annotations["summary"], where)
+				assert.NotEmpty(t, r.Annotations["description"], where)
+				url := r.Annotations["runbook_url"]
+				const prefix = "https://github.com/ece-exporter/ece_exporter/blob/main/deploy/README.md#"
+				if assert.True(t, strings.HasPrefix(url, prefix), "%s: runbook_url %q", where, url) {
+					assert.True(t, anchors[strings.TrimPrefix(url, prefix)], "%s: deploy/README.md has no heading for #%s", where, strings.TrimPrefix(url, prefix))
 				}
 			}
 		}
 	}
-	assert.GreaterOrEqual(t, n, 10)
+	assert.GreaterOrEqual(t, alerts, 12)
 }
 
-func TestDashboardUsesExposedMetrics(t *testing.T) {
-	known := goldenFamilies(t)
-	for _, g := range loadRules(t, "prometheus/recording.yml").Groups {
-		for _, r := range g.Rules {
-			known[r.Record] = true
+// githubAnchor is the fragment GitHub gives a Markdown heading.
+func githubAnchor(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	var b strings.Builder
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteRune('-')
 		}
 	}
+	return b.String()
+}
+
+type panel struct {
+	Title      string `json:"title"`
+	Type       string `json:"type"`
+	Datasource struct {
+		UID string `json:"uid"`
+	} `json:"datasource"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+	Targets []struct {
+		Expr       string `json:"expr"`
+		Datasource struct {
+			UID string `json:"uid"`
+		} `json:"datasource"`
+	} `json:"targets"`
+	Panels []panel `json:"panels"`
+}
+
+func TestDashboard(t *testing.T) {
+	fams := known(t)
 	b, err := os.ReadFile("grafana/ece-exporter.json")
 	require.NoError(t, err)
 	var dash struct {
@@ -115,66 +246,100 @@ func TestDashboardUsesExposedMetrics(t *testing.T) {
 		Templating struct {
 			List []struct {
 				Name       string `json:"name"`
+				Type       string `json:"type"`
+				Query      any    `json:"query"`
 				Definition string `json:"definition"`
 			} `json:"list"`
 		} `json:"templating"`
-		Panels []struct {
-			Title   string `json:"title"`
-			Type    string `json:"type"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-			Datasource struct {
-				UID string `json:"uid"`
-			} `json:"datasource"`
-		} `json:"panels"`
+		Panels []panel `json:"panels"`
 	}
 	require.NoError(t, json.Unmarshal(b, &dash))
-	vars := map[string]bool{}
+	assert.Equal(t, "ece-exporter", dash.UID)
+
+	vars := map[string]string{}
 	for _, v := range dash.Templating.List {
-		vars[v.Name] = true
-		checkNames(t, "variable "+v.Name, v.Definition, known)
+		vars[v.Name] = v.Type
+		checkExpr(t, "variable "+v.Name, v.Definition, fams)
 	}
-	assert.True(t, vars["datasource"] && vars["account"] && vars["organization_id"])
+	assert.Equal(t, map[string]string{"datasource": "datasource", "account": "query", "organization_id": "query"}, vars)
+
+	var all []panel
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			all = append(all, p)
+			walk(p.Panels)
+		}
+	}
+	walk(dash.Panels)
+
 	exprs := 0
-	for _, p := range dash.Panels {
+	used := map[string]bool{}
+	for _, p := range all {
 		if p.Type == "row" {
 			continue
 		}
-		assert.Equal(t, "${datasource}", p.Datasource.UID, p.Title)
+		assert.Equal(t, "${datasource}", p.Datasource.UID, "panel %q must use the datasource variable", p.Title)
 		for _, tg := range p.Targets {
 			exprs++
-			checkNames(t, p.Title, tg.Expr, known)
+			assert.Equal(t, "${datasource}", tg.Datasource.UID, p.Title)
+			checkExpr(t, "panel "+p.Title, tg.Expr, fams)
+			for _, m := range metricRef.FindAllStringSubmatch(tg.Expr, -1) {
+				used[m[1]] = true
+			}
 			if strings.Contains(tg.Expr, "rate(") {
-				assert.Contains(t, tg.Expr, "$__rate_interval", p.Title)
+				assert.Contains(t, tg.Expr, "[$__rate_interval]", "panel %q: rate() over $__rate_interval", p.Title)
+			}
+			// Every selector of an exporter metric honours the account variable.
+			for _, m := range metricRef.FindAllStringSubmatch(tg.Expr, -1) {
+				if strings.HasPrefix(m[1], "ece_") {
+					assert.Contains(t, m[2], `account=~"$account"`, "panel %q: %s ignores $account", p.Title, m[1])
+				}
 			}
 		}
+		if strings.Contains(strings.Join(exprsOf(p), " "), "_ecu") && p.Type != "table" {
+			assert.True(t, strings.HasPrefix(p.FieldConfig.Defaults.Unit, "suffix: ECU"), "panel %q shows ECU amounts: unit %q", p.Title, p.FieldConfig.Defaults.Unit)
+		}
 	}
-	assert.Greater(t, exprs, 15)
+	assert.Greater(t, exprs, 20)
+	// The four areas of the dashboard are covered.
+	for _, want := range []string{"ece_billing_organization_cost_ecu", "ece_billing_deployment_cost_ecu", "ece_billing_organization_dimension_cost_ecu",
+		"ece_billing_chart_cost_ecu", "ece_remote_cluster_healthy", "ece_remote_cluster_trusted_back", "ece_api_key_expiration_timestamp_seconds",
+		"ece_exporter_collector_success", "ece_exporter_collector_stale", "ece_exporter_api_requests_total", "ece_exporter_api_ratelimit_remaining"} {
+		assert.True(t, used[want], "the dashboard does not show %s", want)
+	}
 }
 
-// TestPrometheusRuleMatchesRuleFiles keeps the kustomize PrometheusRule
-// (generated by gen-prometheusrule.py) equal to the rule files.
-func TestPrometheusRuleMatchesRuleFiles(t *testing.T) {
-	var pr struct {
-		Spec struct {
-			Groups []any `yaml:"groups"`
-		} `yaml:"spec"`
+func exprsOf(p panel) []string {
+	var out []string
+	for _, t := range p.Targets {
+		out = append(out, t.Expr)
 	}
-	b, err := os.ReadFile("kubernetes/prometheusrule.yaml")
+	return out
+}
+
+// stage returns the lines of the final stage of a Dockerfile from its LABEL
+// on, without comments.
+func finalStage(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	require.NoError(t, err)
-	require.NoError(t, yaml.Unmarshal(b, &pr))
-	var want []any
-	for _, f := range []string{"prometheus/recording.yml", "prometheus/alerts.yml"} {
-		var rf struct {
-			Groups []any `yaml:"groups"`
+	lines := strings.Split(string(b), "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "FROM ") {
+			start = i
 		}
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		require.NoError(t, yaml.Unmarshal(b, &rf))
-		want = append(want, rf.Groups...)
 	}
-	assert.Equal(t, want, pr.Spec.Groups, "run deploy/gen-prometheusrule.py")
+	require.GreaterOrEqual(t, start, 0, file)
+	var out []string
+	for _, l := range lines[start+1:] {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") || strings.HasPrefix(l, "COPY ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // TestDockerfile checks what a Dockerfile lint cannot: the promises of the image.
@@ -183,29 +348,43 @@ func TestDockerfile(t *testing.T) {
 	require.NoError(t, err)
 	d := string(b)
 	assert.Equal(t, 2, strings.Count(d, "\nFROM "), "multi-stage: a builder and a final stage")
-	assert.Regexp(t, `(?m)^FROM golang:1\.\d+`, d, "builder from the official Go image")
+	assert.Regexp(t, `(?m)^FROM golang:1\.\d+-bookworm AS builder$`, d, "builder from the official Go image")
+	assert.Regexp(t, `(?m)^FROM gcr\.io/distroless/static-debian12:nonroot$`, d)
 	assert.Less(t, strings.Index(d, "go mod download"), strings.Index(d, "COPY . ."), "module download layer before the source")
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "version.Version=${VERSION}", "distroless/static", "USER nonroot", "EXPOSE 9871",
-		`ENTRYPOINT ["/bin/ece_exporter"]`, `CMD ["--config.file=/etc/ece_exporter/config.yml"]`, "org.opencontainers.image.source"} {
+	assert.Less(t, strings.Index(d, "COPY go.mod go.sum"), strings.Index(d, "go mod download"))
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "version.Version=${VERSION}", "version.Revision=${REVISION}",
+		"version.Branch=${BRANCH}", "version.BuildUser=${BUILD_USER}", "version.BuildDate=${BUILD_DATE}",
+		"USER 65532:65532", "EXPOSE 9871", `ENTRYPOINT ["/bin/ece_exporter"]`, `CMD ["--config.file=/etc/ece_exporter/config.yml"]`,
+		"org.opencontainers.image.source", "org.opencontainers.image.version", "org.opencontainers.image.revision"} {
 		assert.Contains(t, d, want)
+	}
+	// deploy/docker/Dockerfile.final is the same final stage over a local binary.
+	assert.Equal(t, finalStage(t, "../Dockerfile"), finalStage(t, "docker/Dockerfile.final"),
+		"the final stages of Dockerfile and deploy/docker/Dockerfile.final differ")
+
+	ignore, err := os.ReadFile("../.dockerignore")
+	require.NoError(t, err)
+	for _, want := range []string{".git", "deploy"} {
+		assert.Contains(t, strings.Fields(string(ignore)), want, ".dockerignore")
+	}
+	for _, keep := range []string{"go.mod", "go.sum", "*.go", "main.go"} {
+		assert.NotContains(t, strings.Fields(string(ignore)), keep, ".dockerignore must keep the sources")
 	}
 }
 
-func TestComposeTour(t *testing.T) {
-	b, err := os.ReadFile("docker-compose.yml")
-	require.NoError(t, err)
-	var c struct {
-		Services map[string]struct {
-			Command []string `yaml:"command"`
-			Volumes []string `yaml:"volumes"`
-		} `yaml:"services"`
-	}
-	require.NoError(t, yaml.Unmarshal(b, &c))
-	assert.Equal(t, []string{"--demo"}, c.Services["ece-exporter"].Command)
-	for _, svc := range []string{"prometheus", "grafana"} {
-		for _, v := range c.Services[svc].Volumes {
-			_, err := os.Stat(strings.SplitN(v, ":", 2)[0])
-			assert.NoError(t, err, "%s mounts %s", svc, v)
+func TestAlertNamesAreUnique(t *testing.T) {
+	seen := map[string]int{}
+	for _, g := range loadRules(t, "prometheus/alerts.yml").Groups {
+		for _, r := range g.Rules {
+			seen[r.Alert]++
 		}
 	}
+	var dup []string
+	for n, c := range seen {
+		if c > 1 {
+			dup = append(dup, n)
+		}
+	}
+	sort.Strings(dup)
+	assert.Empty(t, dup)
 }

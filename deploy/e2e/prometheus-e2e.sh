@@ -1,20 +1,56 @@
 #!/usr/bin/env bash
-# End to end with a real Prometheus: ece_exporter --demo and Debian's
-# prometheus on loopback with the shipped rules (for: clauses shortened so
-# alerts fire within the test), then assertions through the HTTP API.
+# End to end with a real Prometheus (the Debian package's binary):
+#   1. go build ece_exporter; run it with --demo (built-in simulated API) on
+#      a free loopback port;
+#   2. run Prometheus on another free loopback port, a temporary TSDB, 5 s
+#      scrape and evaluation intervals, and the shipped rules, in a
+#      temporary copy where every `for:` is rewritten to 0s and the rule
+#      group intervals to 5s, so that alerts fire within seconds instead of
+#      5 to 60 minutes (the durations themselves are covered by
+#      prometheus/rules.test.yml);
+#   3. assert through the HTTP API: up is 1; the families ece_billing_*,
+#      ece_billing_chart_*, ece_remote_cluster_*, ece_api_key_* are present;
+#      the recording rules produce series; an API-key-expiry alert and a
+#      remote-cluster-health alert are firing (/api/v1/alerts) on the demo
+#      data and no collector-failing alert is; every query of the Grafana
+#      dashboard evaluates without error (and returns data, except the few
+#      the demo cannot have).
+# Bounded: E2E_TIMEOUT seconds in all (default 120), the build included.
+# Processes are stopped by pid on exit; the temporary directory is removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v prometheus >/dev/null || { echo "prometheus-e2e: the prometheus binary is missing (apt-get install prometheus)" >&2; exit 1; }
+timeout_s=${E2E_TIMEOUT:-120}
+deadline=$((SECONDS + timeout_s))
+
+for tool in prometheus curl jq go; do
+  command -v "$tool" >/dev/null || { echo "prometheus-e2e: $tool is missing (deploy/check.sh installs it: apt-get install prometheus curl jq)" >&2; exit 1; }
+done
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
+fail() {
+  echo "prometheus-e2e: FAILED: $*" >&2
+  echo "--- exporter log (tail)" >&2; tail -20 "$work/exporter.log" >&2 || true
+  echo "--- prometheus log (tail)" >&2; tail -20 "$work/prometheus.log" >&2 || true
+  exit 1
+}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
-exp_port=$(free_port); prom_port=$(free_port)
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000))
+}
+exp_port=$(free_port)
+prom_port=$(free_port)
+while [ "$prom_port" = "$exp_port" ]; do prom_port=$(free_port); done
 
-go build -o "$work/ece_exporter" .
+echo "prometheus-e2e: go build"
+timeout "$((deadline - SECONDS))" go build -o "$work/ece_exporter" . || fail "go build (or the ${timeout_s}s budget ran out)"
 "$work/ece_exporter" --demo --web.listen-address="127.0.0.1:$exp_port" --log.level=warn >"$work/exporter.log" 2>&1 &
 pids+=($!)
 
@@ -22,8 +58,9 @@ mkdir -p "$work/rules"
 for f in deploy/prometheus/alerts.yml deploy/prometheus/recording.yml; do
   sed -E 's/^( +for: ).*/\10s/; s/^( +interval: ).*/\15s/' "$f" >"$work/rules/$(basename "$f")"
 done
+grep -q 'for: 0s' "$work/rules/alerts.yml" || fail "the for: rewrite did not apply"
 cat >"$work/prometheus.yml" <<YAML
-global: {scrape_interval: 2s, evaluation_interval: 2s}
+global: {scrape_interval: 5s, scrape_timeout: 4s, evaluation_interval: 5s}
 rule_files: ["$work/rules/*.yml"]
 scrape_configs:
   - job_name: ece-exporter
@@ -32,32 +69,66 @@ YAML
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
   --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
 pids+=($!)
+api="http://127.0.0.1:$prom_port/api/v1"
 
-q() { curl -fsS --max-time 5 "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" 2>/dev/null || true; }
-deadline=$((SECONDS + 120))
-need=(
-  'up{job="ece-exporter"} == 1'
-  'count(ece_billing_organization_cost_ecu) > 0'
-  'count(ece_billing_chart_cost_ecu) > 0'
-  'count(ece_remote_cluster_healthy) > 0'
-  'count(ece_api_key_expiration_timestamp_seconds) > 0'
-  'count(ece_deployment_info) > 0'
-)
-for expr in "${need[@]}"; do
-  until q "$expr" | grep -q '"result":\[{'; do
-    if [ $SECONDS -gt $deadline ]; then echo "prometheus-e2e: timed out waiting for: $expr" >&2; tail -20 "$work/exporter.log" "$work/prometheus.log" >&2; exit 1; fi
+# query EXPR: the JSON answer of an instant query (empty on HTTP failure).
+query() { curl -sS --max-time 5 "$api/query" --data-urlencode "query=$1" 2>/dev/null || true; }
+# wait_for DESCRIPTION COMMAND...: retry COMMAND until it succeeds or time runs out.
+wait_for() {
+  local what=$1
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || fail "timed out after ${timeout_s}s waiting for: $what"
     sleep 1
   done
-  echo "ok: $expr"
+  echo "ok: $what"
+}
+nonempty() { [ "$(query "$1" | jq -r 'if .status == "success" then (.data.result | length) else 0 end' 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+firing() { curl -sS --max-time 5 "$api/alerts" 2>/dev/null | jq -e --arg re "$1" '[.data.alerts[] | select(.state == "firing" and (.labels.alertname | test($re)))] | length > 0' >/dev/null 2>&1; }
+
+wait_for "Prometheus is up" curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$prom_port/-/ready"
+wait_for 'up{job="ece-exporter"} == 1' nonempty 'up{job="ece-exporter"} == 1'
+for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_exporter_collector_; do
+  wait_for "family ${family}* present" nonempty "count({__name__=~\"${family}.+\"}) > 0"
 done
-for alert in ECEAPIKeyExpiresVerySoon ECERemoteClusterUnhealthy ECERemoteClusterDisconnected; do
-  until q "ALERTS{alertname=\"$alert\",alertstate=\"firing\"}" | grep -q '"result":\[{'; do
-    if [ $SECONDS -gt $deadline ]; then echo "prometheus-e2e: alert $alert is not firing" >&2; curl -fsS "http://127.0.0.1:$prom_port/api/v1/alerts" >&2; exit 1; fi
-    sleep 1
-  done
-  echo "ok: $alert firing"
+wait_for "every collector polled successfully" nonempty 'count(ece_exporter_collector_success == 1) > 0 unless count(ece_exporter_collector_success == 0) > 0'
+for rec in ece:billing_organization_month_to_date_cost_ecu ece:billing_deployment_month_to_date_cost_ecu \
+  ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu; do
+  wait_for "recording rule $rec" nonempty "$rec"
 done
-if q 'ALERTS{alertname="ECEExporterCollectorFailing"}' | grep -q '"result":\[{'; then
-  echo "prometheus-e2e: a collector is failing on the demo" >&2; exit 1
+wait_for "an API key expiry alert is firing" firing '^ECEAPIKeyExpires(Very)?Soon$'
+wait_for "a remote-cluster health alert is firing" firing '^ECERemoteCluster(Unhealthy|Disconnected|Untrusted)$'
+# The demo's never-expiring keys have no expiration series and no alert.
+never=$(query 'ece_api_key_info{expires="false"}' | jq -c '[.data.result[].metric | {account, key_id}] | unique')
+if [ -z "$never" ] || [ "$never" = "[]" ]; then fail "the demo has no never-expiring key to check"; fi
+if nonempty 'ece_api_key_expiration_timestamp_seconds and on (account, key_id) ece_api_key_info{expires="false"}'; then
+  fail "a never-expiring key has an expiration series"
 fi
-echo "prometheus-e2e: passed"
+curl -sS --max-time 5 "$api/alerts" | jq -e --argjson never "$never" \
+  '[.data.alerts[] | select(.labels.alertname | startswith("ECEAPIKeyExpires")) | {account: .labels.account, key_id: .labels.key_id}] as $alerted
+   | ($never - ($never - $alerted)) | length == 0' >/dev/null || fail "a never-expiring key has an expiry alert"
+echo "ok: never-expiring keys ($(jq -r 'map(.account + "/" + .key_id) | join(", ")' <<<"$never")): no expiration series, no alert"
+if firing '^ECEExporterCollectorFailing$'; then fail "ECEExporterCollectorFailing fires on the demo"; fi
+echo "ok: no collector-failing alert"
+
+# Every query of the dashboard, with the variables set to "all".
+empty_ok='previous_month_cost_ecu|credential_expiration|ratelimit'
+dash_fail=0
+while IFS= read -r expr; do
+  q=${expr//\$__rate_interval/1m}
+  q=${q//\$account/.*}
+  q=${q//\$organization_id/.*}
+  ans=$(query "$q")
+  if [ "$(jq -r .status <<<"$ans" 2>/dev/null)" != success ]; then
+    echo "dashboard query fails: $expr" >&2
+    jq -r '.error // .' <<<"$ans" >&2 || true
+    dash_fail=1
+  elif [ "$(jq '.data.result | length' <<<"$ans")" = 0 ] && ! grep -Eq "$empty_ok" <<<"$expr"; then
+    echo "dashboard query returns nothing on the demo: $expr" >&2
+    dash_fail=1
+  fi
+done < <(jq -r '.. | objects | select(has("expr")) | .expr' deploy/grafana/ece-exporter.json)
+[ $dash_fail = 0 ] || fail "dashboard queries"
+echo "ok: every dashboard query evaluates ($(jq '[.. | objects | select(has("expr"))] | length' deploy/grafana/ece-exporter.json) queries)"
+
+echo "prometheus-e2e: passed in ${SECONDS}s"

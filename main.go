@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	reloads.succeeded()
 
 	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(*metricsPath, promhttp.HandlerFor(mgr.Gatherer(reg), promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: *maxRequests,
 		ErrorLog:            stdErrLogger{logger},

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 )
@@ -32,10 +30,10 @@ func init() {
 type apiKeysCollector struct {
 	env      Env
 	all      bool
-	created  *prometheus.Desc
-	expires  *prometheus.Desc
-	info     *prometheus.Desc
-	keyCount *prometheus.Desc
+	created  *seriesDesc
+	expires  *seriesDesc
+	info     *seriesDesc
+	keyCount *seriesDesc
 }
 
 func newAPIKeysCollector(env Env) (Source, error) {

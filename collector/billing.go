@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -130,11 +129,11 @@ type billingCollector struct {
 	monthStart time.Time
 	prevMonth  map[string]*monthFigures // by organization
 
-	orgCost, orgRate, orgTrials, orgAvail, orgRemain, orgDim, orgPrev *prometheus.Desc
-	depCost, depRate, depDim, depPrev                                 *prometheus.Desc
-	itemCost, itemHours, itemInstances, itemPPH                       *prometheus.Desc
-	dtsCost, dtsQuantity, dtsRate                                     *prometheus.Desc
-	winStart, winEnd                                                  *prometheus.Desc
+	orgCost, orgRate, orgTrials, orgAvail, orgRemain, orgDim, orgPrev *seriesDesc
+	depCost, depRate, depDim, depPrev                                 *seriesDesc
+	itemCost, itemHours, itemInstances, itemPPH                       *seriesDesc
+	dtsCost, dtsQuantity, dtsRate                                     *seriesDesc
+	winStart, winEnd                                                  *seriesDesc
 }
 
 type monthFigures struct {

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 )
@@ -38,8 +36,8 @@ type billingChartsCollector struct {
 	concurrency   int
 	orgs          *orgSource
 	guard         *eceGuard
-	cost          *prometheus.Desc
-	start         *prometheus.Desc
+	cost          *seriesDesc
+	start         *seriesDesc
 }
 
 func newBillingChartsCollector(env Env) (Source, error) {

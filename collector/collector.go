@@ -18,11 +18,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -147,47 +145,6 @@ func DefaultEnabled() []string {
 	return out
 }
 
-// Snapshot is the immutable result of one successful poll: const metrics
-// built once, served by every scrape until the next successful poll.
-type Snapshot struct {
-	account string
-	metrics []prometheus.Metric
-	// Partial holds per-item failures of a poll that succeeded as a whole
-	// (one deployment's remote clusters failed, say).
-	Partial []error
-	// invalid counts series dropped because they could not be built.
-	invalid int
-}
-
-// NewSnapshot returns an empty snapshot for account.
-func NewSnapshot(account string) *Snapshot { return &Snapshot{account: account} }
-
-// Len returns the number of metrics.
-func (s *Snapshot) Len() int { return len(s.metrics) }
-
-// add appends one gauge; the account label value is prepended. Label values
-// that are not valid UTF-8 are repaired rather than dropped.
-func (s *Snapshot) add(desc *prometheus.Desc, vt prometheus.ValueType, v float64, labelValues ...string) {
-	lv := make([]string, 0, len(labelValues)+1)
-	lv = append(lv, s.account)
-	for _, l := range labelValues {
-		if !utf8.ValidString(l) {
-			l = strings.ToValidUTF8(l, "\uFFFD")
-		}
-		lv = append(lv, l)
-	}
-	m, err := prometheus.NewConstMetric(desc, vt, v, lv...)
-	if err != nil {
-		s.invalid++
-		return
-	}
-	s.metrics = append(s.metrics, m)
-}
-
-func (s *Snapshot) gauge(desc *prometheus.Desc, v float64, labelValues ...string) {
-	s.add(desc, prometheus.GaugeValue, v, labelValues...)
-}
-
 func boolFloat(b bool) float64 {
 	if b {
 		return 1
@@ -201,9 +158,9 @@ type descFactory struct {
 	interval  time.Duration
 }
 
-func (f descFactory) desc(name, help string, labels ...string) *prometheus.Desc {
+func (f descFactory) desc(name, help string, labels ...string) *seriesDesc {
 	help = fmt.Sprintf("%s Cached; refreshed every %s by collector %s.", help, shortDuration(f.interval), f.collector)
-	return prometheus.NewDesc(namespace+"_"+name, help, append([]string{"account"}, labels...), nil)
+	return newSeriesDesc(namespace+"_"+name, help, append([]string{"account"}, labels...))
 }
 
 // shortDuration prints 1h0m0s as 1h and 5m0s as 5m.

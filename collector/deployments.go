@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -29,9 +28,9 @@ func init() {
 
 type deploymentsCollector struct {
 	env          Env
-	info         *prometheus.Desc
-	resourceInfo *prometheus.Desc
-	count        *prometheus.Desc
+	info         *seriesDesc
+	resourceInfo *seriesDesc
+	count        *seriesDesc
 }
 
 func newDeploymentsCollector(env Env) (Source, error) {

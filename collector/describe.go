@@ -51,16 +51,30 @@ func MetricNames() []string {
 	return out
 }
 
-var descType = reflect.TypeOf((*prometheus.Desc)(nil))
+var (
+	descType       = reflect.TypeOf((*prometheus.Desc)(nil))
+	seriesDescType = reflect.TypeOf((*seriesDesc)(nil))
+)
 
-// collectDescs finds *prometheus.Desc values in struct fields and arrays.
+// collectDescs finds *prometheus.Desc and *seriesDesc values in struct
+// fields and arrays.
 func collectDescs(v reflect.Value, add func(*prometheus.Desc)) {
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			return
+	one := func(f reflect.Value) bool {
+		if f.IsNil() {
+			return f.Type() == descType || f.Type() == seriesDescType
 		}
-		if v.Type() == descType {
-			add(v.Interface().(*prometheus.Desc))
+		switch f.Type() {
+		case descType:
+			add((*prometheus.Desc)(f.UnsafePointer()))
+		case seriesDescType:
+			add((*seriesDesc)(f.UnsafePointer()).desc)
+		default:
+			return false
+		}
+		return true
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() || one(v) {
 			return
 		}
 		v = v.Elem()
@@ -68,17 +82,14 @@ func collectDescs(v reflect.Value, add func(*prometheus.Desc)) {
 	switch v.Kind() {
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			f := v.Field(i)
-			if f.Type() == descType && !f.IsNil() {
-				add((*prometheus.Desc)(f.UnsafePointer()))
-			} else if f.Kind() == reflect.Array {
+			if f := v.Field(i); !(f.Kind() == reflect.Pointer && one(f)) && f.Kind() == reflect.Array {
 				collectDescs(f, add)
 			}
 		}
 	case reflect.Array, reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
-			if v.Index(i).Type() == descType && !v.Index(i).IsNil() {
-				add((*prometheus.Desc)(v.Index(i).UnsafePointer()))
+			if f := v.Index(i); f.Kind() == reflect.Pointer {
+				one(f)
 			}
 		}
 	}

@@ -189,6 +189,9 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	if len(snap.Partial) > 0 {
 		level.Warn(p.logger).Log("msg", "poll succeeded with partial failures", "failures", len(snap.Partial), "err", snap.Partial[0])
 	}
+	if snap.invalid > 0 {
+		level.Warn(p.logger).Log("msg", "series dropped: invalid or duplicate", "dropped", snap.invalid)
+	}
 	level.Debug(p.logger).Log("msg", "poll succeeded", "series", snap.Len(), "duration", elapsed.Round(time.Millisecond))
 	return 0
 }
@@ -201,7 +204,15 @@ func (p *poller) safePoll(ctx context.Context) (snap *Snapshot, err error) {
 			snap, err = nil, fmt.Errorf("collector panicked: %v", r)
 		}
 	}()
-	return p.source.Poll(ctx)
+	snap, err = p.source.Poll(ctx)
+	if err == nil && snap == nil {
+		err = errors.New("collector returned no snapshot and no error")
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap.seal()
+	return snap, nil
 }
 
 // inherit takes over the last good data of the poller this one replaces,

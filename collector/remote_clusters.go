@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 )
@@ -34,9 +32,9 @@ func init() {
 type remoteClustersCollector struct {
 	env         Env
 	concurrency int
-	flags       [5]*prometheus.Desc // healthy, connected, compatible, trusted, trusted_back
-	skip        *prometheus.Desc
-	infoMissing *prometheus.Desc
+	flags       [5]*seriesDesc // healthy, connected, compatible, trusted, trusted_back
+	skip        *seriesDesc
+	infoMissing *seriesDesc
 }
 
 func newRemoteClustersCollector(env Env) (Source, error) {

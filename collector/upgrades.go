@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 )
@@ -32,7 +30,7 @@ func init() {
 type upgradesCollector struct {
 	env         Env
 	concurrency int
-	target      *prometheus.Desc
+	target      *seriesDesc
 }
 
 func newUpgradesCollector(env Env) (Source, error) {

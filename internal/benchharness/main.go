@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ func main() {
 	sizes := flag.String("sizes", "50,500,5000", "deployment counts")
 	scrapes := flag.Int("scrapes", 200, "scrapes per measurement")
 	latency := flag.Duration("latency", 20*time.Millisecond, "injected upstream latency")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of our scrapes (the last size) to this file")
+	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile after warm-up (the last size) to this file")
 	flag.Parse()
 	if *simN > 0 {
 		runSim(*simN, *latency)
@@ -57,6 +60,8 @@ func main() {
 		}
 	}
 }
+
+var cpuProfile, heapProfile string
 
 func runSim(n int, latency time.Duration) {
 	sim := ecesim.New(ecesim.Options{Seed: 1, DeploymentsPerOrg: n, RemoteClustersPerES: 2, APIKeys: 20})
@@ -109,9 +114,35 @@ func measure(n, scrapes int, latency time.Duration) error {
 	var inflight, calls int
 	fmt.Sscanf(strings.TrimSpace(stderr.String()), "max_in_flight %d total %d", &inflight, &calls)
 
-	ours := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// The same gatherer as main.go's /metrics.
+	ours := promhttp.HandlerFor(m.Gatherer(reg), promhttp.HandlerOpts{})
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	p50, p99, bytes, allocs := scrapeStats(ours, scrapes)
-	mfs, err := reg.Gather()
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if heapProfile != "" {
+		f, err := os.Create(heapProfile)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		err = pprof.WriteHeapProfile(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	mfs, err := m.Gatherer(reg).Gather()
 	if err != nil {
 		return err
 	}
@@ -146,16 +177,28 @@ func scrapeStats(h http.Handler, n int) (p50, p99 time.Duration, bytes int, allo
 	runtime.ReadMemStats(&before)
 	for i := 0; i < n; i++ {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		rec := httptest.NewRecorder()
+		rec := &countingWriter{header: http.Header{}}
 		start := time.Now()
 		h.ServeHTTP(rec, req)
 		lat = append(lat, time.Since(start))
-		bytes = rec.Body.Len()
+		bytes = rec.n
 	}
 	runtime.ReadMemStats(&after)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return lat[n/2], lat[n*99/100], bytes, (after.Mallocs - before.Mallocs) / uint64(n)
 }
+
+// countingWriter is a ResponseWriter that counts and discards the body, as
+// a socket would take it: the harness measures the exporter, not a buffer
+// holding a copy of every scrape.
+type countingWriter struct {
+	header http.Header
+	n      int
+}
+
+func (w *countingWriter) Header() http.Header         { return w.header }
+func (w *countingWriter) WriteHeader(int)             {}
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
 // constCollector serves the gathered families as pre-built const metrics:
 // the fastest a registry can serve the same series.

@@ -1,0 +1,235 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+)
+
+func TestSnapshotSeal(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_test_cost", "Cost.", []string{"account", "zone", "deployment_id"})
+	other := newSeriesDesc("ece_test_a", "A.", []string{"account"})
+	bad := newSeriesDesc("ece_test_bad", "Bad.", []string{"account", "a-b"})
+	require.Error(t, bad.err)
+	require.ErrorContains(t, newSeriesDesc("ece_t", "T.", []string{"account", "x", "x"}).err, "duplicate label name")
+	require.ErrorContains(t, newSeriesDesc("ece-t", "T.", []string{"account"}).err, "invalid metric name")
+
+	s := NewSnapshot("prod")
+	s.gauge(d, 3, "b", "dep-2")
+	s.gauge(d, 1, "a", "dep-1")
+	s.gauge(d, 2, "a", "dep-2")
+	s.gauge(d, 9, "a", "dep-1")          // duplicate: dropped, the first stays
+	s.gauge(d, 4, "c\xff", "dep-3")      // invalid UTF-8: repaired
+	s.gauge(d, 5, "too", "many", "vals") // wrong label count: dropped
+	s.gauge(bad, 6, "x")                 // invalid descriptor: dropped
+	s.gauge(other, 7)
+	s.seal()
+	s.seal() // no-op
+
+	assert.Equal(t, 3, s.invalid)
+	assert.Equal(t, 5, s.Len())
+	require.Len(t, s.families, 2)
+	assert.Equal(t, "ece_test_a", s.families[0].GetName(), "families sorted by name")
+	var got []string
+	for _, m := range s.families[1].GetMetric() {
+		var l []string
+		for _, lp := range m.GetLabel() {
+			l = append(l, lp.GetName()+"="+lp.GetValue())
+		}
+		got = append(got, fmt.Sprintf("%s %g", strings.Join(l, ","), m.GetGauge().GetValue()))
+	}
+	assert.Equal(t, []string{
+		"account=prod,deployment_id=dep-1,zone=a 1",
+		"account=prod,deployment_id=dep-2,zone=a 2",
+		"account=prod,deployment_id=dep-2,zone=b 3",
+		"account=prod,deployment_id=dep-3,zone=c\uFFFD 4",
+	}, got, "label pairs in name order, series in label-value order")
+
+	// Label pairs are interned: one pair per distinct name=value.
+	ms := s.families[1].GetMetric()
+	assert.Same(t, ms[0].Label[0], ms[3].Label[0], "account pair shared")
+	assert.Same(t, ms[1].Label[1], ms[2].Label[1], "deployment_id=dep-2 shared")
+	assert.Panics(t, func() { s.gauge(d, 1, "a", "b") }, "a sealed snapshot is immutable")
+
+	// The registry path sees the same series.
+	require.NoError(t, testutil.CollectAndCompare(snapCollector{s}, strings.NewReader(`
+# HELP ece_test_a A.
+# TYPE ece_test_a gauge
+ece_test_a{account="prod"} 7
+# HELP ece_test_cost Cost.
+# TYPE ece_test_cost gauge
+ece_test_cost{account="prod",deployment_id="dep-1",zone="a"} 1
+ece_test_cost{account="prod",deployment_id="dep-2",zone="a"} 2
+ece_test_cost{account="prod",deployment_id="dep-2",zone="b"} 3
+ece_test_cost{account="prod",deployment_id="dep-3",zone="c`+"\uFFFD"+`"} 4
+`)))
+}
+
+func TestMergeFamilies(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_x", "X.", []string{"account", "id"})
+	e := newSeriesDesc("ece_y", "Y.", []string{"account"})
+	snap := func(account string, ids ...string) []*dto.MetricFamily {
+		s := NewSnapshot(account)
+		for _, id := range ids {
+			s.gauge(d, 1, id)
+		}
+		s.gauge(e, 2)
+		s.seal()
+		return s.families
+	}
+	counter := &dto.MetricFamily{Name: strPtr("ece_y"), Type: dto.MetricType_COUNTER.Enum(),
+		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: new(float64)}}}}
+	base := &dto.MetricFamily{Name: strPtr("ece_exporter_up"), Type: dto.MetricType_GAUGE.Enum(),
+		Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: new(float64)}}}}
+
+	for _, tc := range []struct {
+		name    string
+		lists   [][]*dto.MetricFamily
+		want    []string
+		wantErr string
+	}{
+		{name: "empty", want: []string{}},
+		{name: "one list passes through", lists: [][]*dto.MetricFamily{snap("a", "2", "1")},
+			want: []string{"ece_x a/1", "ece_x a/2", "ece_y a"}},
+		{name: "accounts interleave in label order", lists: [][]*dto.MetricFamily{snap("b", "1"), snap("a", "3", "1"), {base}},
+			want: []string{"ece_exporter_up ", "ece_x a/1", "ece_x a/3", "ece_x b/1", "ece_y a", "ece_y b"}},
+		{name: "a series in two lists is kept once", lists: [][]*dto.MetricFamily{snap("a", "1"), snap("a", "1", "2")},
+			want: []string{"ece_x a/1", "ece_x a/2", "ece_y a"}},
+		{name: "type clash keeps the first and reports", lists: [][]*dto.MetricFamily{snap("a"), {counter}},
+			want: []string{"ece_y a"}, wantErr: "exposed with types GAUGE and COUNTER"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mfs, err := mergeFamilies(tc.lists...)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			got := []string{}
+			for _, mf := range mfs {
+				for _, m := range mf.GetMetric() {
+					var vals []string
+					for _, lp := range m.GetLabel() {
+						vals = append(vals, lp.GetValue())
+					}
+					got = append(got, mf.GetName()+" "+strings.Join(vals, "/"))
+				}
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func strPtr(s string) *string { return &s }
+
+// TestGathererServesWhatTheRegistryServes: the /metrics fast path (Manager.Gatherer)
+// exposes byte for byte what a registry holding the Manager exposes, for
+// two accounts (ESS and ECE) with every collector on.
+func TestGathererServesWhatTheRegistryServes(t *testing.T) {
+	t.Parallel()
+	ess := trackSim(ecesim.New(ecesim.Options{Seed: 7, Organizations: 2, DeploymentsPerOrg: 6, RemoteClustersPerES: 2, APIKeys: 5, Now: testNow}))
+	ece := trackSim(ecesim.New(ecesim.Options{Seed: 8, Mode: ecesim.ModeECE, DeploymentsPerOrg: 5, RemoteClustersPerES: 1, APIKeys: 4, Now: testNow}))
+	essSrv, eceSrv := httptest.NewServer(ess), httptest.NewServer(ece)
+	t.Cleanup(essSrv.Close)
+	t.Cleanup(eceSrv.Close)
+	cfg := config.DefaultConfig
+	cfg.Accounts = []config.Account{
+		{Name: "b-ess", Platform: config.PlatformESS, URL: essSrv.URL, Credentials: config.Credentials{APIKey: "sim-api-key"}},
+		{Name: "a-ece", Platform: config.PlatformECE, URL: eceSrv.URL, Credentials: config.Credentials{APIKey: "sim-api-key"}},
+	}
+	m, reg := startManager(t, &cfg, Names()...)
+	waitFirstPolls(t, m)
+
+	text := func(g prometheus.Gatherer) string {
+		t.Helper()
+		mfs, err := g.Gather()
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		for _, mf := range mfs {
+			if mf.GetName() == "ece_exporter_collector_duration_seconds" {
+				continue // changes between the two gathers
+			}
+			_, err := expfmt.MetricFamilyToText(&buf, mf)
+			require.NoError(t, err)
+		}
+		return buf.String()
+	}
+	viaRegistry := text(reg)
+	require.Contains(t, viaRegistry, `ece_remote_cluster_healthy{account="a-ece"`)
+	require.Contains(t, viaRegistry, `ece_billing_item_cost_ecu{account="b-ess"`)
+
+	g := m.Gatherer(reg)
+	assert.Equal(t, viaRegistry, text(g))
+
+	// After the switch the registry alone serves the self-metrics only.
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		assert.True(t, strings.HasPrefix(mf.GetName(), "ece_exporter_"), "data served twice: %s", mf.GetName())
+	}
+	problems, err := testutil.GatherAndLint(g)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
+
+// BenchmarkScrape serves a snapshot of 50,000 series shaped like billing
+// items (7 labels) through a registry (the Collect path) and through
+// Manager.Gatherer (the /metrics path), text format.
+func BenchmarkScrape(b *testing.B) {
+	d := newSeriesDesc("ece_billing_item_cost_ecu", "Cost.", []string{"account", "deployment_id", "organization_id", "kind", "sku", "name", "region"})
+	s := NewSnapshot("prod")
+	for i := range 50_000 {
+		dep := fmt.Sprintf("%032x", i/10)
+		s.gauge(d, float64(i), dep, "1028580493", "elasticsearch", fmt.Sprintf("aws.es.datahot.c6gd.%d", i%10), "hot storage", "us-east-1")
+	}
+	s.seal()
+	m := &Manager{pollers: map[pollerKey]*poller{{"prod", "billing"}: {account: "prod", collector: "billing", snap: s}}}
+	var err error
+	if m.self, err = newSelfMetrics(nil); err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, g prometheus.Gatherer) {
+		b.ReportAllocs()
+		for b.Loop() {
+			mfs, err := g.Gather()
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc := expfmt.NewEncoder(discard{}, expfmt.NewFormat(expfmt.TypeTextPlain))
+			for _, mf := range mfs {
+				if err := enc.Encode(mf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.Run("registry", func(b *testing.B) {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(m)
+		m.dataByGatherer.Store(false)
+		run(b, reg)
+	})
+	b.Run("gatherer", func(b *testing.B) {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(m)
+		run(b, m.Gatherer(reg))
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -86,11 +86,34 @@ type faultCase struct {
 	// reason is the expected failure reason; "" means the poll succeeds.
 	reason string
 	check  func(t *testing.T, before, after *Snapshot)
+	// per, when set, overrides reason and check for some collectors.
+	per map[string]faultOutcome
+}
+
+type faultOutcome struct {
+	reason string
+	check  func(t *testing.T, before, after *Snapshot)
+}
+
+// invalidUTF8Names puts a 0xff byte at the start of every name-like string
+// of a JSON body (names, aliases, descriptions).
+func invalidUTF8Names(b []byte) []byte {
+	for _, k := range []string{"name", "deployment_name", "alias", "description"} {
+		b = bytes.ReplaceAll(b, []byte(`"`+k+`":"`), []byte(`"`+k+`":"`+"\xff"))
+	}
+	return b
 }
 
 func faultCases() []faultCase {
 	sameSize := func(t *testing.T, before, after *Snapshot) {
 		assert.Equal(t, before.Len(), after.Len(), "same series")
+	}
+	// repaired: the names carry U+FFFD instead of the invalid byte, no
+	// series is lost (the exposition's validity is checked for every
+	// tolerated fault).
+	repaired := func(t *testing.T, before, after *Snapshot) {
+		sameSize(t, before, after)
+		assert.Positive(t, countLabelValueContaining(t, after, "\uFFFD"), "names repaired, not dropped")
 	}
 	return []faultCase{
 		{name: "401", fault: ecesim.Fault{Status: 401}, reason: ReasonAuth},
@@ -100,6 +123,14 @@ func faultCases() []faultCase {
 		{name: "500", fault: ecesim.Fault{Status: 500}, reason: ReasonServer},
 		{name: "502 html", fault: ecesim.Fault{Status: 502, HTMLBody: true}, reason: ReasonServer},
 		{name: "503", fault: ecesim.Fault{Status: 503}, reason: ReasonServer},
+		{name: "404", fault: ecesim.Fault{Status: 404}, reason: ReasonNotFound, per: map[string]faultOutcome{
+			// Per-deployment calls: a 404 is a deployment deleted since
+			// discovery, not a failure; its series vanish.
+			remoteClustersName: {check: func(t *testing.T, before, after *Snapshot) {
+				assert.Less(t, after.Len(), before.Len(), "deleted deployments vanish")
+				assert.Empty(t, after.Partial)
+			}},
+		}},
 		{name: "connection refused", refuse: true, reason: ReasonNetwork},
 		{name: "connection reset mid-body", fault: ecesim.Fault{ResetConn: true}, reason: ReasonNetwork},
 		{name: "timeout", fault: ecesim.Fault{Hang: true}, reason: ReasonTimeout},
@@ -118,6 +149,11 @@ func faultCases() []faultCase {
 			return v
 		}}, check: sameSize},
 		{name: "duplicate ids", fault: ecesim.Fault{Mutate: double}, check: sameSize},
+		{name: "non-UTF-8 bytes in names", fault: ecesim.Fault{MutateBody: invalidUTF8Names}, check: sameSize, per: map[string]faultOutcome{
+			deploymentsName:    {check: repaired},
+			remoteClustersName: {check: repaired},
+			apiKeysName:        {check: repaired},
+		}},
 		{name: "empty lists", fault: ecesim.Fault{Body: []byte(`{"deployments":[],"resources":[],"keys":[],"data":[],"data_transfer_and_storage":[],"total_cost":0,"costs":{"total":0,"dimensions":[]},"organizations":[]}`)},
 			check: func(t *testing.T, before, after *Snapshot) {
 				assert.Less(t, after.Len(), before.Len(), "what is gone upstream vanishes")
@@ -195,6 +231,9 @@ func TestFaultMatrix(t *testing.T) {
 				<-done
 
 				after := p.state()
+				if o, ok := fc.per[tg.collector]; ok {
+					fc.reason, fc.check = o.reason, o.check
+				}
 				if fc.reason != "" {
 					assert.False(t, after.success)
 					assert.Equal(t, []string{fc.reason}, reasons)

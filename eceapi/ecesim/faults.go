@@ -86,6 +86,10 @@ type Fault struct {
 	// float64...) of a normal 2xx body before it is encoded: negative
 	// costs, duplicate ids, empty lists, unknown fields...
 	Mutate func(v any) any
+	// MutateBody transforms the encoded bytes of a normal 2xx body (after
+	// Mutate): what JSON encoding cannot produce, such as invalid UTF-8
+	// inside strings.
+	MutateBody func(body []byte) []byte
 }
 
 type faultState struct {
@@ -370,7 +374,8 @@ func errReply(status int, code, msg string, fields ...string) reply {
 }
 
 // encode turns a reply into status and body, setting x-cloud-error-codes
-// for errors and applying the fault's Status (< 400) and Mutate.
+// for errors and applying the fault's Status (< 400), Mutate and
+// MutateBody.
 func (s *Server) encode(w http.ResponseWriter, rep reply, f *faultState) (int, []byte) {
 	status := rep.status
 	var body []byte
@@ -392,6 +397,9 @@ func (s *Server) encode(w http.ResponseWriter, rep reply, f *faultState) (int, [
 		if err := json.Unmarshal(body, &v); err == nil {
 			body = mustJSON(f.Mutate(v))
 		}
+	}
+	if f.MutateBody != nil && status >= 200 && status < 300 {
+		body = f.MutateBody(body)
 	}
 	if f.Status > 0 && f.Status < 400 {
 		status = f.Status

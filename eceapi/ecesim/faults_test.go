@@ -1,6 +1,7 @@
 package ecesim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,6 +238,22 @@ func TestFaultMutate(t *testing.T) {
 	// The cached list is not altered by a mutation.
 	s.ClearFaults()
 	assert.Len(t, list(t, get(t, base+"deployments").body, "deployments"), 3)
+}
+
+func TestFaultMutateBody(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{Seed: 46, DeploymentsPerOrg: 3})
+	s.SetFault(opListDeployments, Fault{MutateBody: func(b []byte) []byte {
+		return bytes.ReplaceAll(b, []byte(`"name":"`), []byte("\"name\":\"\xff"))
+	}})
+	a := get(t, base+"deployments")
+	assert.Equal(t, 200, a.status)
+	assert.False(t, utf8.Valid(a.raw), "invalid UTF-8 inside the JSON strings")
+	assert.Equal(t, 3, bytes.Count(a.raw, []byte("\"name\":\"\xff")))
+	// Error answers are not mutated.
+	b := do(t, "GET", base+"deployments", "ApiKey wrong", nil)
+	assert.Equal(t, 401, b.status)
+	assert.True(t, utf8.Valid(b.raw))
 }
 
 func TestFaultOversize(t *testing.T) {

@@ -187,14 +187,22 @@ func TestGathererServesWhatTheRegistryServes(t *testing.T) {
 }
 
 // BenchmarkScrape serves a snapshot of 50,000 series shaped like billing
-// items (7 labels) through a registry (the Collect path) and through
+// items (6 labels, 5 families, built deployment by deployment as the
+// collectors do) through a registry (the Collect path) and through
 // Manager.Gatherer (the /metrics path), text format.
 func BenchmarkScrape(b *testing.B) {
-	d := newSeriesDesc("ece_billing_item_cost_ecu", "Cost.", []string{"account", "deployment_id", "organization_id", "kind", "sku", "name", "region"})
+	var descs []*seriesDesc
+	for _, n := range []string{"cost_ecu", "usage_seconds", "instances", "price_per_hour_ecu", "rate_ecu"} {
+		descs = append(descs, newSeriesDesc("ece_billing_item_"+n, "Item.", []string{"account", "deployment_id", "organization_id", "kind", "sku", "name"}))
+	}
 	s := NewSnapshot("prod")
-	for i := range 50_000 {
-		dep := fmt.Sprintf("%032x", i/10)
-		s.gauge(d, float64(i), dep, "1028580493", "elasticsearch", fmt.Sprintf("aws.es.datahot.c6gd.%d", i%10), "hot storage", "us-east-1")
+	for dep := range 2_000 {
+		id := fmt.Sprintf("%032x", (dep*7919)%2_000) // API order is not label order
+		for sku := range 5 {
+			for _, d := range descs {
+				s.gauge(d, float64(dep+sku), id, "1028580493", "elasticsearch", fmt.Sprintf("aws.es.datahot.c6gd.%d", sku), "hot storage")
+			}
+		}
 	}
 	s.seal()
 	m := &Manager{pollers: map[pollerKey]*poller{{"prod", "billing"}: {account: "prod", collector: "billing", snap: s}}}
@@ -233,3 +241,25 @@ func BenchmarkScrape(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkBuildAndSeal is what a poll pays, off the scrape path, to turn
+// 50,000 values into a sealed snapshot.
+func BenchmarkBuildAndSeal(b *testing.B) {
+	d := newSeriesDesc("ece_billing_item_cost_ecu", "Item.", []string{"account", "deployment_id", "organization_id", "kind", "sku"})
+	ids := make([]string, 10_000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%032x", (i*7919)%len(ids))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewSnapshot("prod")
+		for i, id := range ids {
+			for sku := range 5 {
+				s.gauge(d, float64(i), id, "1028580493", "elasticsearch", skus[sku])
+			}
+		}
+		s.seal()
+	}
+}
+
+var skus = []string{"aws.es.datahot.c6gd", "aws.es.datawarm.d3", "aws.es.master.c5d", "aws.kibana.c5d", "aws.integrationsserver.c5d"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,13 +70,20 @@ func TestSoak(t *testing.T) {
 		}
 		sim.ClearFaults()
 	}()
+	// Concurrent scrapes through /metrics as main.go serves it, one in the
+	// text format and one in protobuf (the encoders share the snapshots).
+	handler := promhttp.HandlerFor(m.Gatherer(reg), promhttp.HandlerOpts{})
+	accept := []string{"text/plain", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`}
 	scrapes := make([]int, 2)
 	for i := 0; i < 2; i++ {
-		go func(i int) { // concurrent scrapes
+		go func(i int) {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, err := reg.Gather()
-				assert.NoError(t, err)
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				req.Header.Set("Accept", accept[i])
+				rec := httptest.NewRecorder()
+				handler.ServeHTTP(rec, req)
+				assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 				scrapes[i]++
 				sleep(ctx, 50*time.Millisecond)
 			}

@@ -83,11 +83,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}).Bool()
 	collector.RegisterFlags(app)
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", program, err)
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
 	if versionFlagSet {
-		fmt.Fprintln(stdout, version.Print(program))
+		_, _ = fmt.Fprintln(stdout, version.Print(program))
 		return 0
 	}
 
@@ -118,7 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			level.Error(logger).Log("msg", "cannot print configuration", "err", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s", out)
+		if _, err := fmt.Fprintf(stdout, "%s", out); err != nil {
+			level.Error(logger).Log("msg", "cannot print configuration", "err", err)
+			return 1
+		}
 		return 0
 	}
 
@@ -186,14 +189,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		Registry:            reg,
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy")
+		_, _ = fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !mgr.Ready() {
 			http.Error(w, "Not ready: waiting for the first poll of every collector", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "Ready")
+		_, _ = fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -205,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			http.Error(w, "Reload failed; the previous configuration stays active: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprintln(w, "Reloaded")
+		_, _ = fmt.Fprintln(w, "Reloaded")
 	})
 	if adminHandler != nil {
 		mux.Handle(admin.PathPrefix, adminHandler)

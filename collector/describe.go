@@ -82,7 +82,10 @@ func collectDescs(v reflect.Value, add func(*prometheus.Desc)) {
 	switch v.Kind() {
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			if f := v.Field(i); !(f.Kind() == reflect.Pointer && one(f)) && f.Kind() == reflect.Array {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.Pointer:
+				one(f)
+			case reflect.Array:
 				collectDescs(f, add)
 			}
 		}

@@ -30,8 +30,6 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // the inline keys of some cases; it must never show up in output.
 const sentinel = "SENTINEL-SECRET-5f1c"
 
-func noEnv(string) (string, bool) { return "", false }
-
 // testEnv sets EC_API_KEY to the sentinel and EC_API_KEY_BLANK to blanks.
 func testEnv(k string) (string, bool) {
 	switch k {

@@ -119,7 +119,7 @@ func readFileLimited(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only file: Close reports nothing useful
 	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 

@@ -27,10 +27,10 @@ func (s Secret) GoString() string { return redacted }
 // %x, %X, %d...) prints the redacted form; %q quotes it.
 func (s Secret) Format(f fmt.State, verb rune) {
 	if verb == 'q' {
-		fmt.Fprintf(f, "%q", redacted)
+		_, _ = fmt.Fprintf(f, "%q", redacted)
 		return
 	}
-	fmt.Fprint(f, redacted)
+	_, _ = fmt.Fprint(f, redacted)
 }
 
 // MarshalText implements encoding.TextMarshaler.

@@ -150,7 +150,7 @@ func checkExpr(t *testing.T, where, expr string, fams map[string]*family) {
 			assert.True(t, conditional[name], "%s uses %s, which the exporter does not expose", where, name)
 			continue
 		}
-		if f.labels == nil || len(f.labels) == 0 || m[2] == "" {
+		if len(f.labels) == 0 || m[2] == "" {
 			continue
 		}
 		for _, l := range matcherLabel.FindAllStringSubmatch(m[2], -1) {

@@ -544,7 +544,7 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 		c.observe(obs)
 		return nil, sanitizeURLError(err)
 	}
-	defer hr.Body.Close()
+	defer hr.Body.Close() //nolint:errcheck // the body has been read or abandoned; nothing to do on a close error
 	resp := &Response{Response: hr, RateLimit: parseRateLimit(hr.Header), APIKeyExpiration: parseExpiration(hr.Header.Get("x-elastic-api-key-expiration")), Attempts: attempt}
 	obs.StatusCode, obs.RateLimit, obs.APIKeyExpiration = hr.StatusCode, resp.RateLimit, resp.APIKeyExpiration
 	if err := CheckResponse(hr); err != nil {

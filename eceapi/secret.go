@@ -23,9 +23,9 @@ func (s Secret) GoString() string { return redacted }
 func (s Secret) Format(f fmt.State, verb rune) {
 	switch verb {
 	case 'q':
-		fmt.Fprintf(f, "%q", redacted)
+		_, _ = fmt.Fprintf(f, "%q", redacted)
 	default:
-		fmt.Fprint(f, redacted)
+		_, _ = fmt.Fprint(f, redacted)
 	}
 }
 

@@ -203,7 +203,7 @@ func (f *faultState) answer(h http.Header, op string) (status int, body []byte, 
 		withHeader := true
 		if code == "" {
 			code = defaultCode(op, status)
-			withHeader = !(status == http.StatusUnauthorized && op == opListDeployments)
+			withHeader = status != http.StatusUnauthorized || op != opListDeployments
 		}
 		if withHeader {
 			h.Set("x-cloud-error-codes", code)

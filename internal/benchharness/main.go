@@ -113,24 +113,29 @@ func measure(n, scrapes int, latency time.Duration) error {
 	_ = stdin.Close()
 	_ = cmd.Wait()
 	var inflight, calls int
-	fmt.Sscanf(strings.TrimSpace(stderr.String()), "max_in_flight %d total %d", &inflight, &calls)
+	if _, err := fmt.Sscanf(strings.TrimSpace(stderr.String()), "max_in_flight %d total %d", &inflight, &calls); err != nil {
+		return fmt.Errorf("simulator counters: %w (stderr: %q)", err, stderr.String())
+	}
 
 	// The same gatherer as main.go's /metrics.
 	ours := promhttp.HandlerFor(m.Gatherer(reg), promhttp.HandlerOpts{})
+	stopProfile := func() {}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
 			return err
+		}
+		stopProfile = func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
 		}
 	}
 	p50, p99, bytes, allocs := scrapeStats(ours, scrapes)
-	if cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	if heapProfile != "" {
 		f, err := os.Create(heapProfile)
 		if err != nil {
@@ -138,7 +143,9 @@ func measure(n, scrapes int, latency time.Duration) error {
 		}
 		runtime.GC()
 		err = pprof.WriteHeapProfile(f)
-		f.Close()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}

@@ -310,3 +310,51 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestIDChurn: deployments deleted and recreated between two polls (new
+// ids). The removed ids vanish from every collector's series, the new ones
+// appear, and nothing counts as a failure.
+func TestIDChurn(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, ecesim.Options{Seed: 63, DeploymentsPerOrg: 6, RemoteClustersPerES: 1})
+	news := map[string]func(Env) (Source, error){
+		deploymentsName: newDeploymentsCollector, remoteClustersName: newRemoteClustersCollector, billingName: newBillingCollector,
+		billingChartsName: newBillingChartsCollector, upgradesName: newUpgradesCollector,
+	}
+	sources := map[string]Source{}
+	for name, f := range news {
+		src, err := f(env)
+		require.NoError(t, err)
+		sources[name] = src
+	}
+	poll := func() map[string]*Snapshot {
+		out := map[string]*Snapshot{}
+		for _, name := range []string{deploymentsName, remoteClustersName, billingName, billingChartsName, upgradesName} {
+			snap, err := sources[name].Poll(context.Background())
+			require.NoError(t, err, name)
+			assert.Empty(t, snap.Partial, name)
+			snap.seal()
+			out[name] = snap
+		}
+		return out
+	}
+	first := poll()
+	removed, added := sim.ChurnDeployments(2)
+	for _, id := range removed {
+		require.Positive(t, countLabel(t, first[deploymentsName], "deployment_id", id))
+		require.Positive(t, countLabel(t, first[billingName], "deployment_id", id))
+	}
+	second := poll()
+	for name, snap := range second {
+		for _, id := range removed {
+			assert.Zero(t, countLabel(t, snap, "deployment_id", id), "%s still exposes removed %s", name, id)
+			assert.Zero(t, countLabel(t, snap, "series_id", id), "%s still exposes removed %s", name, id)
+		}
+	}
+	assert.Equal(t, 6, countValue(t, second[deploymentsName], "ece_deployment_info", 1), "one info series per listed deployment")
+	for _, id := range added {
+		assert.Positive(t, countLabel(t, second[deploymentsName], "deployment_id", id), "new %s discovered", id)
+		assert.Positive(t, countLabel(t, second[upgradesName], "deployment_id", id), "new %s dry-run", id)
+	}
+	assert.Equal(t, 6.0, sumFamily(t, second[deploymentsName], "ece_deployments", "", ""))
+}

@@ -66,6 +66,9 @@ func TestSoak(t *testing.T) {
 			if r.IntN(3) > 0 {
 				sim.SetFault(ops[r.IntN(len(ops))], faults[r.IntN(len(faults))])
 			}
+			if r.IntN(4) == 0 { // ID churn: a deployment replaced by a new one
+				sim.ChurnDeployments(1)
+			}
 			sleep(ctx, 700*time.Millisecond)
 		}
 		sim.ClearFaults()

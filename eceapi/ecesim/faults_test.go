@@ -544,3 +544,34 @@ func BenchmarkOrgCosts5000(b *testing.B) {
 		}
 	}
 }
+
+func TestChurnDeployments(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{Seed: 47, DeploymentsPerOrg: 4, RemoteClustersPerES: 1})
+	before := s.Deployments()
+	removed, added := s.ChurnDeployments(2)
+	require.Len(t, removed, 2)
+	require.Len(t, added, 2)
+	assert.Equal(t, []string{before[0].ID, before[1].ID}, removed)
+	after := s.Deployments()
+	require.Len(t, after, 4)
+	ids := map[string]bool{}
+	for _, d := range after {
+		ids[d.ID] = true
+	}
+	for _, id := range removed {
+		assert.False(t, ids[id], "removed %s still listed", id)
+		assert.Equal(t, 404, get(t, base+"deployments/"+id+"/elasticsearch/main-elasticsearch/remote-clusters").status)
+	}
+	for _, id := range added {
+		assert.True(t, ids[id], "added %s not listed", id)
+		a := get(t, base+"deployments/"+id+"/elasticsearch/main-elasticsearch/remote-clusters")
+		assert.Equal(t, 200, a.status)
+	}
+	listed := list(t, get(t, base+"deployments").body, "deployments")
+	assert.Len(t, listed, 4, "the cached listing follows the churn")
+	// Deterministic: the same seed churns to the same ids.
+	s2, _ := start(t, Options{Seed: 47, DeploymentsPerOrg: 4, RemoteClustersPerES: 1})
+	_, added2 := s2.ChurnDeployments(2)
+	assert.Equal(t, added, added2)
+}

@@ -116,6 +116,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -342,6 +343,35 @@ func (s *Server) DeleteDeployment(id string) bool {
 	s.deleted[id] = true
 	s.gen++
 	return true
+}
+
+// ChurnDeployments replaces the first n listed deployments by n new ones
+// with fresh ids, created in the current hour (so nothing billed yet) and
+// without remote clusters of their own: what a platform that deletes and
+// recreates deployments looks like between two polls. Remote clusters of
+// other deployments keep pointing at the removed ids, as they would. It
+// returns the removed and the added ids.
+func (s *Server) ChurnDeployments(n int) (removed, added []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := rand.New(rand.NewPCG(uint64(s.opts.Seed), 0xc5a7+uint64(s.gen)))
+	hourNow := s.opts.Now().UTC().Truncate(time.Hour)
+	var live []*deployment
+	for _, d := range s.w.deployments {
+		if !s.deleted[d.id] {
+			live = append(live, d)
+		}
+	}
+	for _, d := range live[:min(n, len(live))] {
+		s.deleted[d.id] = true
+		removed = append(removed, d.id)
+		s.w.addDeployment(r, s.opts.Mode, len(s.w.deployments), d.org, hourNow)
+		nd := s.w.deployments[len(s.w.deployments)-1]
+		nd.created = hourNow
+		added = append(added, nd.id)
+	}
+	s.gen++
+	return removed, added
 }
 
 // Requests returns how many requests an operation (spec operationId, or

@@ -37,6 +37,7 @@ import (
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 const program = "ece_exporter"
@@ -182,12 +183,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	reloads.succeeded()
 
 	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, promhttp.HandlerFor(mgr.Gatherer(reg), promhttp.HandlerOpts{
+	metricsHandler, err := exposition.Handler(mgr.Gatherer(reg), promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: *maxRequests,
 		ErrorLog:            stdErrLogger{logger},
 		Registry:            reg,
-	}))
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot build the metrics handler", "err", err)
+		return 1
+	}
+	mux.Handle(*metricsPath, metricsHandler)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "Healthy")
 	})

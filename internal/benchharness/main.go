@@ -32,6 +32,7 @@ import (
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 func main() {
@@ -118,7 +119,10 @@ func measure(n, scrapes int, latency time.Duration) error {
 	}
 
 	// The same gatherer as main.go's /metrics.
-	ours := promhttp.HandlerFor(m.Gatherer(reg), promhttp.HandlerOpts{})
+	ours, err := exposition.Handler(m.Gatherer(reg), promhttp.HandlerOpts{})
+	if err != nil {
+		return err
+	}
 	stopProfile := func() {}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)

@@ -7,16 +7,21 @@
 // a read lock and never calls the API; a failed poll keeps the previous
 // snapshot, marked stale by the self-metrics.
 //
-// Snapshots are served two ways. Manager is a prometheus.Collector whose
-// Collect sends every series (as const-metric-like values) and the
-// self-metrics: what tests and any plain registry use. /metrics uses
-// Manager.Gatherer, which serves the snapshots' pre-sorted protobuf
-// families directly and takes the self-metrics from the registry: a
+// Snapshots are served one of two ways per process. By default Manager is
+// a prometheus.Collector whose Collect sends every series (as
+// const-metric-like values) and the self-metrics: what tests and a plain
+// registry use. /metrics uses Manager.Gatherer, which serves the
+// snapshots' pre-sorted protobuf families directly and takes the
+// self-metrics from the registry; once Gatherer has been called, Collect
+// sends the self-metrics only, so no series is served twice. A
 // registry converts, hashes and sorts every series on every scrape, which
 // at 5,000 deployments (a quarter of a million series) costs more than the
 // scrape budget by itself. This departs from "const metrics built in
 // Collect" on purpose; TestGathererServesWhatTheRegistryServes proves both
-// paths expose the same bytes.
+// paths expose the same bytes. (One difference: right after a reload that
+// changes an interval, accounts not yet repolled carry the old HELP text;
+// a registry drops such series with an error, the Gatherer serves them
+// under the HELP of the first account.)
 //
 // Collectors register themselves with registerCollector from their own file,
 // which gives them --collector.<name> / --no-collector.<name> flags.

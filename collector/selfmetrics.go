@@ -17,6 +17,7 @@ type selfMetrics struct {
 	stale       *prometheus.Desc
 	interval    *prometheus.Desc
 	partial     *prometheus.Desc
+	dropped     *prometheus.Desc
 
 	errors          *prometheus.CounterVec
 	requests        *prometheus.CounterVec
@@ -38,6 +39,7 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 		stale:       prometheus.NewDesc(exporterNS+"_collector_stale", "1 when the last poll failed and the exported data is from an earlier successful poll.", pl, nil),
 		interval:    prometheus.NewDesc(exporterNS+"_collector_interval_seconds", "Poll interval of the collector.", pl, nil),
 		partial:     prometheus.NewDesc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl, nil),
+		dropped:     prometheus.NewDesc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl, nil),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: exporterNS + "_collector_errors_total",
 			Help: "Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, network, config, dependency).",
@@ -115,6 +117,9 @@ func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st p
 	ch <- prometheus.MustNewConstMetric(s.stale, prometheus.GaugeValue, boolFloat(!st.success), lv...)
 	ch <- prometheus.MustNewConstMetric(s.duration, prometheus.GaugeValue, st.duration.Seconds(), lv...)
 	ch <- prometheus.MustNewConstMetric(s.partial, prometheus.GaugeValue, float64(st.partial), lv...)
+	if st.snap != nil {
+		ch <- prometheus.MustNewConstMetric(s.dropped, prometheus.GaugeValue, float64(st.snap.invalid), lv...)
+	}
 	if !st.lastSuccess.IsZero() {
 		ch <- prometheus.MustNewConstMetric(s.lastSuccess, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, lv...)
 	}

@@ -323,17 +323,52 @@ func mergeFamilies(lists ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
 }
 
 // mergeSameFamily merges the series of families with one name, each
-// sorted by labels.
+// sorted by labels. The usual case, one list per account, is a
+// concatenation: account is part of every series' labels, so the lists
+// follow one another once ordered by their first series. Lists that
+// interleave are merged pairwise, in rounds (n·log k).
 func mergeSameFamily(fams []*dto.MetricFamily) (*dto.MetricFamily, error) {
 	first := fams[0]
 	var err error
-	merged := first.Metric
-	for _, f := range fams[1:] {
+	lists := make([][]*dto.Metric, 0, len(fams))
+	total := 0
+	for _, f := range fams {
 		if f.GetType() != first.GetType() {
 			err = fmt.Errorf("metric family %s exposed with types %s and %s; keeping %s", first.GetName(), first.GetType(), f.GetType(), first.GetType())
 			continue
 		}
-		merged = mergeSorted(merged, f.Metric)
+		if len(f.Metric) > 0 {
+			lists = append(lists, f.Metric)
+			total += len(f.Metric)
+		}
+	}
+	slices.SortStableFunc(lists, func(a, b []*dto.Metric) int { return compareLabels(a[0], b[0]) })
+	disjoint := true
+	for i := 1; i < len(lists) && disjoint; i++ {
+		prev := lists[i-1]
+		disjoint = compareLabels(prev[len(prev)-1], lists[i][0]) < 0
+	}
+	var merged []*dto.Metric
+	switch {
+	case len(lists) == 0:
+	case disjoint:
+		merged = make([]*dto.Metric, 0, total)
+		for _, l := range lists {
+			merged = append(merged, l...)
+		}
+	default:
+		for len(lists) > 1 {
+			next := lists[:0:0]
+			for i := 0; i < len(lists); i += 2 {
+				if i+1 < len(lists) {
+					next = append(next, mergeSorted(lists[i], lists[i+1]))
+				} else {
+					next = append(next, lists[i])
+				}
+			}
+			lists = next
+		}
+		merged = lists[0]
 	}
 	return &dto.MetricFamily{Name: first.Name, Help: first.Help, Type: first.Type, Unit: first.Unit, Metric: merged}, err
 }

@@ -107,6 +107,10 @@ func TestMergeFamilies(t *testing.T) {
 			want: []string{"ece_x a/1", "ece_x a/2", "ece_y a"}},
 		{name: "accounts interleave in label order", lists: [][]*dto.MetricFamily{snap("b", "1"), snap("a", "3", "1"), {base}},
 			want: []string{"ece_exporter_up ", "ece_x a/1", "ece_x a/3", "ece_x b/1", "ece_y a", "ece_y b"}},
+		{name: "many accounts concatenate in order", lists: [][]*dto.MetricFamily{snap("d", "1"), snap("b", "2", "1"), snap("c", "1"), snap("a", "1")},
+			want: []string{"ece_x a/1", "ece_x b/1", "ece_x b/2", "ece_x c/1", "ece_x d/1", "ece_y a", "ece_y b", "ece_y c", "ece_y d"}},
+		{name: "interleaved lists are merged", lists: [][]*dto.MetricFamily{snap("a", "1", "3"), snap("a", "2", "4"), snap("a", "0", "5")},
+			want: []string{"ece_x a/0", "ece_x a/1", "ece_x a/2", "ece_x a/3", "ece_x a/4", "ece_x a/5", "ece_y a"}},
 		{name: "a series in two lists is kept once", lists: [][]*dto.MetricFamily{snap("a", "1"), snap("a", "1", "2")},
 			want: []string{"ece_x a/1", "ece_x a/2", "ece_y a"}},
 		{name: "type clash keeps the first and reports", lists: [][]*dto.MetricFamily{snap("a"), {counter}},
@@ -263,3 +267,49 @@ func BenchmarkBuildAndSeal(b *testing.B) {
 }
 
 var skus = []string{"aws.es.datahot.c6gd", "aws.es.datawarm.d3", "aws.es.master.c5d", "aws.kibana.c5d", "aws.integrationsserver.c5d"}
+
+// BenchmarkMergeManyAccounts gathers 150,000 series spread over 50
+// accounts: the families shared by the accounts are concatenated, not
+// merged one account at a time.
+func BenchmarkMergeManyAccounts(b *testing.B) {
+	d := newSeriesDesc("ece_billing_item_cost_ecu", "Item.", []string{"account", "deployment_id", "sku"})
+	lists := [][]*dto.MetricFamily{}
+	for a := range 50 {
+		s := NewSnapshot(fmt.Sprintf("account-%02d", 49-a))
+		for i := range 3_000 {
+			s.gauge(d, 1, fmt.Sprintf("%032x", i/5), skus[i%5])
+		}
+		s.seal()
+		lists = append(lists, s.families)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		mfs, err := mergeFamilies(lists...)
+		if err != nil || len(mfs[0].Metric) != 150_000 {
+			b.Fatal(err, len(mfs))
+		}
+	}
+}
+
+// TestDroppedSeriesIsExposed: duplicates dropped by seal show up in
+// ece_exporter_collector_dropped_series.
+func TestDroppedSeriesIsExposed(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_test_x", "X.", []string{"account", "id"})
+	s := NewSnapshot("prod")
+	for _, id := range []string{"a", "b", "a", "a"} {
+		s.gauge(d, 1, id)
+	}
+	s.seal()
+	self, err := newSelfMetrics(nil)
+	require.NoError(t, err)
+	p := &poller{account: "prod", collector: "billing"}
+	c := prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		self.collectPoller(ch, p, pollerState{snap: s, success: true, polled: true})
+	})
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP ece_exporter_collector_dropped_series Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.
+# TYPE ece_exporter_collector_dropped_series gauge
+ece_exporter_collector_dropped_series{account="prod",collector="billing"} 2
+`), "ece_exporter_collector_dropped_series"))
+}

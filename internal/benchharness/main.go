@@ -40,6 +40,7 @@ func main() {
 	sizes := flag.String("sizes", "50,500,5000", "deployment counts")
 	scrapes := flag.Int("scrapes", 200, "scrapes per measurement")
 	latency := flag.Duration("latency", 20*time.Millisecond, "injected upstream latency")
+	flag.StringVar(&accept, "accept", "", `Accept header of the scrapes (e.g. Prometheus 3's protobuf-first list; default none: text)`)
 	flag.StringVar(&acceptEncoding, "accept-encoding", "", `Accept-Encoding of the scrapes ("gzip", as Prometheus sends; default none)`)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of our scrapes (the last size) to this file")
 	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile after warm-up (the last size) to this file")
@@ -63,7 +64,7 @@ func main() {
 	}
 }
 
-var cpuProfile, heapProfile, acceptEncoding string
+var cpuProfile, heapProfile, accept, acceptEncoding string
 
 func runSim(n int, latency time.Duration) {
 	sim := ecesim.New(ecesim.Options{Seed: 1, DeploymentsPerOrg: n, RemoteClustersPerES: 2, APIKeys: 20})
@@ -189,6 +190,9 @@ func scrapeStats(h http.Handler, n int) (p50, p99 time.Duration, bytes int, allo
 	runtime.ReadMemStats(&before)
 	for i := 0; i < n; i++ {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
 		if acceptEncoding != "" {
 			req.Header.Set("Accept-Encoding", acceptEncoding)
 		}

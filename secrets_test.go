@@ -249,3 +249,50 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, get("/-/ready"), "first polls have not finished")
 	assert.Equal(t, 0, d.stop(t))
 }
+
+// TestReloadWithBrokenSecretFile: a secret file that vanished, or can no
+// longer be read, fails the reload with a message naming the field; the
+// running configuration keeps polling with the credentials it had, and a
+// reload after the file is back succeeds.
+func TestReloadWithBrokenSecretFile(t *testing.T) {
+	e := newTestEnv(t)
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d.waitReady(t)
+	keyFile := filepath.Join(e.dir, "key")
+	reload := func() (int, string) {
+		t.Helper()
+		resp, err := http.Post(d.url+"/-/reload", "", nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name    string
+		breakIt func()
+	}{
+		{"vanished", func() { require.NoError(t, os.Remove(keyFile)) }},
+		// A directory where the file was: unreadable even for root.
+		{"unreadable", func() { require.NoError(t, os.Mkdir(keyFile, 0o700)) }},
+	} {
+		tc.breakIt()
+		code, body := reload()
+		assert.Equal(t, http.StatusInternalServerError, code, tc.name)
+		assert.Contains(t, body, "accounts[0].api_key_file", tc.name)
+		assert.NotContains(t, body, sentinelKey)
+		_, metrics := d.get(t, "/metrics")
+		assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 0", tc.name)
+		assert.Contains(t, metrics, `ece_exporter_collector_success{account="cloud",collector="deployments"} 1`, tc.name)
+		assert.Contains(t, metrics, `ece_deployment_info{account="cloud"`, tc.name)
+		if tc.name == "vanished" {
+			continue
+		}
+		require.NoError(t, os.Remove(keyFile))
+	}
+	require.NoError(t, os.WriteFile(keyFile, []byte(sentinelKey+"\n"), 0o600))
+	code, body := reload()
+	assert.Equal(t, http.StatusOK, code, body)
+	_, metrics := d.get(t, "/metrics")
+	assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1")
+}

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
 )
 
@@ -200,4 +202,87 @@ func TestMonthWindowNeverBeforeEarliest(t *testing.T) {
 	assert.Equal(t, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), from)
 	from, _ = chartWindow(time.Date(2021, 1, 1, 5, 0, 0, 0, time.UTC), "daily")
 	assert.Equal(t, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), from)
+}
+
+// TestOrganizationDiscovery: configured ids are used as they are; else GET
+// /organizations; when that fails or lists nothing, the account id from GET
+// /account. The discovered list is cached for orgRefresh.
+func TestOrganizationDiscovery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		configured []string
+		fault      *ecesim.Fault // on list-organizations
+		accountErr bool
+		wantOrgs   func(sim *ecesim.Server) []string
+		wantErr    string
+	}{
+		{name: "configured", configured: []string{"42"}, wantOrgs: func(*ecesim.Server) []string { return []string{"42"} }},
+		{name: "listed", wantOrgs: func(sim *ecesim.Server) []string { return sim.OrganizationIDs() }},
+		{name: "organizations forbidden: account id", fault: &ecesim.Fault{Status: 403},
+			wantOrgs: func(sim *ecesim.Server) []string { return sim.OrganizationIDs()[:1] }},
+		{name: "organizations empty: account id", fault: &ecesim.Fault{Body: []byte(`{"organizations":[]}`)},
+			wantOrgs: func(sim *ecesim.Server) []string { return sim.OrganizationIDs()[:1] }},
+		{name: "both fail", fault: &ecesim.Fault{Status: 500}, accountErr: true, wantErr: "discover organizations"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim, env := simEnv(t, ecesim.Options{Seed: 17, Organizations: 2, DeploymentsPerOrg: 1})
+			if tc.fault != nil {
+				sim.SetFault("list-organizations", *tc.fault)
+			}
+			if tc.accountErr {
+				sim.SetFault("get-current-account", ecesim.Fault{Status: 500})
+			}
+			env.orgs.account.OrganizationIDs = tc.configured
+			ids, err := env.orgs.get(context.Background())
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantOrgs(sim), ids)
+			// Cached: a second call sends nothing.
+			before := sim.TotalRequests()
+			_, err = env.orgs.get(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, before, sim.TotalRequests())
+		})
+	}
+}
+
+// TestPerDeploymentConcurrencyIsBounded: item, remote-cluster and upgrade
+// calls never have more requests in flight than the collector's
+// concurrency setting.
+func TestPerDeploymentConcurrencyIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		collector string
+		new       func(Env) (Source, error)
+		set       func(*config.Collectors, int)
+	}{
+		{billingName, newBillingCollector, func(c *config.Collectors, n int) { c.Billing.Concurrency = n }},
+		{remoteClustersName, newRemoteClustersCollector, func(c *config.Collectors, n int) { c.RemoteClusters.Concurrency = n }},
+		{upgradesName, newUpgradesCollector, func(c *config.Collectors, n int) { c.Upgrades.Concurrency = n }},
+	} {
+		for _, n := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/%d", tc.collector, n), func(t *testing.T) {
+				t.Parallel()
+				sim, env := simEnv(t, ecesim.Options{Seed: 18, DeploymentsPerOrg: 12, RemoteClustersPerES: 1})
+				discover(t, env)
+				tc.set(&env.Settings, n)
+				src, err := tc.new(env)
+				require.NoError(t, err)
+				// Slow answers so that requests overlap when allowed to.
+				sim.SetFault("*", ecesim.Fault{Latency: 15 * time.Millisecond})
+				sim.ResetCounts()
+				_, err = src.Poll(context.Background())
+				require.NoError(t, err)
+				assert.LessOrEqual(t, sim.MaxInFlight(), n)
+				if n > 1 {
+					assert.Greater(t, sim.MaxInFlight(), 1, "the requests do overlap")
+				}
+			})
+		}
+	}
 }

@@ -119,7 +119,7 @@ func faultCases() []faultCase {
 		{name: "401", fault: ecesim.Fault{Status: 401}, reason: ReasonAuth},
 		{name: "403", fault: ecesim.Fault{Status: 403}, reason: ReasonAuth},
 		{name: "429 with headers", fault: ecesim.Fault{Status: 429, Headers: map[string]string{"Retry-After": "30", "x-ratelimit-remaining": "0"}}, reason: ReasonRateLimited},
-		{name: "429 without headers", fault: ecesim.Fault{Status: 429}, reason: ReasonRateLimited},
+		{name: "429 without headers", fault: ecesim.Fault{Status: 429, NoRateLimitHeaders: true}, reason: ReasonRateLimited},
 		{name: "500", fault: ecesim.Fault{Status: 500}, reason: ReasonServer},
 		{name: "502 html", fault: ecesim.Fault{Status: 502, HTMLBody: true}, reason: ReasonServer},
 		{name: "503", fault: ecesim.Fault{Status: 503}, reason: ReasonServer},

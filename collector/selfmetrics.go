@@ -83,11 +83,13 @@ func (s *selfMetrics) observer(account string, rate *rateState) func(eceapi.Obse
 		s.requestDuration.WithLabelValues(account, op).Observe(o.Duration.Seconds())
 		if o.RateLimit.Present {
 			s.rlRemaining.WithLabelValues(account).Set(float64(o.RateLimit.Remaining))
-			s.rlLimit.WithLabelValues(account).Set(float64(o.RateLimit.Limit))
-			if o.RateLimit.Interval > 0 {
-				s.rlInterval.WithLabelValues(account).Set(o.RateLimit.Interval.Seconds())
-			}
 			rate.update(o.RateLimit)
+		}
+		if o.RateLimit.Limit > 0 {
+			s.rlLimit.WithLabelValues(account).Set(float64(o.RateLimit.Limit))
+		}
+		if o.RateLimit.Interval > 0 {
+			s.rlInterval.WithLabelValues(account).Set(o.RateLimit.Interval.Seconds())
 		}
 		if !o.APIKeyExpiration.IsZero() {
 			s.credExpiry.WithLabelValues(account).Set(float64(o.APIKeyExpiration.Unix()))

@@ -75,6 +75,11 @@ func TestPacingNearQuotaExhaustion(t *testing.T) {
 	assert.Zero(t, r.pace())
 	r.update(eceapi.RateLimit{Present: true, Limit: 1000, Remaining: 30, Interval: time.Minute})
 	assert.Equal(t, time.Minute, r.pace())
+	// A limit and interval without x-ratelimit-remaining say nothing of
+	// what is left: no pacing (it used to read as 0 left).
+	r2 := &rateState{}
+	r2.update(eceapi.RateLimit{Limit: 1000, Interval: time.Minute})
+	assert.Zero(t, r2.pace())
 
 	// Through the real client and simulator: a quota of 20 nearly used up.
 	sim, env := simEnv(t, ecesim.Options{Seed: 72, RateLimit: 20, RateLimitInterval: time.Hour})

@@ -318,10 +318,12 @@ func (c *Client) BaseURL() string { return c.baseURL.String() }
 
 // RateLimit is what the x-ratelimit-* headers of an answer said.
 type RateLimit struct {
+	// Present: x-ratelimit-remaining was sent, so Remaining is meaningful.
+	// A limit or interval alone says nothing about what is left.
 	Present   bool
-	Limit     int
+	Limit     int // 0 when x-ratelimit-limit was not sent
 	Remaining int
-	Interval  time.Duration
+	Interval  time.Duration // 0 when x-ratelimit-interval was not sent
 }
 
 // Observation describes one HTTP attempt, for metrics.
@@ -632,7 +634,7 @@ func parseRateLimit(h http.Header) RateLimit {
 	var rl RateLimit
 	if v := h.Get("x-ratelimit-limit"); v != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			rl.Limit, rl.Present = n, true
+			rl.Limit = n
 		}
 	}
 	if v := h.Get("x-ratelimit-remaining"); v != "" {

@@ -567,6 +567,10 @@ func TestParseRateLimitAndExpiration(t *testing.T) {
 		{"seconds interval", http.Header{"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Interval": {"45"}}, RateLimit{true, 10, 0, 45 * time.Second}},
 		{"duration interval", http.Header{"X-Ratelimit-Remaining": {" 7 "}, "X-Ratelimit-Interval": {"2m"}}, RateLimit{Present: true, Remaining: 7, Interval: 2 * time.Minute}},
 		{"garbage", http.Header{"X-Ratelimit-Limit": {"lots"}, "X-Ratelimit-Interval": {"-5"}}, RateLimit{}},
+		// Without x-ratelimit-remaining nothing is known of what is left:
+		// not a Remaining of 0 that would stall the pollers.
+		{"limit and interval only", http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Interval": {"60"}}, RateLimit{Limit: 100, Interval: time.Minute}},
+		{"garbage remaining", http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"n/a"}}, RateLimit{Limit: 100}},
 	} {
 		assert.Equal(t, tc.want, parseRateLimit(tc.h), tc.name)
 	}

@@ -49,6 +49,9 @@ type Fault struct {
 	// Headers are set on the answer, e.g. Retry-After or
 	// x-ratelimit-remaining.
 	Headers map[string]string
+	// NoRateLimitHeaders drops the x-ratelimit-* headers every answer
+	// carries otherwise: a 429 with no hint of when to retry.
+	NoRateLimitHeaders bool
 	// HTMLBody answers an HTML error page (text/html), like a load
 	// balancer's, with Status (default 502).
 	HTMLBody bool

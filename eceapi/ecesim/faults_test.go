@@ -575,3 +575,16 @@ func TestChurnDeployments(t *testing.T) {
 	_, added2 := s2.ChurnDeployments(2)
 	assert.Equal(t, added, added2)
 }
+
+func TestFaultNoRateLimitHeaders(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{Seed: 48, DeploymentsPerOrg: 2})
+	a := get(t, base+"account")
+	assert.NotEmpty(t, a.header.Get("x-ratelimit-remaining"), "every answer carries them by default")
+	s.SetFault(opAccount, Fault{Status: 429, NoRateLimitHeaders: true})
+	a = get(t, base+"account")
+	assert.Equal(t, 429, a.status)
+	for _, h := range []string{"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-interval", "Retry-After"} {
+		assert.Empty(t, a.header.Get(h), h)
+	}
+}

@@ -453,6 +453,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("x-ratelimit-limit", strconv.Itoa(rl.limit))
 	h.Set("x-ratelimit-remaining", strconv.Itoa(rl.remaining))
 	h.Set("x-ratelimit-interval", strconv.Itoa(ceilSeconds(s.opts.RateLimitInterval)))
+	if f != nil && f.NoRateLimitHeaders {
+		h.Del("x-ratelimit-limit")
+		h.Del("x-ratelimit-remaining")
+		h.Del("x-ratelimit-interval")
+	}
 
 	if f != nil {
 		switch f.wait(r, release) {

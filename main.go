@@ -77,7 +77,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		shardAuto      = app.Flag("shard.from-hostname", "Take --shard from the ordinal at the end of the hostname (StatefulSet pod name-N).").Bool()
 		toolkitFlags   = kingpinflag.AddFlags(app, ":9871")
 		versionFlagSet = false
+		helpShown      = false
 	)
+	// Terminate(nil) keeps kingpin from calling os.Exit; the help flag's
+	// own action prints the usage, this one makes run return 0 after it.
+	app.HelpFlag.Action(func(*kingpin.ParseContext) error {
+		helpShown = true
+		return nil
+	})
 	app.Flag("version", "Show the version and exit.").Action(func(*kingpin.ParseContext) error {
 		versionFlagSet = true
 		return nil
@@ -86,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	if _, err := app.Parse(args); err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
+	}
+	if helpShown {
+		return 0
 	}
 	if versionFlagSet {
 		_, _ = fmt.Fprintln(stdout, version.Print(program))

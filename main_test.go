@@ -167,6 +167,17 @@ func TestVersionFlag(t *testing.T) {
 	assert.Contains(t, out.String(), "ece_exporter, version")
 }
 
+func TestHelpExits0(t *testing.T) {
+	for _, flag := range []string{"--help", "-h"} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{flag}, &out, &errOut, nil)
+		assert.Equal(t, 0, code, flag)
+		assert.Contains(t, out.String(), "--config.file", flag)
+		assert.Contains(t, out.String(), "collector.billing", flag)
+		assert.Empty(t, errOut.String(), flag)
+	}
+}
+
 func TestBadFlagExits1(t *testing.T) {
 	var errOut bytes.Buffer
 	code := run(context.Background(), []string{"--no-such-flag"}, io.Discard, &errOut, nil)

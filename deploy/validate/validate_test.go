@@ -184,7 +184,11 @@ func flagsOfDaemon(t *testing.T) map[string]bool {
 			daemonFlagsErr = fmt.Errorf("go build ece_exporter: %v\n%s", err, out)
 			return
 		}
-		out, _ := exec.Command(bin, "--help").CombinedOutput() // kingpin exits 0; be lenient
+		out, err := exec.Command(bin, "--help").CombinedOutput()
+		if err != nil {
+			daemonFlagsErr = fmt.Errorf("ece_exporter --help: %v\n%s", err, out)
+			return
+		}
 		daemonFlags = map[string]bool{}
 		for _, m := range regexp.MustCompile(`--(?:\[no-\])?([a-z0-9][a-z0-9.\-]*)`).FindAllStringSubmatch(string(out), -1) {
 			daemonFlags[m[1]] = true

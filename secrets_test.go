@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -295,4 +296,45 @@ func TestReloadWithBrokenSecretFile(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, body)
 	_, metrics := d.get(t, "/metrics")
 	assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1")
+}
+
+// TestAdminBehindBasicAuth: with --web.config.file basic auth in front of
+// everything, the admin token travels in X-Admin-Token (or a second
+// Authorization header); basic auth alone does not open the admin endpoint.
+func TestAdminBehindBasicAuth(t *testing.T) {
+	e := newTestEnv(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-pass"), bcrypt.MinCost)
+	require.NoError(t, err)
+	web := filepath.Join(e.dir, "web.yml")
+	require.NoError(t, os.WriteFile(web, []byte("basic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
+	d := startDaemon(t, "--config.file="+e.config, "--web.config.file="+web, "--no-collector.billing", "--no-collector.billing_charts",
+		"--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
+	dep := e.ess.Deployments()[0].ID
+	path := "/admin/v1/accounts/cloud/deployments/" + dep + "/kibana/main-kibana/upgrade"
+	do := func(h http.Header) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, d.url+path, nil)
+		for k, vs := range h {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("prom:scrape-pass"))
+	code, _ := do(http.Header{"X-Admin-Token": {sentinelToken}})
+	assert.Equal(t, http.StatusUnauthorized, code, "no basic auth: stopped by the web config")
+	code, body := do(http.Header{"Authorization": {basic}})
+	assert.Equal(t, http.StatusUnauthorized, code, "basic auth alone: stopped by the admin token check")
+	assert.Contains(t, body, "X-Admin-Token")
+	code, body = do(http.Header{"Authorization": {basic}, "X-Admin-Token": {sentinelToken}})
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"stack_version"`)
+	code, body = do(http.Header{"Authorization": {basic, "Bearer " + sentinelToken}})
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.NotContains(t, body, sentinelToken)
+	assert.Zero(t, e.ess.RealUpgrades())
 }

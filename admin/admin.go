@@ -258,18 +258,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lr := logRecord{}
 	outcome, cached := h.serve(w, r, &lr)
 	h.requests.WithLabelValues(outcome).Inc()
-	level.Info(h.logger).Log("msg", "admin request", "method", r.Method, "account", lr.req.account,
+	// One line per request; an upstream failure makes it a warning with
+	// the error.
+	keyvals := []any{"msg", "admin request", "method", r.Method, "account", lr.req.account,
 		"deployment_id", lr.req.deploymentID, "kind", lr.req.kind, "ref_id", lr.req.refID,
-		"outcome", outcome, "cached", cached, "duration", time.Since(start).Round(time.Millisecond))
+		"outcome", outcome, "cached", cached, "duration", time.Since(start).Round(time.Millisecond)}
+	if lr.err != nil {
+		level.Warn(h.logger).Log(append(keyvals, "err", lr.err)...)
+		return
+	}
+	level.Info(h.logger).Log(keyvals...)
 }
 
-type logRecord struct{ req request }
+type logRecord struct {
+	req request
+	err error // upstream failure, if any
+}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, lr *logRecord) (outcome string, cached bool) {
 	tokenHash, ok := h.authorize(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ece_exporter admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid admin token is required: Authorization: Bearer <token>")
+		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid admin token is required: Authorization: Bearer <token>, or "+TokenHeader+": <token> when Authorization carries the web config's basic auth")
 		return outcomeUnauthorized, false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -296,18 +306,33 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, lr *logRecord) (
 	}
 	res := h.dryRun(r.Context(), client, req.account, req.deploymentID, req.kind, req.refID)
 	if res.err != nil {
+		lr.err = res.err
 		return h.writeUpstreamError(w, req, res.err), false
 	}
 	writeJSON(w, http.StatusOK, res.answer(req.account, req.deploymentID))
 	return outcomeOK, res.cached
 }
 
-// authorize checks the bearer token in constant time (comparing hashes, so
-// the length does not leak either) and returns its hash.
+// TokenHeader carries the admin token when the Authorization header is
+// taken by the basic auth of --web.config.file (exporter-toolkit checks the
+// first Authorization header; a second one with the bearer token also works).
+const TokenHeader = "X-Admin-Token"
+
+// authorize checks the admin token in constant time (comparing hashes, so
+// the length does not leak either) and returns its hash. The token comes
+// from TokenHeader, else from an "Authorization: Bearer" header (any of
+// them, as basic auth may come first).
 func (h *Handler) authorize(r *http.Request) ([32]byte, bool) {
-	auth := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || tok == "" {
+	tok := strings.TrimSpace(r.Header.Get(TokenHeader))
+	if tok == "" {
+		for _, auth := range r.Header.Values("Authorization") {
+			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && t != "" {
+				tok = t
+				break
+			}
+		}
+	}
+	if tok == "" {
 		return [32]byte{}, false
 	}
 	sum := sha256.Sum256([]byte(tok))
@@ -481,7 +506,6 @@ func (h *Handler) writeUpstreamError(w http.ResponseWriter, req request, err err
 		secs := int(rl.RetryAfter.Round(time.Second) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 	}
-	level.Warn(h.logger).Log("msg", "admin dry run failed upstream", "account", req.account, "deployment_id", req.deploymentID, "kind", req.kind, "ref_id", req.refID, "err", err)
 	writeError(w, status, code, msg)
 	return outcome
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -155,6 +156,36 @@ func TestUnauthorizedSendsNothingUpstream(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 	assert.Equal(t, 0, f.sim.TotalRequests())
 	assert.Equal(t, float64(5), testutil.ToFloat64(f.h.requests.WithLabelValues(outcomeUnauthorized)))
+}
+
+// TestTokenCarriers: the token is accepted from X-Admin-Token or from any
+// Authorization: Bearer header (basic auth of --web.config.file may hold
+// the first Authorization header); nothing else authorizes.
+func TestTokenCarriers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("prom:pass"))
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"bearer", http.Header{"Authorization": {"Bearer " + token}}, http.StatusOK},
+		{"X-Admin-Token", http.Header{TokenHeader: {token}}, http.StatusOK},
+		{"basic first, then bearer", http.Header{"Authorization": {basic, "Bearer " + token}}, http.StatusOK},
+		{"basic and X-Admin-Token", http.Header{"Authorization": {basic}, TokenHeader: {token}}, http.StatusOK},
+		{"basic only", http.Header{"Authorization": {basic}}, http.StatusUnauthorized},
+		{"wrong X-Admin-Token, right bearer", http.Header{TokenHeader: {"wrong"}, "Authorization": {"Bearer " + token}}, http.StatusUnauthorized},
+		{"token without scheme", http.Header{"Authorization": {token}}, http.StatusUnauthorized},
+		{"empty X-Admin-Token", http.Header{TokenHeader: {" "}}, http.StatusUnauthorized},
+	} {
+		req := httptest.NewRequest(http.MethodGet, f.upgradePath("kibana", "main-kibana"), nil)
+		req.Header = tc.header
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		assert.Equal(t, tc.want, rec.Code, tc.name)
+		assert.NotContains(t, rec.Body.String(), token, tc.name)
+	}
 }
 
 func TestReadOnly(t *testing.T) {
@@ -351,4 +382,22 @@ func validMethod(m string) bool {
 		}
 	}
 	return true
+}
+
+// TestUpstreamFailureLogsOneLine: a failed dry run is one warn line with
+// the error and the outcome, not an extra line of its own.
+func TestUpstreamFailureLogsOneLine(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500})
+	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	f.mu.Lock()
+	logs := f.logs.String()
+	f.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	require.Len(t, lines, 1, logs)
+	assert.Contains(t, lines[0], "level=warn")
+	assert.Contains(t, lines[0], "outcome=upstream_error")
+	assert.Contains(t, lines[0], "err=")
 }

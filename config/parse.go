@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -79,11 +81,11 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	dec.KnownFields(true)
 	var cfg *Config
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err)
+		return nil, yamlError(err, data)
 	}
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, yamlError(err)
+			return nil, yamlError(err, data)
 		}
 		return nil, errors.New("yaml: the configuration must be a single YAML document")
 	}
@@ -102,16 +104,142 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 
 // yamlError returns a decoding error with the internal shadow type names
 // replaced by the exported ones.
-func yamlError(err error) error {
+func yamlError(err error, data []byte) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return err
 	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
+	idx := newNodeIndex(&root)
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
-		msgs[i] = publicTypeNames.Replace(m)
+		msgs[i] = idx.name(publicTypeNames.Replace(m))
+		if strings.HasPrefix(msgs[i], "line ") {
+			msgs[i] = "yaml: " + msgs[i] // no field to name: the document itself
+		}
 	}
-	return &yaml.TypeError{Errors: msgs}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+var (
+	unknownFieldRE = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+	cannotDecodeRE = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `[^`]*`)? into (.+)$")
+)
+
+// nodeIndex finds the field path of a YAML key or value from the line
+// yaml's errors give, so that every error names the field.
+type nodeIndex struct {
+	keys   map[lineName]string // (line, key) → path of the key
+	values []pathNode          // every value node with its path
+}
+
+type lineName struct {
+	line int
+	name string
+}
+
+type pathNode struct {
+	path string
+	node *yaml.Node
+}
+
+func newNodeIndex(root *yaml.Node) *nodeIndex {
+	idx := &nodeIndex{keys: map[lineName]string{}}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		// Pre-order: yaml stops at the outermost node it cannot decode, so
+		// on a line with several candidates the outer one is tried first.
+		if n.Kind != yaml.DocumentNode {
+			idx.values = append(idx.values, pathNode{path, n})
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+			return
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				idx.keys[lineName{k.Line, k.Value}] = p
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(root, "")
+	return idx
+}
+
+// name rewrites one yaml type error to start with the field path:
+// "accounts[0].colour: unknown field (line 2)".
+func (idx *nodeIndex) name(msg string) string {
+	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if p, ok := idx.keys[lineName{line, m[2]}]; ok {
+			return fmt.Sprintf("%s: unknown field (line %d)", p, line)
+		}
+		return msg
+	}
+	if m := cannotDecodeRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		for _, v := range idx.values {
+			if v.node.Line == line && v.node.ShortTag() == m[2] && (v.path == "") == (m[3] == "config.Config") {
+				if v.path == "" {
+					return fmt.Sprintf("yaml: the configuration must be a mapping, not %s (line %d)", kindName(m[2]), line)
+				}
+				return fmt.Sprintf("%s: must be %s, not %s (line %d)", v.path, targetName(m[3]), kindName(m[2]), line)
+			}
+		}
+	}
+	return msg
+}
+
+// targetName says in YAML terms what a Go type wants.
+func targetName(goType string) string {
+	switch {
+	case goType == "a duration":
+		return "a duration (e.g. 90s, 5m, 1h30m, 1d)"
+	case goType == "string", goType == "config.Secret":
+		return "a string"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "config."):
+		return "a mapping"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	}
+	return goType
+}
+
+func kindName(tag string) string {
+	switch tag {
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!str":
+		return "a string"
+	case "!!int":
+		return "an integer"
+	case "!!bool":
+		return "a boolean"
+	case "!!float":
+		return "a number"
+	}
+	return tag
 }
 
 func readFileLimited(name string) ([]byte, error) {

@@ -421,12 +421,12 @@ func (d demoServers) Close() {
 func startDemo() (demoServers, *config.Config) {
 	now := demoNow
 	ess := httptest.NewServer(ecesim.New(ecesim.Options{
-		Mode: ecesim.ModeESS, Seed: 42, Organizations: 1, DeploymentsPerOrg: 12,
+		Mode: ecesim.ModeESS, Seed: 42, Organizations: 2, DeploymentsPerOrg: 12, IDPrefix: "deadbeef",
 		APIKey: "demo-ess-api-key", Now: now,
 		RateLimit: 10000, RateLimitInterval: time.Minute,
 	}))
 	ece := httptest.NewServer(ecesim.New(ecesim.Options{
-		Mode: ecesim.ModeECE, Seed: 7, DeploymentsPerOrg: 8,
+		Mode: ecesim.ModeECE, Seed: 7, DeploymentsPerOrg: 12, IDPrefix: "deadbeef",
 		APIKey: "demo-ece-api-key", Username: "demo-admin", Password: "demo-password", Now: now,
 		APIKeyExpiration: now().Add(20 * 24 * time.Hour),
 	}))

@@ -78,6 +78,7 @@ type world struct {
 	orgs        []organization
 	deployments []*deployment
 	byID        map[string]*deployment
+	idPrefix    string // Options.IDPrefix
 	users       []string // ECE users, the configured one first
 	keys        []apiKey
 }
@@ -104,12 +105,18 @@ func hexID(r *rand.Rand) string {
 	return fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64())
 }
 
+// id returns a 32-hex-digit id that starts with the world's idPrefix.
+func (w *world) id(r *rand.Rand) string {
+	id := hexID(r)
+	return w.idPrefix + id[len(w.idPrefix):]
+}
+
 // microPerHour converts a random price to micro-ECU with 4 decimals.
 func microPerHour(ecu float64) int64 { return int64(math.Round(ecu*1e4)) * 100 }
 
 func newWorld(o Options, now time.Time) *world {
 	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed))
-	w := &world{byID: map[string]*deployment{}, accountID: strconv.Itoa(1000000000 + r.IntN(899999999))}
+	w := &world{byID: map[string]*deployment{}, accountID: strconv.Itoa(1000000000 + r.IntN(899999999)), idPrefix: o.IDPrefix}
 	norgs := o.Organizations
 	if o.Mode == ModeECE {
 		norgs = 1 // ECE has no organizations; the deployments are generated once
@@ -140,7 +147,7 @@ func newWorld(o Options, now time.Time) *world {
 
 func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hourNow time.Time) {
 	d := &deployment{
-		index: idx, id: hexID(r), org: org,
+		index: idx, id: w.id(r), org: org,
 		name:    fmt.Sprintf("sim-%s-%s-%03d", nameWords[idx%len(nameWords)], envWords[(idx/len(nameWords))%len(envWords)], idx+1),
 		created: hourNow.Add(-time.Duration(24*(3+r.IntN(400))+r.IntN(24)) * time.Hour),
 	}
@@ -149,7 +156,7 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 		region = "ece-region"
 	}
 	csp := region[:3]
-	es := &resource{kind: "elasticsearch", refID: "main-elasticsearch", id: hexID(r), region: region,
+	es := &resource{kind: "elasticsearch", refID: "main-elasticsearch", id: w.id(r), region: region,
 		sku: csp + ".es.datahot.n2.68x10x45", instances: 1 + r.IntN(3)}
 	es.perHourMicro = microPerHour(float64(es.instances) * (0.2 + r.Float64()))
 	d.resources = append(d.resources, es)
@@ -163,7 +170,7 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 		kinds = append(kinds, "appsearch")
 	}
 	for _, k := range kinds {
-		res := &resource{kind: k, refID: "main-" + k, id: hexID(r), region: region, esRefID: es.refID,
+		res := &resource{kind: k, refID: "main-" + k, id: w.id(r), region: region, esRefID: es.refID,
 			sku: csp + "." + k + ".n2.68x32x45", instances: 1, version: currentVersion, target: targetVersion}
 		res.perHourMicro = microPerHour(0.05 + r.Float64()*0.2)
 		if r.IntN(3) == 0 {

@@ -588,3 +588,17 @@ func TestFaultNoRateLimitHeaders(t *testing.T) {
 		assert.Empty(t, a.header.Get(h), h)
 	}
 }
+
+func TestIDPrefix(t *testing.T) {
+	t.Parallel()
+	s := New(Options{Seed: 49, DeploymentsPerOrg: 3, IDPrefix: "deadbeef"})
+	for _, d := range s.Deployments() {
+		assert.Regexp(t, `^deadbeef[0-9a-f]{24}$`, d.ID)
+		for _, r := range d.Resources {
+			assert.Regexp(t, `^deadbeef[0-9a-f]{24}$`, r.ID)
+		}
+	}
+	_, added := s.ChurnDeployments(1)
+	assert.Regexp(t, `^deadbeef`, added[0])
+	assert.Panics(t, func() { New(Options{IDPrefix: "demo"}) }, "not hex")
+}

@@ -161,6 +161,10 @@ type Options struct {
 	// DeploymentsPerOrg is the number of deployments of each organization
 	// (ECE: in total), default 10; negative means none.
 	DeploymentsPerOrg int
+	// IDPrefix starts every generated deployment and resource id (which
+	// stay 32 hex digits): "deadbeef" makes demo ids recognisably fake.
+	// Lowercase hex digits only, at most 16.
+	IDPrefix string
 	// RemoteClustersPerES is the number of remote clusters of each
 	// Elasticsearch resource, default 2; negative means none. It is capped
 	// at the number of other deployments.
@@ -269,6 +273,9 @@ func New(opts Options) *Server {
 	}
 	if o.APIKey == "" {
 		o.APIKey = "sim-api-key"
+	}
+	if len(o.IDPrefix) > 16 || strings.Trim(o.IDPrefix, "0123456789abcdef") != "" {
+		panic(fmt.Sprintf("ecesim: IDPrefix %q: at most 16 lowercase hex digits", o.IDPrefix))
 	}
 	if o.Username == "" {
 		o.Username = "admin"

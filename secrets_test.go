@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -337,4 +338,72 @@ func TestAdminBehindBasicAuth(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.NotContains(t, body, sentinelToken)
 	assert.Zero(t, e.ess.RealUpgrades())
+}
+
+// TestSIGHUPReloads: SIGHUP reloads like POST /-/reload: a good file is
+// applied (a removed account's series go), a bad one is refused and
+// reported.
+func TestSIGHUPReloads(t *testing.T) {
+	e := newTestEnv(t)
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d.waitReady(t)
+	_, metrics := d.get(t, "/metrics")
+	require.Contains(t, metrics, `ece_deployment_info{account="onprem"`)
+
+	good, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	var kept []string
+	for _, line := range strings.Split(string(good), "\n") {
+		if !strings.Contains(line, "name: onprem") {
+			kept = append(kept, line)
+		}
+	}
+	require.NoError(t, os.WriteFile(e.config, []byte(strings.Join(kept, "\n")), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, m := d.get(t, "/metrics")
+		return !strings.Contains(m, `account="onprem"`) && strings.Contains(m, "ece_exporter_config_last_reload_successful 1")
+	}, 10*time.Second, 50*time.Millisecond, "the removed account's series are gone after SIGHUP")
+
+	require.NoError(t, os.WriteFile(e.config, []byte("accounts: [{name: Bad!}]\n"), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(m, "ece_exporter_config_last_reload_successful 0")
+	}, 10*time.Second, 50*time.Millisecond, "a bad file is refused")
+	_, metrics = d.get(t, "/metrics")
+	assert.Contains(t, metrics, `ece_deployment_info{account="cloud"`, "the running config keeps serving")
+	assert.Contains(t, d.logs.String(), "accounts[0].name")
+}
+
+// TestCollectorSelectionFlags: --collector.disable-defaults keeps only the
+// collectors enabled explicitly; --no-collector.<name> turns one off.
+func TestCollectorSelectionFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--collector.disable-defaults", "--collector.deployments", "--collector.remote_clusters"}, []string{"deployments", "remote_clusters"}},
+		{[]string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, []string{"deployments", "remote_clusters"}},
+		// upgrades needs the deployments discovery: it runs (its self-metrics
+		// show) but its series are not exported.
+		{[]string{"--collector.disable-defaults", "--collector.upgrades"}, []string{"deployments", "upgrades"}},
+	} {
+		e := newTestEnv(t)
+		d := startDaemon(t, append([]string{"--config.file=" + e.config}, tc.args...)...)
+		d.waitReady(t)
+		_, metrics := d.get(t, "/metrics")
+		var got []string
+		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters", "upgrades"} {
+			if strings.Contains(metrics, `ece_exporter_collector_interval_seconds{account="cloud",collector="`+c+`"}`) {
+				got = append(got, c)
+			}
+		}
+		assert.Equal(t, tc.want, got, "%v", tc.args)
+		if tc.args[len(tc.args)-1] == "--collector.upgrades" {
+			assert.NotContains(t, metrics, "ece_deployment_info{", "discovery only")
+			assert.Contains(t, metrics, "ece_upgrade_target_info{")
+		}
+		d.stop(t)
+	}
 }

@@ -114,6 +114,7 @@ func Names() []string {
 // RegisterFlags adds --collector.<name> (and its --no- form) for every
 // collector and --collector.disable-defaults to app.
 func RegisterFlags(app *kingpin.Application) {
+	clear(explicitFlag) // a new parse (tests run the program more than once)
 	for _, name := range Names() {
 		r := registry[name]
 		def := "disabled"

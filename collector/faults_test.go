@@ -243,6 +243,11 @@ func TestFaultMatrix(t *testing.T) {
 					assert.Contains(t, out, "reason="+fc.reason)
 					assert.Contains(t, out, "account=test")
 					assert.Contains(t, out, "collector="+tg.collector)
+					if fc.fault.Status >= 400 {
+						// An API error names the spec operation and the code.
+						assert.Contains(t, out, "operation="+tg.op)
+						assert.Contains(t, out, "code=")
+					}
 				} else {
 					require.True(t, after.success, "tolerated: %v", reasons)
 					require.NoError(t, lintSnapshotGather(after.snap))

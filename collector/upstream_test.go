@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -93,4 +94,18 @@ func TestPacingNearQuotaExhaustion(t *testing.T) {
 	}
 	assert.Equal(t, time.Hour, st.pace(), "quota used up: wait for the window")
 	assert.Equal(t, 20, sim.TotalRequests())
+}
+
+// TestPollTimeout: a poll may take its interval, at most maxPollTimeout.
+func TestPollTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ interval, want time.Duration }{
+		{30 * time.Second, 30 * time.Second},
+		{time.Minute, time.Minute},
+		{2 * time.Minute, 2 * time.Minute},
+		{time.Hour, maxPollTimeout},
+	} {
+		p := newPoller("a", "c", nil, tc.interval, log.NewNopLogger(), func(string) {})
+		assert.Equal(t, tc.want, p.timeout, tc.interval)
+	}
 }

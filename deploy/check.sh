@@ -57,6 +57,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "check: no apt-get here; install ${need_apt[*]} yourself" >&2
   fi
 fi
+# npm fetches the Dockerfile linters from the npm registry. Best effort: a
+# machine whose own Node.js conflicts with Debian's npm skips that lint.
+if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+  echo "check: apt-get install npm"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; } ||
+    echo "check: npm could not be installed; the Dockerfile lint will be skipped" >&2
+fi
 
 # helm: the pinned version, built from source through the Go module proxy.
 gobin=$(go env GOPATH)/bin

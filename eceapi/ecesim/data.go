@@ -78,7 +78,7 @@ type world struct {
 	orgs        []organization
 	deployments []*deployment
 	byID        map[string]*deployment
-	idPrefix    string // Options.IDPrefix
+	idPrefix    string   // Options.IDPrefix
 	users       []string // ECE users, the configured one first
 	keys        []apiKey
 }

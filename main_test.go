@@ -206,4 +206,35 @@ func TestREADMEMetricTable(t *testing.T) {
 		code[n] = true
 	}
 	assert.Equal(t, code, documented)
+
+	// The labels column of every collector metric matches its descriptor.
+	labelRow := regexp.MustCompile("(?m)^\\| `(ece_[a-z0-9_]+)` \\| ([^|]*) \\|")
+	readmeLabels := map[string]string{}
+	prev := ""
+	for _, m := range labelRow.FindAllStringSubmatch(string(readme), -1) {
+		cell := strings.TrimSpace(m[2])
+		if cell == "same" { // "same labels as the row above"
+			cell = prev
+		}
+		readmeLabels[m[1]], prev = cell, cell
+	}
+	for name, labels := range collector.MetricLabels() {
+		cell, ok := readmeLabels[name]
+		if !ok {
+			continue // documented in a shared row
+		}
+		var want []string
+		for _, l := range labels {
+			if l != "account" {
+				want = append(want, l)
+			}
+		}
+		var got []string
+		for _, l := range strings.Split(cell, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				got = append(got, l)
+			}
+		}
+		assert.ElementsMatch(t, want, got, "README labels of %s: %q", name, cell)
+	}
 }

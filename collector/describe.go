@@ -2,6 +2,7 @@ package collector
 
 import (
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -16,15 +17,27 @@ import (
 // collector with default settings and reads its descriptors; README's
 // metric table is checked against it.
 func MetricNames() []string {
-	seen := map[string]struct{}{}
+	labels := MetricLabels()
+	out := make([]string, 0, len(labels))
+	for n := range labels {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// MetricLabels returns, for every metric of MetricNames, its variable
+// label names in declared order.
+func MetricLabels() map[string][]string {
+	seen := map[string][]string{}
 	add := func(d *prometheus.Desc) {
-		s := d.String()
-		i := strings.Index(s, `fqName: "`)
-		if i < 0 {
-			return
+		if m := descRE.FindStringSubmatch(d.String()); m != nil {
+			var labels []string
+			if m[2] != "" {
+				labels = strings.Split(m[2], ",")
+			}
+			seen[m[1]] = labels
 		}
-		s = s[i+len(`fqName: "`):]
-		seen[s[:strings.Index(s, `"`)]] = struct{}{}
 	}
 	env := Env{Settings: config.DefaultCollectors, Logger: log.NewNopLogger(), Discovery: NewDiscovery(), orgs: &orgSource{}}
 	for _, name := range Names() {
@@ -43,13 +56,11 @@ func MetricNames() []string {
 			add(d)
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return seen
 }
+
+// descRE reads the name and the variable labels out of Desc.String().
+var descRE = regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
 
 var (
 	descType       = reflect.TypeOf((*prometheus.Desc)(nil))

@@ -272,6 +272,31 @@ func TestContractAgainstOfficialSpec(t *testing.T) {
 			require.Len(t, exs, 1)
 			assert.Equal(t, http.StatusUnauthorized, exs[0].status)
 			validate(t, router, exs[0], "list-deployments")
+
+			if tc.mode == ecesim.ModeECE {
+				// Username/password: the client's _login, and its _refresh
+				// once two thirds of the token's lifetime have passed.
+				t.Run("login+refresh-token", func(t *testing.T) {
+					clock := time.Date(2026, 11, 18, 13, 0, 0, 0, time.UTC)
+					lc, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithLogin("admin", "sim-password"),
+						eceapi.WithHTTPClient(&http.Client{Transport: rec}), eceapi.WithMaxRetries(0),
+						eceapi.WithClock(func() time.Time { return clock }))
+					require.NoError(t, err)
+					_, _, err = lc.Deployments.List(ctx)
+					require.NoError(t, err)
+					exs := rec.take()
+					require.Len(t, exs, 2)
+					validate(t, router, exs[0], "login")
+					validate(t, router, exs[1], "list-deployments")
+					clock = clock.Add(11 * time.Minute) // the simulator's tokens live 15 minutes
+					_, _, err = lc.Deployments.List(ctx)
+					require.NoError(t, err)
+					exs = rec.take()
+					require.Len(t, exs, 2)
+					validate(t, router, exs[0], "refresh-token")
+					validate(t, router, exs[1], "list-deployments")
+				})
+			}
 			assert.Zero(t, sim.RealUpgrades())
 		})
 	}

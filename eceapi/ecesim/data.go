@@ -79,6 +79,7 @@ type world struct {
 	deployments []*deployment
 	byID        map[string]*deployment
 	idPrefix    string   // Options.IDPrefix
+	resources   int      // Options.ResourcesPerDeployment
 	users       []string // ECE users, the configured one first
 	keys        []apiKey
 }
@@ -116,7 +117,7 @@ func microPerHour(ecu float64) int64 { return int64(math.Round(ecu*1e4)) * 100 }
 
 func newWorld(o Options, now time.Time) *world {
 	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed))
-	w := &world{byID: map[string]*deployment{}, accountID: strconv.Itoa(1000000000 + r.IntN(899999999)), idPrefix: o.IDPrefix}
+	w := &world{byID: map[string]*deployment{}, accountID: strconv.Itoa(1000000000 + r.IntN(899999999)), idPrefix: o.IDPrefix, resources: o.ResourcesPerDeployment}
 	norgs := o.Organizations
 	if o.Mode == ModeECE {
 		norgs = 1 // ECE has no organizations; the deployments are generated once
@@ -168,6 +169,10 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 		kinds = append(kinds, "apm", "enterprise_search")
 	case 3:
 		kinds = append(kinds, "appsearch")
+	}
+	if w.resources > 0 { // Elasticsearch plus resources-1 stateless kinds
+		all := []string{"kibana", "integrations_server", "apm", "enterprise_search", "appsearch"}
+		kinds = all[:min(w.resources-1, len(all))]
 	}
 	for _, k := range kinds {
 		res := &resource{kind: k, refID: "main-" + k, id: w.id(r), region: region, esRefID: es.refID,

@@ -602,3 +602,19 @@ func TestIDPrefix(t *testing.T) {
 	assert.Regexp(t, `^deadbeef`, added[0])
 	assert.Panics(t, func() { New(Options{IDPrefix: "demo"}) }, "not hex")
 }
+
+func TestResourcesPerDeployment(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2, 4, 6, 9} {
+		s := New(Options{Seed: 50, DeploymentsPerOrg: 3, ResourcesPerDeployment: n})
+		for _, d := range s.Deployments() {
+			require.Len(t, d.Resources, min(n, 6), "n=%d", n)
+			assert.Equal(t, "elasticsearch", d.Resources[0].Kind)
+		}
+	}
+	// Default: Elasticsearch plus 1 to 3 others.
+	for _, d := range New(Options{Seed: 50, DeploymentsPerOrg: 4}).Deployments() {
+		assert.GreaterOrEqual(t, len(d.Resources), 2)
+		assert.LessOrEqual(t, len(d.Resources), 4)
+	}
+}

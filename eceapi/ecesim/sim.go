@@ -161,6 +161,12 @@ type Options struct {
 	// DeploymentsPerOrg is the number of deployments of each organization
 	// (ECE: in total), default 10; negative means none.
 	DeploymentsPerOrg int
+	// ResourcesPerDeployment, when positive, gives every deployment that
+	// many resources: Elasticsearch first, then kibana,
+	// integrations_server, apm, enterprise_search and appsearch (at most
+	// 6). Zero keeps the default mix: Elasticsearch plus 1 to 3 others by
+	// index.
+	ResourcesPerDeployment int
 	// IDPrefix starts every generated deployment and resource id (which
 	// stay 32 hex digits): "deadbeef" makes demo ids recognisably fake.
 	// Lowercase hex digits only, at most 16.

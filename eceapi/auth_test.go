@@ -216,6 +216,24 @@ func TestAuth_Login(t *testing.T) {
 		}
 		assert.Equal(t, []string{"login 200", "get-current-account 200", "get-current-account 401", "login 200", "get-current-account 200"}, ops)
 	})
+	t.Run("401 on the dry run: not re-sent, the next request logs in", func(t *testing.T) {
+		t.Parallel()
+		s := newLoginServer(t)
+		var n atomic.Int32
+		s.mux.HandleFunc(p("/deployments/d/kibana/main-kibana/_upgrade"), func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusUnauthorized, errorBody("root.unauthorized", "token revoked"))
+		})
+		c := s.client(t, sentinelUser, sentinelPassword)
+		_, _, err := c.Deployments.UpgradeDryRun(context.Background(), "d", "kibana", "main-kibana")
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusUnauthorized, apiErr.StatusCode)
+		assert.Equal(t, int32(1), n.Load(), "sent once")
+		require.NoError(t, get(t, c))
+		logins, _, _ := s.counts()
+		assert.Equal(t, 2, logins, "the dropped token is replaced by a new login")
+	})
 	t.Run("401 again after the new login: no third try", func(t *testing.T) {
 		t.Parallel()
 		s := newLoginServer(t)

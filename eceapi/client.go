@@ -450,9 +450,11 @@ func (c *Client) do(req *http.Request, v any, retry bool) (*Response, error) {
 		}
 		var apiErr *APIError
 		if !reauthed && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized &&
-			apiErr.Operation == operationOf(req) && c.auth.invalidate() {
+			apiErr.Operation == operationOf(req) && c.auth.invalidate() && retry {
 			// A bearer token may have been revoked: log in again once. A
-			// 401 of the login itself (wrong password) is final.
+			// 401 of the login itself (wrong password) is final. A request
+			// that is never retried (the upgrade dry run) is not re-sent
+			// either: the token is dropped and the next request logs in.
 			reauthed = true
 			attempt--
 			continue

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -237,4 +239,29 @@ func TestREADMEMetricTable(t *testing.T) {
 		}
 		assert.ElementsMatch(t, want, got, "README labels of %s: %q", name, cell)
 	}
+}
+
+// TestFreeTextOnlyOnInfo: names and descriptions (free text a user can
+// change) are labels of _info series only, so that renaming a deployment
+// or a key does not break the series of its values.
+func TestFreeTextOnlyOnInfo(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "metrics.golden"))
+	require.NoError(t, err)
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := parser.TextToMetricFamilies(f)
+	require.NoError(t, err)
+	freeText := map[string]bool{"deployment_name": true, "description": true, "name": true, "organization_name": true}
+	seen := 0
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if freeText[lp.GetName()] {
+					seen++
+					assert.True(t, strings.HasSuffix(name, "_info"), "%s carries free-text label %s", name, lp.GetName())
+				}
+			}
+		}
+	}
+	assert.Positive(t, seen, "the golden has _info series with names")
 }

@@ -57,7 +57,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	app := kingpin.New(program, "Prometheus exporter for the Elastic Cloud (ESS) and Elastic Cloud Enterprise (ECE) API.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	// kingpin ends the program itself after --help, --help-long,
+	// --help-man and the completion flags; run returns their code instead.
+	terminated := -1
+	app.Terminate(func(code int) {
+		if terminated < 0 {
+			terminated = code
+		}
+	})
 	app.HelpFlag.Short('h')
 	var (
 		configFile     = app.Flag("config.file", "Path to the configuration file.").Default("ece_exporter.yml").String()
@@ -77,14 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		shardAuto      = app.Flag("shard.from-hostname", "Take --shard from the ordinal at the end of the hostname (StatefulSet pod name-N).").Bool()
 		toolkitFlags   = kingpinflag.AddFlags(app, ":9871")
 		versionFlagSet = false
-		helpShown      = false
 	)
-	// Terminate(nil) keeps kingpin from calling os.Exit; the help flag's
-	// own action prints the usage, this one makes run return 0 after it.
-	app.HelpFlag.Action(func(*kingpin.ParseContext) error {
-		helpShown = true
-		return nil
-	})
 	app.Flag("version", "Show the version and exit.").Action(func(*kingpin.ParseContext) error {
 		versionFlagSet = true
 		return nil
@@ -94,8 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	if helpShown {
-		return 0
+	if terminated >= 0 {
+		return terminated
 	}
 	if versionFlagSet {
 		_, _ = fmt.Fprintln(stdout, version.Print(program))

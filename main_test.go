@@ -170,6 +170,10 @@ func TestVersionFlag(t *testing.T) {
 }
 
 func TestHelpExits0(t *testing.T) {
+	for _, flag := range []string{"--help-long", "--help-man"} {
+		code := run(context.Background(), []string{flag, "--demo"}, io.Discard, io.Discard, nil)
+		assert.Equal(t, 0, code, "%s ends the program, even with --demo", flag)
+	}
 	for _, flag := range []string{"--help", "-h"} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), []string{flag}, &out, &errOut, nil)

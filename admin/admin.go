@@ -302,7 +302,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, lr *logRecord) (
 	}
 	client, _ := h.backend.Client(req.account)
 	if req.all {
-		return h.serveAll(w, r.Context(), client, req)
+		return h.serveAll(w, r.Context(), client, req, lr)
 	}
 	res := h.dryRun(r.Context(), client, req.account, req.deploymentID, req.kind, req.refID)
 	if res.err != nil {
@@ -429,7 +429,7 @@ type UpgradesAnswer struct {
 	Resources    []Answer `json:"resources"`
 }
 
-func (h *Handler) serveAll(w http.ResponseWriter, ctx context.Context, client *eceapi.Client, req request) (string, bool) {
+func (h *Handler) serveAll(w http.ResponseWriter, ctx context.Context, client *eceapi.Client, req request, lr *logRecord) (string, bool) {
 	resources, ok := h.backend.Resources(req.account, req.deploymentID)
 	if !ok {
 		writeError(w, http.StatusNotFound, "deployment_not_discovered", fmt.Sprintf("deployment %q is not in the discovery snapshot of account %q", req.deploymentID, req.account))
@@ -460,6 +460,9 @@ func (h *Handler) serveAll(w http.ResponseWriter, ctx context.Context, client *e
 		if r.err != nil {
 			status, code, msg, _ := mapUpstream(r.err, req.account)
 			a.Error = &ErrorAnswer{Status: status, Code: code, Message: msg}
+			if lr.err == nil {
+				lr.err = fmt.Errorf("%s/%s: %w", a.Kind, a.RefID, r.err) // the request's one log line names the first failure
+			}
 		}
 		allCached = allCached && r.cached
 		out.Resources = append(out.Resources, a)

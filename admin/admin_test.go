@@ -401,3 +401,21 @@ func TestUpstreamFailureLogsOneLine(t *testing.T) {
 	assert.Contains(t, lines[0], "outcome=upstream_error")
 	assert.Contains(t, lines[0], "err=")
 }
+
+// TestUpgradesFailureIsLogged: failures inside /upgrades reach the
+// request's one log line (a warning naming the resource and the error).
+func TestUpgradesFailureIsLogged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500})
+	resp, body := f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/"+f.dep.ID+"/upgrades", token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "per-resource errors are in the answer")
+	assert.NotEmpty(t, body["resources"])
+	f.mu.Lock()
+	logs := f.logs.String()
+	f.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	require.Len(t, lines, 1, logs)
+	assert.Contains(t, lines[0], "level=warn")
+	assert.Contains(t, lines[0], "err=")
+}

@@ -417,6 +417,13 @@ func (r *rateState) update(rl eceapi.RateLimit) {
 		return
 	}
 	r.mu.Lock()
+	// An answer without a limit or interval header keeps the known ones.
+	if rl.Limit == 0 {
+		rl.Limit = r.rl.Limit
+	}
+	if rl.Interval == 0 {
+		rl.Interval = r.rl.Interval
+	}
 	r.rl = rl
 	r.mu.Unlock()
 }

@@ -81,6 +81,9 @@ func TestPacingNearQuotaExhaustion(t *testing.T) {
 	r2 := &rateState{}
 	r2.update(eceapi.RateLimit{Limit: 1000, Interval: time.Minute})
 	assert.Zero(t, r2.pace())
+	// Remaining alone keeps the limit and interval known from before.
+	r.update(eceapi.RateLimit{Present: true, Remaining: 10})
+	assert.Equal(t, time.Minute, r.pace())
 
 	// Through the real client and simulator: a quota of 20 nearly used up.
 	sim, env := simEnv(t, ecesim.Options{Seed: 72, RateLimit: 20, RateLimitInterval: time.Hour})

@@ -102,36 +102,49 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	return cfg, nil
 }
 
-// yamlError returns a decoding error with the internal shadow type names
-// replaced by the exported ones.
+// yamlError returns a decoding error that names the field path where it
+// can tell it for sure, with the internal shadow type names replaced by
+// the exported ones, and without any value quoted from the document (a
+// value may be a secret).
 func yamlError(err error, data []byte) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return err
+		if msg := err.Error(); strings.HasPrefix(msg, "yaml: ") {
+			return errors.New(unquoteValues(msg)) // yaml's own: may quote a value
+		}
+		return err // ours, from the UnmarshalYAML checks: names the field
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
 	idx := newNodeIndex(&root)
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
-		msgs[i] = idx.name(publicTypeNames.Replace(m))
+		msgs[i] = unquoteValues(idx.name(publicTypeNames.Replace(m)))
 		if strings.HasPrefix(msgs[i], "line ") {
-			msgs[i] = "yaml: " + msgs[i] // no field to name: the document itself
+			msgs[i] = "yaml: " + msgs[i] // no field to name for sure
 		}
 	}
 	return errors.New(strings.Join(msgs, "\n"))
 }
 
+// quotedValueRE matches the values yaml quotes in its errors.
+var quotedValueRE = regexp.MustCompile("\\s?`[^`]*`")
+
+func unquoteValues(msg string) string { return quotedValueRE.ReplaceAllString(msg, "") }
+
 var (
 	unknownFieldRE = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
-	cannotDecodeRE = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `[^`]*`)? into (.+)$")
+	cannotDecodeRE = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `([^`]*)`)? into (.+)$")
 )
 
 // nodeIndex finds the field path of a YAML key or value from the line
-// yaml's errors give, so that every error names the field.
+// yaml's errors give, so that an error can name the field. Where the line
+// is ambiguous (flow style with look-alike values, aliases), it names
+// nothing rather than a wrong field.
 type nodeIndex struct {
-	keys   map[lineName]string // (line, key) → path of the key
-	values []pathNode          // every value node with its path
+	keys     map[lineName][]string // (line, key) → paths of such keys
+	values   []pathNode            // every value node with its path
+	hasAlias bool
 }
 
 type lineName struct {
@@ -145,11 +158,9 @@ type pathNode struct {
 }
 
 func newNodeIndex(root *yaml.Node) *nodeIndex {
-	idx := &nodeIndex{keys: map[lineName]string{}}
+	idx := &nodeIndex{keys: map[lineName][]string{}}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
-		// Pre-order: yaml stops at the outermost node it cannot decode, so
-		// on a line with several candidates the outer one is tried first.
 		if n.Kind != yaml.DocumentNode {
 			idx.values = append(idx.values, pathNode{path, n})
 		}
@@ -158,7 +169,8 @@ func newNodeIndex(root *yaml.Node) *nodeIndex {
 			for _, c := range n.Content {
 				walk(c, path)
 			}
-			return
+		case yaml.AliasNode:
+			idx.hasAlias = true
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
@@ -166,7 +178,7 @@ func newNodeIndex(root *yaml.Node) *nodeIndex {
 				if path != "" {
 					p = path + "." + k.Value
 				}
-				idx.keys[lineName{k.Line, k.Value}] = p
+				idx.keys[lineName{k.Line, k.Value}] = append(idx.keys[lineName{k.Line, k.Value}], p)
 				walk(v, p)
 			}
 		case yaml.SequenceNode:
@@ -179,28 +191,49 @@ func newNodeIndex(root *yaml.Node) *nodeIndex {
 	return idx
 }
 
-// name rewrites one yaml type error to start with the field path:
-// "accounts[0].colour: unknown field (line 2)".
+// name rewrites one yaml type error to start with the field path, e.g.
+// "accounts[0].colour: unknown field (line 2)", when exactly one place of
+// the document fits it; otherwise it returns msg.
 func (idx *nodeIndex) name(msg string) string {
 	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		if p, ok := idx.keys[lineName{line, m[2]}]; ok {
-			return fmt.Sprintf("%s: unknown field (line %d)", p, line)
+		if ps := idx.keys[lineName{line, m[2]}]; len(ps) == 1 {
+			return fmt.Sprintf("%s: unknown field (line %d)", ps[0], line)
 		}
 		return msg
 	}
-	if m := cannotDecodeRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		for _, v := range idx.values {
-			if v.node.Line == line && v.node.ShortTag() == m[2] && (v.path == "") == (m[3] == "config.Config") {
-				if v.path == "" {
-					return fmt.Sprintf("yaml: the configuration must be a mapping, not %s (line %d)", kindName(m[2]), line)
-				}
-				return fmt.Sprintf("%s: must be %s, not %s (line %d)", v.path, targetName(m[3]), kindName(m[2]), line)
-			}
-		}
+	m := cannotDecodeRE.FindStringSubmatch(msg)
+	if m == nil || idx.hasAlias {
+		return msg
 	}
-	return msg
+	line, _ := strconv.Atoi(m[1])
+	tag, quoted, target := m[2], m[3], m[4]
+	var found []pathNode
+	for _, v := range idx.values {
+		if v.node.Line != line || v.node.ShortTag() != tag || (v.path == "") != (target == "config.Config") {
+			continue
+		}
+		if quoted != "" && !sameValue(v.node.Value, quoted) {
+			continue
+		}
+		found = append(found, v)
+	}
+	if len(found) != 1 {
+		return msg
+	}
+	if found[0].path == "" {
+		return fmt.Sprintf("yaml: the configuration must be a mapping, not %s (line %d)", kindName(tag), line)
+	}
+	return fmt.Sprintf("%s: must be %s, not %s (line %d)", found[0].path, targetName(target), kindName(tag), line)
+}
+
+// sameValue reports whether yaml's quote of a value (shortened to a
+// prefix and "..." when long) is of value.
+func sameValue(value, quoted string) bool {
+	if prefix, cut := strings.CutSuffix(quoted, "..."); cut {
+		return strings.HasPrefix(value, prefix)
+	}
+	return value == quoted
 }
 
 // targetName says in YAML terms what a Go type wants.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -402,7 +403,7 @@ func (s *Server) encode(w http.ResponseWriter, rep reply, f *faultState) (int, [
 		}
 	}
 	if f.MutateBody != nil && status >= 200 && status < 300 {
-		body = f.MutateBody(body)
+		body = f.MutateBody(slices.Clone(body)) // body may be the shared cached listing
 	}
 	if f.Status > 0 && f.Status < 400 {
 		status = f.Status

@@ -384,38 +384,32 @@ func validMethod(m string) bool {
 	return true
 }
 
-// TestUpstreamFailureLogsOneLine: a failed dry run is one warn line with
-// the error and the outcome, not an extra line of its own.
+// TestUpstreamFailureLogsOneLine: a failed dry run, alone or inside
+// /upgrades, is the request's one log line, a warning with the error.
 func TestUpstreamFailureLogsOneLine(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{})
-	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500})
-	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
-	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	f.mu.Lock()
-	logs := f.logs.String()
-	f.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(logs), "\n")
-	require.Len(t, lines, 1, logs)
-	assert.Contains(t, lines[0], "level=warn")
-	assert.Contains(t, lines[0], "outcome=upstream_error")
-	assert.Contains(t, lines[0], "err=")
-}
-
-// TestUpgradesFailureIsLogged: failures inside /upgrades reach the
-// request's one log line (a warning naming the resource and the error).
-func TestUpgradesFailureIsLogged(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, Options{})
-	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500})
-	resp, body := f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/"+f.dep.ID+"/upgrades", token)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "per-resource errors are in the answer")
-	assert.NotEmpty(t, body["resources"])
-	f.mu.Lock()
-	logs := f.logs.String()
-	f.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(logs), "\n")
-	require.Len(t, lines, 1, logs)
-	assert.Contains(t, lines[0], "level=warn")
-	assert.Contains(t, lines[0], "err=")
+	for _, tc := range []struct {
+		name, path  string
+		wantStatus  int
+		wantOutcome string
+	}{
+		{"one resource", "/kibana/main-kibana/upgrade", http.StatusBadGateway, "outcome=upstream_error"},
+		{"every resource (errors in the answer)", "/upgrades", http.StatusOK, "outcome=ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, Options{})
+			f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 500})
+			resp, _ := f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/"+f.dep.ID+tc.path, token)
+			assert.Equal(t, tc.wantStatus, resp.StatusCode)
+			f.mu.Lock()
+			logs := f.logs.String()
+			f.mu.Unlock()
+			lines := strings.Split(strings.TrimSpace(logs), "\n")
+			require.Len(t, lines, 1, logs)
+			assert.Contains(t, lines[0], "level=warn")
+			assert.Contains(t, lines[0], tc.wantOutcome)
+			assert.Contains(t, lines[0], "err=")
+		})
+	}
 }

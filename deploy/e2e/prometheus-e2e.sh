@@ -111,7 +111,11 @@ echo "ok: never-expiring keys ($(jq -r 'map(.account + "/" + .key_id) | join(", 
 if firing '^ECEExporterCollectorFailing$'; then fail "ECEExporterCollectorFailing fires on the demo"; fi
 echo "ok: no collector-failing alert"
 
-# Every query of the dashboard, with the variables set to "all".
+# Every query of the dashboard, with the variables set to "all". The rate()
+# panels need two scrapes of the exporter's counters within the window.
+for counter in ece_exporter_collector_errors_total ece_exporter_api_requests_total ece_exporter_api_request_duration_seconds_bucket; do
+  wait_for "rate($counter) has two samples" nonempty "rate(${counter}[1m])"
+done
 empty_ok='previous_month_cost_ecu|credential_expiration|ratelimit'
 dash_fail=0
 while IFS= read -r expr; do

@@ -364,14 +364,10 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 			}
 		}
 		merged, merr := mergeFamilies(lists...)
-		if merr != nil {
-			if err == nil {
-				err = merr
-			} else {
-				err = prometheus.MultiError{err, merr}
-			}
-		}
-		return merged, err
+		var errs prometheus.MultiError
+		errs.Append(err)
+		errs.Append(merr)
+		return merged, errs.MaybeUnwrap()
 	})
 }
 

@@ -36,7 +36,7 @@ import (
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 

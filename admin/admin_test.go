@@ -22,7 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 const token = "admin-token-SENTINEL-7d3a9"

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/config"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 // sumFamily sums the values of a family, optionally only series with label=value.

@@ -20,7 +20,7 @@ import (
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 // sims are every simulator the package's tests start: TestMain asserts

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 // dataSeries returns the ece_ series (not the exporter's own) of a registry

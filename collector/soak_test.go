@@ -18,7 +18,7 @@ import (
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 var soak = flag.Duration("soak", 0, "run the soak test this long (make soak: 10m); 0 runs the short CI version")

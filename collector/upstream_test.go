@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 // TestRateLimitStormBacksOff: under a sustained 429 storm the poller's

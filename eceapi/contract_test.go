@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
 // specDir is where CI keeps the official specs: ../shared/spec beside the

@@ -31,7 +31,7 @@ import (
 
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
-	"github.com/ece-exporter/ece_exporter/eceapi/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 

@@ -2,9 +2,13 @@ package eceapi
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -122,11 +126,65 @@ func (a *loginAuth) exchange(ctx context.Context, refresh bool) error {
 		return fmt.Errorf("%s as %q: answer holds no token", what, a.username)
 	}
 	now := c.now()
-	a.token, a.obtained, a.expires = seal(tr.Token), now, tr.SessionExpirationTime
-	if !a.expires.After(now) {
-		// No usable expiry: assume a short session and refresh soon.
-		a.expires = now.Add(3 * time.Minute)
-	}
+	a.token, a.obtained = seal(tr.Token), now
+	a.expires = sessionExpiry(tr, now)
 	a.refreshAt = now.Add(a.expires.Sub(now) * 2 / 3)
 	return nil
+}
+
+// defaultSessionTTL is the session lifetime assumed when a token answer
+// says nothing usable about its expiry: short, so that the token is
+// refreshed soon rather than used until the API refuses it.
+const defaultSessionTTL = 3 * time.Minute
+
+// maxSessionTTL bounds the lifetime read from a token, so that a wrong
+// claim cannot postpone every refresh for months.
+const maxSessionTTL = 24 * time.Hour
+
+// sessionExpiry decides when a new token expires: session_expiration_time
+// when the answer has one in the future; otherwise the exp claim of the
+// token, which ECE 2.x sends as a JWT with no session_expiration_time;
+// otherwise now + defaultSessionTTL.
+func sessionExpiry(tr tokenResponse, now time.Time) time.Time {
+	exp := tr.SessionExpirationTime
+	if !exp.After(now) {
+		exp, _ = jwtExpiry(tr.Token)
+	}
+	if !exp.After(now) {
+		return now.Add(defaultSessionTTL)
+	}
+	return minTime(exp, now.Add(maxSessionTTL))
+}
+
+// jwtExpiry returns the exp claim (seconds since the epoch) of a JWT. The
+// token is decoded, not verified: the expiry is only a hint of when to
+// refresh, and the API remains the judge of the token's validity. Any
+// token that is not a JWT with a numeric exp gives false.
+func jwtExpiry(tok string) (time.Time, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[1]) > 8192 {
+		return time.Time{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == "" {
+		return time.Time{}, false
+	}
+	f, err := claims.Exp.Float64()
+	if err != nil || math.IsNaN(f) || f <= 0 || f >= millisThreshold {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0).UTC(), true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -72,6 +72,17 @@ type loginServer struct {
 	failRefresh bool
 	revoked     map[string]bool
 	seen        []string
+	// claims, when set, makes the server answer as ECE 2.x does: a JWT
+	// whose payload is claims(now), and no session_expiration_time. The
+	// opaque token becomes the JWT's signature part.
+	claims func(now time.Time) string
+}
+
+// bearer returns the opaque token of a bearer credential (the signature of
+// a JWT).
+func bearer(auth string) string {
+	tok := strings.TrimPrefix(auth, "Bearer ")
+	return tok[strings.LastIndex(tok, ".")+1:]
 }
 
 func newLoginServer(t *testing.T) *loginServer {
@@ -105,7 +116,7 @@ func newLoginServer(t *testing.T) *loginServer {
 		assert.Equal(t, http.MethodPost, r.Method)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok := bearer(r.Header.Get("Authorization"))
 		if s.failRefresh || s.revoked[tok] || !strings.HasPrefix(tok, sentinelToken) {
 			w.Header().Set("x-cloud-error-codes", "root.unauthorized")
 			writeJSON(w, http.StatusUnauthorized, errorBody("root.unauthorized", "The authentication token is invalid or expired"))
@@ -117,9 +128,9 @@ func newLoginServer(t *testing.T) *loginServer {
 	mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		auth := r.Header.Get("Authorization")
-		s.seen = append(s.seen, strings.TrimPrefix(auth, "Bearer "+sentinelToken+"-"))
-		if s.revoked[strings.TrimPrefix(auth, "Bearer ")] {
+		tok := bearer(r.Header.Get("Authorization"))
+		s.seen = append(s.seen, strings.TrimPrefix(tok, sentinelToken+"-"))
+		if s.revoked[tok] {
 			writeJSON(w, http.StatusUnauthorized, errorBody("root.unauthorized", "token revoked"))
 			return
 		}
@@ -130,6 +141,12 @@ func newLoginServer(t *testing.T) *loginServer {
 
 // issue answers with a TokenResponse. The caller holds s.mu.
 func (s *loginServer) issue(w http.ResponseWriter, tok string) {
+	if s.claims != nil {
+		enc := base64.RawURLEncoding.EncodeToString
+		jwt := enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc([]byte(s.claims(s.now))) + "." + tok
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"token":%q}`, jwt))
+		return
+	}
 	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"token":%q,"session_expiration_time":%q}`, tok, s.now.Add(s.lifetime).Format(time.RFC3339)))
 }
 
@@ -292,6 +309,103 @@ func TestAuth_Login(t *testing.T) {
 		assert.Equal(t, 1, logins)
 		assert.Len(t, seen, 8)
 	})
+}
+
+// TestAuth_LoginJWTExpiry: ECE 2.x answers _login and _refresh with
+// {"token": "<JWT>"} and no session_expiration_time. The client refreshes
+// after two thirds of the lifetime in the JWT's exp claim, or of a short
+// default when the claim is missing or garbled; the token never appears in
+// an error.
+func TestAuth_LoginJWTExpiry(t *testing.T) {
+	t.Parallel()
+	get := func(c *Client) error { _, _, err := c.Accounts.Get(context.Background()); return err }
+	exp := func(d time.Duration) func(time.Time) string {
+		return func(now time.Time) string { return fmt.Sprintf(`{"sub":"exporter","exp":%d}`, now.Add(d).Unix()) }
+	}
+	fixed := func(payload string) func(time.Time) string { return func(time.Time) string { return payload } }
+	for _, tc := range []struct {
+		name   string
+		claims func(time.Time) string
+		// before is a time by which no refresh may have happened, after
+		// one by which it must have.
+		before, after time.Duration
+	}{
+		{"exp in one hour: refresh after 40 minutes", exp(time.Hour), 39 * time.Minute, 41 * time.Minute},
+		{"exp in 90 seconds", exp(90 * time.Second), 59 * time.Second, 61 * time.Second},
+		{"exp as a float", func(now time.Time) string { return fmt.Sprintf(`{"exp":%d.5}`, now.Add(30*time.Minute).Unix()) }, 19 * time.Minute, 21 * time.Minute},
+		{"exp years away: capped at a day", exp(5 * 365 * 24 * time.Hour), 15 * time.Hour, 17 * time.Hour},
+		{"no exp claim: short default", fixed(`{"sub":"exporter"}`), 119 * time.Second, 121 * time.Second},
+		{"exp in the past: short default", exp(-time.Hour), 119 * time.Second, 121 * time.Second},
+		{"exp not a number: short default", fixed(`{"exp":"tomorrow"}`), 119 * time.Second, 121 * time.Second},
+		{"payload not JSON: short default", fixed(`not json`), 119 * time.Second, 121 * time.Second},
+		{"exp in milliseconds (not a JWT exp): short default", func(now time.Time) string { return fmt.Sprintf(`{"exp":%d}`, now.Add(time.Hour).UnixMilli()) }, 119 * time.Second, 121 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newLoginServer(t)
+			s.claims = tc.claims
+			c := s.client(t, sentinelUser, sentinelPassword)
+			require.NoError(t, get(c))
+			s.advance(tc.before)
+			require.NoError(t, get(c))
+			s.advance(tc.after - tc.before)
+			require.NoError(t, get(c))
+			logins, refreshes, seen := s.counts()
+			assert.Equal(t, []string{"login-1", "login-1", "refresh-1"}, seen)
+			assert.Equal(t, 1, logins)
+			assert.Equal(t, 1, refreshes)
+		})
+	}
+	t.Run("the token never appears in an error", func(t *testing.T) {
+		t.Parallel()
+		s := newLoginServer(t)
+		s.claims = exp(time.Hour)
+		c := s.client(t, sentinelUser, sentinelPassword, WithMaxRetries(0))
+		s.mux.HandleFunc(p("/deployments"), func(w http.ResponseWriter, r *http.Request) {
+			// An upstream that echoes the credential it was sent.
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("403: token " + r.Header.Get("Authorization") + " may not list deployments"))
+		})
+		_, _, err := c.Deployments.List(context.Background())
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), sentinelToken)
+		assert.NotContains(t, err.Error(), "eyJ", "no part of the JWT")
+		assert.NotContains(t, fmt.Sprintf("%+v %#v", c, c), sentinelToken)
+	})
+}
+
+func TestJWTExpiry(t *testing.T) {
+	t.Parallel()
+	enc := base64.RawURLEncoding.EncodeToString
+	jwt := func(payload string) string { return enc([]byte(`{"alg":"none"}`)) + "." + payload + ".sig" }
+	for _, tc := range []struct {
+		name string
+		tok  string
+		want int64 // 0 = none
+	}{
+		{"exp", jwt(enc([]byte(`{"exp":1893456000}`))), 1893456000},
+		{"padded payload", jwt(enc([]byte(`{"exp":1893456000}`)) + "=="), 1893456000},
+		{"opaque token", "sim-bearer-token-1", 0},
+		{"two parts", "a.b", 0},
+		{"payload not base64url", jwt("***"), 0},
+		{"payload an array", jwt(enc([]byte(`[1]`))), 0},
+		{"exp null", jwt(enc([]byte(`{"exp":null}`))), 0},
+		{"exp zero", jwt(enc([]byte(`{"exp":0}`))), 0},
+		{"exp huge", jwt(enc([]byte(`{"exp":1e300}`))), 0},
+		{"empty", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := jwtExpiry(tc.tok)
+			if tc.want == 0 {
+				assert.False(t, ok)
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, tc.want, got.Unix())
+		})
+	}
 }
 
 // TestSecretsNeverInErrors drives every failing path with each kind of

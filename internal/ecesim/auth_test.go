@@ -126,7 +126,7 @@ func TestLoginRefreshAndExpiry(t *testing.T) {
 	require.Equal(t, 200, a.status)
 	checkAnswer(t, sp, opLogin, a)
 	tok := path(t, a.body, "token").(string)
-	assert.Equal(t, simNow.Add(10*time.Minute).Format(time.RFC3339), path(t, a.body, "session_expiration_time"))
+	assert.Equal(t, simNow.Add(10*time.Minute).Format("2006-01-02T15:04:05.000Z"), path(t, a.body, "session_expiration_time"))
 	assert.Equal(t, 200, do(t, "GET", base+"deployments", "Bearer "+tok, nil).status)
 
 	clk.Add(5 * time.Minute)
@@ -135,7 +135,7 @@ func TestLoginRefreshAndExpiry(t *testing.T) {
 	checkAnswer(t, sp, opRefresh, a)
 	tok2 := path(t, a.body, "token").(string)
 	assert.NotEqual(t, tok, tok2)
-	assert.Equal(t, simNow.Add(15*time.Minute).Format(time.RFC3339), path(t, a.body, "session_expiration_time"))
+	assert.Equal(t, simNow.Add(15*time.Minute).Format("2006-01-02T15:04:05.000Z"), path(t, a.body, "session_expiration_time"))
 
 	clk.Add(6 * time.Minute) // the first token has expired, the refreshed one not
 	a = do(t, "GET", base+"deployments", "Bearer "+tok, nil)
@@ -194,7 +194,9 @@ func TestAPIKeyListings(t *testing.T) {
 	all := get(t, base+"users/auth/keys/_all")
 	mine := get(t, base+"users/root/auth/keys")
 	other := get(t, base+"users/sim-user-2/auth/keys")
-	assert.Len(t, ids(all), 12)
+	assert.Len(t, ids(all), 10, "12 keys less the two expired ones (sim-key-0005, sim-key-0011), which no listing shows")
+	assert.NotContains(t, ids(all), "sim-key-0005")
+	assert.NotContains(t, ids(all), "sim-key-0011")
 	assert.Len(t, ids(own), 4, "the configured user's keys: every third")
 	assert.Equal(t, ids(own), ids(mine))
 	assert.Len(t, ids(other), 4)
@@ -225,7 +227,7 @@ func TestAPIKeyMix(t *testing.T) {
 	t.Parallel()
 	_, base := start(t, Options{Seed: 26})
 	keys := list(t, get(t, base+"users/auth/keys").body, "keys")
-	require.Len(t, keys, 6)
+	require.Len(t, keys, 5, "the expired sixth is not listed")
 	buckets := map[string]int{}
 	for _, k := range keys {
 		created, err := time.Parse(time.RFC3339, path(t, k, "creation_date").(string))
@@ -250,5 +252,6 @@ func TestAPIKeyMix(t *testing.T) {
 			buckets["later"]++
 		}
 	}
-	assert.Equal(t, map[string]int{"never": 1, "expired": 1, "7d": 1, "28d": 1, "later": 2}, buckets)
+	assert.Equal(t, map[string]int{"never": 1, "7d": 1, "28d": 1, "later": 2}, buckets, "expired keys are removed from the listing")
+	assert.Equal(t, 404, get(t, base+"users/auth/keys/sim-key-0005").status, "nor can an expired key be read")
 }

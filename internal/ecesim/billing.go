@@ -9,8 +9,14 @@ import (
 )
 
 // Billing: every cost is hours × an hourly price in integer micro-ECU
-// (deployment.hoursIn), so the answers agree with each other exactly,
-// whatever the window or the bucketing.
+// (deployment.hoursIn, deployment.usage), so the answers agree with each
+// other exactly, whatever the window or the bucketing.
+
+// timeLayout is how the billing API writes date-times: milliseconds and Z
+// (2020-07-23T04:07:34.425Z).
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // earliestCostsDate is the earliest from the billing operations accept.
 var earliestCostsDate = time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -51,7 +57,7 @@ type jsPeriod struct {
 
 // jsItem is ItemCosts.
 type jsItem struct {
-	Hours         int64    `json:"hours"`
+	Hours         float64  `json:"hours"`
 	InstanceCount int      `json:"instance_count"`
 	Period        jsPeriod `json:"period"`
 	Kind          string   `json:"kind"`
@@ -63,8 +69,8 @@ type jsItem struct {
 
 // jsQuantity is DtsQuantity.
 type jsQuantity struct {
-	Value          int64  `json:"value"`
-	FormattedValue string `json:"formatted_value"`
+	Value          float64 `json:"value"`
+	FormattedValue string  `json:"formatted_value"`
 }
 
 // jsRate is DtsRate.
@@ -93,10 +99,11 @@ type jsItems struct {
 // dims accumulates micro-ECU per dimension type.
 type dims map[string]int64
 
-func (m dims) add(d *deployment, h int64) {
-	m["capacity"] += h * d.resourceMicro
+func (m dims) add(d *deployment, from, to time.Time) {
+	m["capacity"] += d.capacityMicro(from, to)
+	h := d.hoursIn(from, to)
 	for _, x := range d.dts {
-		m[x.dimension] += h * x.perHour * x.rateMicro
+		m[x.dimension] += h * x.microPerHour()
 	}
 }
 
@@ -112,18 +119,26 @@ func (m dims) costs() jsCosts {
 }
 
 // window is a validated billing window; usage is counted up to end (to,
-// but never past now).
+// but never past the last whole hour before now).
 type window struct {
 	from, to, end time.Time
 }
 
-func parseDate(v string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t.UTC(), true
-		}
+// parseDate reads a from or to. A date-only value names a whole day: as
+// from its first instant, as to the first instant of the next day, so
+// from=to=2025-07-10 is that day.
+func parseDate(v string, isTo bool) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), true
 	}
-	return time.Time{}, false
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if isTo {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, true
 }
 
 func invalidRange(msg string, fields ...string) *reply {
@@ -138,14 +153,14 @@ func (s *Server) window(r *http.Request) (window, *reply) {
 	w := window{from: time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), to: now}
 	q := r.URL.Query()
 	if v := q.Get("from"); v != "" {
-		t, ok := parseDate(v)
+		t, ok := parseDate(v, false)
 		if !ok {
 			return w, invalidRange(fmt.Sprintf("from [%s] is not a date (YYYY-MM-DD or RFC 3339)", v), "from")
 		}
 		w.from = t
 	}
 	if v := q.Get("to"); v != "" {
-		t, ok := parseDate(v)
+		t, ok := parseDate(v, true)
 		if !ok {
 			return w, invalidRange(fmt.Sprintf("to [%s] is not a date (YYYY-MM-DD or RFC 3339)", v), "to")
 		}
@@ -159,15 +174,12 @@ func (s *Server) window(r *http.Request) (window, *reply) {
 	case w.to.Sub(w.from) > maxCostsWindow:
 		return w, invalidRange(fmt.Sprintf("the range exceeds %d days", int(maxCostsWindow/(24*time.Hour))), "from", "to")
 	}
-	w.end = w.to
-	if w.end.After(now) {
-		w.end = now
-	}
+	w.end = minTime(w.to, now.Truncate(time.Hour))
 	return w, nil
 }
 
 func (w window) period() jsPeriod {
-	return jsPeriod{Start: w.from.Format(time.RFC3339), End: w.to.Format(time.RFC3339)}
+	return jsPeriod{Start: formatTime(w.from), End: formatTime(w.to)}
 }
 
 // billingOrg checks the organization and window shared by every billing
@@ -205,10 +217,12 @@ func (s *Server) orgDeployments(org string) []*deployment {
 	return out
 }
 
-// items itemizes one deployment's costs over the window.
+// items itemizes one deployment's costs over the window. A resource
+// resized in the window has one item per SKU. Empty lists are null, as
+// the API sends them.
 func (d *deployment) items(w window) jsItems {
 	h := d.hoursIn(w.from, w.end)
-	out := jsItems{Resources: make([]jsItem, 0, len(d.resources)), DataTransferAndStorage: make([]jsDTS, 0, len(d.dts))}
+	var out jsItems
 	start := w.from
 	if d.created.After(start) {
 		start = d.created
@@ -216,25 +230,37 @@ func (d *deployment) items(w window) jsItems {
 	if start.After(w.to) {
 		start = w.to
 	}
-	period := jsPeriod{Start: start.Format(time.RFC3339), End: w.to.Format(time.RFC3339)}
+	item := func(r *resource, sku string, hours float64, micro, perHour int64, from, to time.Time) jsItem {
+		return jsItem{
+			Hours: hours, InstanceCount: r.instances, Period: jsPeriod{Start: formatTime(from), End: formatTime(to)}, Kind: r.kind,
+			Price: ecu(micro), PricePerHour: ecu(perHour),
+			Name: fmt.Sprintf("%s %s (%s, %d instance(s))", d.name, r.kind, sku, r.instances), SKU: sku,
+		}
+	}
 	for _, r := range d.resources {
-		out.Resources = append(out.Resources, jsItem{
-			Hours: h, InstanceCount: r.instances, Period: period, Kind: r.kind,
-			Price: ecu(h * r.perHourMicro), PricePerHour: ecu(r.perHourMicro),
-			Name: fmt.Sprintf("%s %s (%s, %d instance(s))", d.name, r.kind, r.sku, r.instances), SKU: r.sku,
-		})
+		u := d.usage(r, w.from, w.end)
+		from := start
+		if u.oldHours > 0 {
+			resized := r.resizedAt.Add(30 * time.Minute)
+			out.Resources = append(out.Resources, item(r, r.oldSKU, u.oldHours, u.oldMicro, r.oldPerHourMicro, start, minTime(w.to, resized)))
+			from = minTime(maxTime(start, resized), w.to)
+		}
+		if u.hours > 0 || u.oldHours == 0 {
+			out.Resources = append(out.Resources, item(r, r.sku, u.hours, u.micro, r.perHourMicro, from, w.to))
+		}
 	}
 	for _, x := range d.dts {
-		qty := h * x.perHour
+		qtyMilli := h * x.perHourMilli
+		qty := float64(qtyMilli) / 1000
 		rate := ecu(x.rateMicro)
 		out.DataTransferAndStorage = append(out.DataTransferAndStorage, jsDTS{
-			Cost: ecu(qty * x.rateMicro), Name: x.name, SKU: x.sku, Type: x.dimension,
-			Quantity: jsQuantity{Value: qty, FormattedValue: fmt.Sprintf("%d %s", qty, x.unit)},
+			Cost: ecu(h * x.microPerHour()), Name: x.name, SKU: x.sku, Type: x.dimension,
+			Quantity: jsQuantity{Value: qty, FormattedValue: strconv.FormatFloat(qty, 'f', -1, 64) + " " + x.unit},
 			Rate:     jsRate{Value: rate, FormattedValue: strconv.FormatFloat(rate, 'f', -1, 64) + " per " + x.unit},
 		})
 	}
 	m := dims{}
-	m.add(d, h)
+	m.add(d, w.from, w.end)
 	out.Costs = m.costs()
 	return out
 }
@@ -247,7 +273,7 @@ func (s *Server) costsOverview(r *http.Request, p map[string]string) reply {
 	m := dims{}
 	var rate int64
 	for _, d := range s.orgDeployments(p["organization_id"]) {
-		m.add(d, d.hoursIn(w.from, w.end))
+		m.add(d, w.from, w.end)
 		rate += d.resourceMicro + d.dtsMicro
 	}
 	c := m.costs()
@@ -265,6 +291,8 @@ func (s *Server) costsOverview(r *http.Request, p map[string]string) reply {
 	}
 	const prepaid = 250000.0
 	year := s.opts.Now().UTC().Year()
+	// A line item ends at the last millisecond of its last day.
+	yearEnd := time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Millisecond)
 	return okReply(http.StatusOK, struct {
 		Costs      jsCosts   `json:"costs"`
 		Trials     float64   `json:"trials"`
@@ -274,8 +302,8 @@ func (s *Server) costsOverview(r *http.Request, p map[string]string) reply {
 		Costs: c, Trials: 0, HourlyRate: ecu(rate),
 		Balance: jsBalance{Available: prepaid, Remaining: prepaid - c.Total, LineItems: []jsLineItem{{
 			ID: "sim-line-item-1", ECUQuantity: prepaid, ECUBalance: prepaid - c.Total,
-			Start: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339),
-			End:   time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339),
+			Start: formatTime(time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)),
+			End:   formatTime(yearEnd),
 		}}},
 	})
 }
@@ -296,15 +324,14 @@ func (s *Server) costsDeployments(r *http.Request, p map[string]string) reply {
 	out := struct {
 		TotalCost   float64             `json:"total_cost"`
 		Deployments []jsDeploymentCosts `json:"deployments"`
-	}{Deployments: make([]jsDeploymentCosts, 0, len(deps))}
+	}{} // no deployments: "deployments": null, as the API sends it
 	var total int64
 	for _, d := range deps {
-		h := d.hoursIn(w.from, w.end)
 		m := dims{}
-		m.add(d, h)
+		m.add(d, w.from, w.end)
 		out.Deployments = append(out.Deployments, jsDeploymentCosts{DeploymentID: d.id, DeploymentName: d.name, Costs: m.costs(),
 			HourlyRate: ecu(d.resourceMicro + d.dtsMicro), Period: w.period()})
-		total += h * (d.resourceMicro + d.dtsMicro)
+		total += d.costMicro(w.from, w.end)
 	}
 	out.TotalCost = ecu(total)
 	return okReply(http.StatusOK, out)
@@ -317,13 +344,13 @@ func (s *Server) costsItems(r *http.Request, p map[string]string) reply {
 	if e != nil {
 		return *e
 	}
-	out := jsItems{Resources: []jsItem{}, DataTransferAndStorage: []jsDTS{}}
+	var out jsItems
 	m := dims{}
 	for _, d := range s.orgDeployments(p["organization_id"]) {
 		it := d.items(w)
 		out.Resources = append(out.Resources, it.Resources...)
 		out.DataTransferAndStorage = append(out.DataTransferAndStorage, it.DataTransferAndStorage...)
-		m.add(d, d.hoursIn(w.from, w.end))
+		m.add(d, w.from, w.end)
 	}
 	out.Costs = m.costs()
 	return okReply(http.StatusOK, out)
@@ -420,9 +447,9 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 		deps = s.orgDeployments(p["organization_id"])
 	}
 	bs := buckets(w.from, w.to, monthly)
-	out := struct {
-		Data []jsChartItem `json:"data"`
-	}{Data: make([]jsChartItem, 0, len(bs))}
+	var out struct {
+		Data []jsChartItem `json:"data"` // null when there is no bucket
+	}
 	for _, b := range bs {
 		ts := b.start.Unix()
 		if s.opts.ChartTimestampsMillis {
@@ -434,7 +461,8 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 			h := one.hoursIn(b.from, end)
 			byKind := map[string]int64{}
 			for _, res := range one.resources {
-				byKind[res.kind] += h * res.perHourMicro
+				u := one.usage(res, b.from, end)
+				byKind[res.kind] += u.oldMicro + u.micro
 			}
 			kinds := make([]string, 0, len(byKind))
 			for k := range byKind {
@@ -449,7 +477,7 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 		} else {
 			item.Values = make([]jsChartValue, 0, len(deps))
 			for _, d := range deps {
-				item.Values = append(item.Values, jsChartValue{ID: d.id, Name: d.name, Value: ecu(d.hoursIn(b.from, end) * (d.resourceMicro + d.dtsMicro))})
+				item.Values = append(item.Values, jsChartValue{ID: d.id, Name: d.name, Value: ecu(d.costMicro(b.from, end))})
 			}
 		}
 		out.Data = append(out.Data, item)

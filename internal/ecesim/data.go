@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,20 +24,31 @@ type resource struct {
 	esRefID                 string // non-ES kinds: the ES resource they depend on
 	sku                     string // instance configuration SKU
 	instances               int
-	perHourMicro            int64 // micro-ECU per hour, all instances
+	perHourMicro            int64 // micro-ECU per hour, all instances; a multiple of 100
+	// resizedAt, when set, is the hour during which the resource moved
+	// from oldSKU (at oldPerHourMicro) to sku, at half past: that hour is
+	// billed half on each, so both items have fractional hours.
+	resizedAt       time.Time
+	oldSKU          string
+	oldPerHourMicro int64
 	// version and target are the current and the available stack
 	// versions of stateless kinds (equal when already current). version
 	// changes on a real upgrade, under Server.mu.
 	version, target string
 }
 
-// dtsSKU is a Data Transfer and Storage line: perHour units are used each
-// hour at rateMicro micro-ECU per unit.
+// dtsSKU is a Data Transfer and Storage line: perHourMilli thousandths of
+// a unit are used each hour at rateMicro micro-ECU per unit. Either
+// perHourMilli or rateMicro is a multiple of 1000, so that every cost is a
+// whole number of micro-ECU while quantities are fractional.
 type dtsSKU struct {
 	sku, name, dimension, unit string
 	rateMicro                  int64
-	perHour                    int64
+	perHourMilli               int64
 }
+
+// microPerHour is the hourly cost of the line in micro-ECU.
+func (x dtsSKU) microPerHour() int64 { return x.perHourMilli * x.rateMicro / 1000 }
 
 // Remote cluster states; each maps to one RemoteResourceInfo.
 const (
@@ -88,6 +101,10 @@ var (
 	nameWords = []string{"search", "logs", "metrics", "apm", "security", "catalog", "orders", "events", "analytics", "traces"}
 	envWords  = []string{"prod", "staging", "dev", "qa"}
 	regions   = []string{"gcp-europe-west1", "aws-us-east-1", "azure-westeurope", "aws-eu-central-1"}
+	// families are the instance families of each cloud provider's SKUs
+	// (ECE: the installation's own hardware).
+	families = map[string]string{"gcp": "n2", "aws": "c6gd", "azure": "fsv2", "ece": "default"}
+	esSizes  = []int{1024, 2048, 4096, 8192, 16384}
 	// remoteMix are the not-OK remote states, in the order they recur:
 	// every fourth remote cluster is in one of them.
 	remoteMix = []string{remoteUnhealthy, remoteDisconnected, remoteUntrusted, remoteNotTrustedBack, remoteNoInfo, remoteIncompatible}
@@ -156,10 +173,23 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 	if mode == ModeECE {
 		region = "ece-region"
 	}
-	csp := region[:3]
-	es := &resource{kind: "elasticsearch", refID: "main-elasticsearch", id: w.id(r), region: region,
-		sku: csp + ".es.datahot.n2.68x10x45", instances: 1 + r.IntN(3)}
-	es.perHourMicro = microPerHour(float64(es.instances) * (0.2 + r.Float64()))
+	csp, place, _ := strings.Cut(region, "-")
+	family := families[csp]
+	// ESS names resources main-<kind>, ECE installs <kind>; every fifth
+	// deployment has names its user chose.
+	refID := func(kind string) string {
+		switch {
+		case idx%5 == 4:
+			return nameWords[idx%len(nameWords)] + "-" + kind
+		case mode == ModeECE:
+			return kind
+		}
+		return "main-" + kind
+	}
+	sizeMB := esSizes[r.IntN(len(esSizes))]
+	es := &resource{kind: "elasticsearch", refID: refID("elasticsearch"), id: w.id(r), region: region, instances: 1 + r.IntN(3)}
+	es.sku = fmt.Sprintf("%s.es.datahot.%s_%s_%d_%d", csp, family, place, sizeMB, es.instances)
+	es.perHourMicro = microPerHour(float64(es.instances) * float64(sizeMB) / 4096 * (0.2 + r.Float64()))
 	d.resources = append(d.resources, es)
 	kinds := []string{"kibana"}
 	switch idx % 4 {
@@ -175,8 +205,8 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 		kinds = all[:min(w.resources-1, len(all))]
 	}
 	for _, k := range kinds {
-		res := &resource{kind: k, refID: "main-" + k, id: w.id(r), region: region, esRefID: es.refID,
-			sku: csp + "." + k + ".n2.68x32x45", instances: 1, version: currentVersion, target: targetVersion}
+		res := &resource{kind: k, refID: refID(k), id: w.id(r), region: region, esRefID: es.refID,
+			sku: fmt.Sprintf("%s.%s.%s_%s_1024_1", csp, k, family, place), instances: 1, version: currentVersion, target: targetVersion}
 		res.perHourMicro = microPerHour(0.05 + r.Float64()*0.2)
 		if r.IntN(3) == 0 {
 			res.target = res.version // already current
@@ -184,18 +214,31 @@ func (w *world) addDeployment(r *rand.Rand, mode Mode, idx int, org string, hour
 		d.resources = append(d.resources, res)
 	}
 	d.dts = []dtsSKU{
-		{sku: csp + ".data.out.internet", name: "Data out (internet)", dimension: "data_out", unit: "GB", rateMicro: 32000, perHour: int64(1 + r.IntN(5))},
-		{sku: csp + ".data.internode", name: "Data inter-node", dimension: "data_internode", unit: "GB", rateMicro: 14000, perHour: int64(2 + r.IntN(10))},
-		{sku: csp + ".snapshot.storage", name: "Snapshot storage", dimension: "storage_bytes", unit: "GB-hours", rateMicro: 41, perHour: int64(50 + r.IntN(500))},
+		// Transfer volumes are fractional (GB to the MB); storage and
+		// requests whole units.
+		{sku: csp + ".data-transfer-out", name: "Data out (internet)", dimension: "data_out", unit: "GB", rateMicro: 32000, perHourMilli: 1000 + int64(r.IntN(5000))},
+		{sku: csp + ".data-transfer-internode", name: "Data inter-node", dimension: "data_internode", unit: "GB", rateMicro: 14000, perHourMilli: 2000 + int64(r.IntN(10000))},
+		{sku: csp + ".snapshot-storage", name: "Snapshot storage", dimension: "storage_bytes", unit: "GB-hours", rateMicro: 41, perHourMilli: 1000 * int64(50+r.IntN(500))},
 		// Data in is free: a line with usage and no cost.
-		{sku: csp + ".data.in", name: "Data in", dimension: "data_in", unit: "GB", rateMicro: 0, perHour: int64(1 + idx%7)},
-		{sku: csp + ".snapshot.api", name: "Snapshot API requests", dimension: "storage_api", unit: "1k requests", rateMicro: 1800, perHour: int64(2 + idx%11)},
+		{sku: csp + ".data-transfer-in", name: "Data in", dimension: "data_in", unit: "GB", rateMicro: 0, perHourMilli: 1000 + int64(idx%7)*1000 + int64(r.IntN(1000))},
+		{sku: csp + ".snapshot-api-requests", name: "Snapshot API requests", dimension: "storage_api", unit: "1k requests", rateMicro: 1800, perHourMilli: 1000 * int64(2+idx%11)},
+	}
+	// Every third deployment's Elasticsearch was resized this month, from
+	// half its size: two items, two SKUs, one resource.
+	if idx%3 == 1 {
+		monthStart := time.Date(hourNow.Year(), hourNow.Month(), 1, 0, 0, 0, 0, time.UTC)
+		at := monthStart.Add((hourNow.Sub(monthStart) / 2).Truncate(time.Hour))
+		if at.After(d.created) {
+			es.resizedAt = at
+			es.oldSKU = fmt.Sprintf("%s.es.datahot.%s_%s_%d_%d", csp, family, place, sizeMB/2, es.instances)
+			es.oldPerHourMicro = max(es.perHourMicro/200*100, 100)
+		}
 	}
 	for _, x := range d.resources {
 		d.resourceMicro += x.perHourMicro
 	}
 	for _, x := range d.dts {
-		d.dtsMicro += x.perHour * x.rateMicro
+		d.dtsMicro += x.microPerHour()
 	}
 	w.deployments = append(w.deployments, d)
 	w.byID[d.id] = d
@@ -215,7 +258,7 @@ func (w *world) addRemotes(perES int) {
 				state = remoteMix[(k/4)%len(remoteMix)]
 			}
 			d.remotes = append(d.remotes, remote{
-				deploymentID: target.id, refID: "main-elasticsearch",
+				deploymentID: target.id, refID: target.resources[0].refID,
 				alias:           fmt.Sprintf("sim-remote-%03d", target.index+1),
 				skipUnavailable: k%3 == 0, state: state,
 			})
@@ -224,10 +267,16 @@ func (w *world) addRemotes(perES int) {
 	}
 }
 
+// builtinUsers are ECE's built-in users, which cannot own API keys.
+var builtinUsers = []string{"admin", "readonly"}
+
 func (w *world) addKeys(o Options, now time.Time) {
 	users := []string{"sim-user-1"}
 	if o.Mode == ModeECE {
-		users = []string{o.Username, "sim-user-1", "sim-user-2"}
+		users = []string{"sim-user-1", "sim-user-2"}
+		if !slices.Contains(builtinUsers, o.Username) {
+			users = append([]string{o.Username}, users...)
+		}
 	}
 	w.users = users
 	for i := range o.APIKeys {
@@ -235,24 +284,26 @@ func (w *world) addKeys(o Options, now time.Time) {
 			id:          fmt.Sprintf("sim-key-%04d", i+1),
 			userID:      users[i%len(users)],
 			description: fmt.Sprintf("sim key %d (%s)", i+1, keyPurposes[i%len(keyPurposes)]),
-			created:     now.UTC().Add(-time.Duration(30+i*7) * 24 * time.Hour).Truncate(time.Second),
+			// The API's date-times have milliseconds.
+			created: now.UTC().Add(-time.Duration(30+i*7) * 24 * time.Hour).Truncate(time.Second).Add(time.Duration(100+i*137%900) * time.Millisecond),
 		}
 		if o.Mode == ModeESS {
 			k.org = w.orgs[0].id
 		}
 		if e := keyExpiries[i%len(keyExpiries)]; e != 0 {
-			t := now.UTC().Add(e).Truncate(time.Second)
+			t := now.UTC().Add(e).Truncate(time.Second).Add(time.Duration(425+i*61%500) * time.Millisecond)
 			k.expires = &t
 		}
 		w.keys = append(w.keys, k)
 	}
 }
 
-// hoursIn returns the whole clock hours of [from, to) during which d
-// existed: both ends are truncated to the hour, so hours over adjacent
-// windows add up.
+// hoursIn returns the clock hours that start in [from, to) and during
+// which d existed: so hours over adjacent windows add up, a window ending
+// at the last instant of a day (…T23:59:59.999Z) counts that day's last
+// hour, and one ending at the next midnight does not count the next day.
 func (d *deployment) hoursIn(from, to time.Time) int64 {
-	from, to = from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
+	from, to = ceilHour(from), ceilHour(to)
 	if d.created.After(from) {
 		from = d.created
 	}
@@ -260,6 +311,54 @@ func (d *deployment) hoursIn(from, to time.Time) int64 {
 		return 0
 	}
 	return int64(to.Sub(from) / time.Hour)
+}
+
+// ceilHour rounds t up to a whole UTC hour.
+func ceilHour(t time.Time) time.Time {
+	h := t.UTC().Truncate(time.Hour)
+	if h.Before(t) {
+		h = h.Add(time.Hour)
+	}
+	return h
+}
+
+// usage is a resource's billed usage over a window: with a resize, the
+// hours on the old SKU and on the current one (halves for the hour of the
+// resize) and the cost of each, in micro-ECU.
+type usage struct {
+	oldHours, hours float64
+	oldMicro, micro int64
+}
+
+func (d *deployment) usage(r *resource, from, to time.Time) usage {
+	if r.resizedAt.IsZero() {
+		h := d.hoursIn(from, to)
+		return usage{hours: float64(h), micro: h * r.perHourMicro}
+	}
+	at, next := r.resizedAt, r.resizedAt.Add(time.Hour)
+	before := d.hoursIn(from, minTime(to, at))
+	split := d.hoursIn(maxTime(from, at), minTime(to, next))
+	after := d.hoursIn(maxTime(from, next), to)
+	return usage{
+		oldHours: float64(before) + float64(split)/2, hours: float64(after) + float64(split)/2,
+		oldMicro: before*r.oldPerHourMicro + split*r.oldPerHourMicro/2,
+		micro:    after*r.perHourMicro + split*r.perHourMicro/2,
+	}
+}
+
+// capacityMicro is the cost of the deployment's resources over a window.
+func (d *deployment) capacityMicro(from, to time.Time) int64 {
+	var n int64
+	for _, r := range d.resources {
+		u := d.usage(r, from, to)
+		n += u.oldMicro + u.micro
+	}
+	return n
+}
+
+// costMicro is the deployment's whole cost over a window.
+func (d *deployment) costMicro(from, to time.Time) int64 {
+	return d.capacityMicro(from, to) + d.hoursIn(from, to)*d.dtsMicro
 }
 
 // ecu converts micro-ECU to ECU.

@@ -369,6 +369,9 @@ type reply struct {
 	code, msg    string
 	fields       []string
 	noCodeHeader bool // omit x-cloud-error-codes (list-deployments 401)
+	// text, when set, is sent as text/plain instead of a BasicFailedReply,
+	// without x-cloud-error-codes.
+	text string
 }
 
 func okReply(status int, body any) reply { return reply{status: status, body: body} }
@@ -383,7 +386,10 @@ func errReply(status int, code, msg string, fields ...string) reply {
 func (s *Server) encode(w http.ResponseWriter, rep reply, f *faultState) (int, []byte) {
 	status := rep.status
 	var body []byte
-	if rep.code != "" {
+	if rep.text != "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		body = []byte(rep.text)
+	} else if rep.code != "" {
 		if !rep.noCodeHeader {
 			w.Header().Set("x-cloud-error-codes", rep.code)
 		}

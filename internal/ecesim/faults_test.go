@@ -565,7 +565,7 @@ func TestChurnDeployments(t *testing.T) {
 	}
 	for _, id := range added {
 		assert.True(t, ids[id], "added %s not listed", id)
-		a := get(t, base+"deployments/"+id+"/elasticsearch/main-elasticsearch/remote-clusters")
+		a := get(t, base+"deployments/"+id+"/elasticsearch/_main/remote-clusters")
 		assert.Equal(t, 200, a.status)
 	}
 	listed := list(t, get(t, base+"deployments").body, "deployments")

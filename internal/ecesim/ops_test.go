@@ -72,7 +72,8 @@ func eceCalls(s *Server) []call {
 		{"list basic", opListDeployments, "GET", "deployments", basicAuth("admin", "sim-password"), nil, 200, ""},
 		{"list 401", opListDeployments, "GET", "deployments", "", nil, 401, "root.unauthorized"},
 		{"account", opAccount, "GET", "account", apiKeyAuth, nil, 200, ""},
-		{"remote clusters", opRemoteClusters, "GET", "deployments/" + dep + "/elasticsearch/main-elasticsearch/remote-clusters", apiKeyAuth, nil, 200, ""},
+		{"remote clusters", opRemoteClusters, "GET", "deployments/" + dep + "/elasticsearch/elasticsearch/remote-clusters", apiKeyAuth, nil, 200, ""},
+		{"remote clusters 404 ESS ref_id", opRemoteClusters, "GET", "deployments/" + dep + "/elasticsearch/main-elasticsearch/remote-clusters", apiKeyAuth, nil, 404, "deployments.deployment_resource_not_found"},
 		{"api keys", opAPIKeys, "GET", "users/auth/keys", apiKeyAuth, nil, 200, ""},
 		{"all api keys", opUsersAPIKeys, "GET", "users/auth/keys/_all", apiKeyAuth, nil, 200, ""},
 		{"user api keys", opUserAPIKeys, "GET", "users/sim-user-1/auth/keys", apiKeyAuth, nil, 200, ""},
@@ -157,22 +158,29 @@ func TestSuccessShapes(t *testing.T) {
 		require.Len(t, deps, 8)
 		kinds := map[string]int{}
 		hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
-		for _, d := range deps {
+		for i, d := range deps {
 			assert.Regexp(t, hex32, path(t, d, "id"))
 			assert.Regexp(t, `^sim-[a-z]+-[a-z]+-\d{3}$`, path(t, d, "name"))
+			// ESS's own names, except every fifth deployment's, which
+			// its user named.
+			ref := func(kind string) string { return "main-" + kind }
+			if i%5 == 4 {
+				ref = func(kind string) string { return nameWords[i%len(nameWords)] + "-" + kind }
+			}
 			res := list(t, d, "resources")
 			assert.Equal(t, "elasticsearch", path(t, res, 0, "kind"))
-			assert.Equal(t, "main-elasticsearch", path(t, res, 0, "ref_id"))
+			assert.Equal(t, ref("elasticsearch"), path(t, res, 0, "ref_id"))
 			assert.NotEmpty(t, path(t, res, 0, "cloud_id"))
 			assert.Nil(t, path(t, res, 0, "elasticsearch_cluster_ref_id"))
 			assert.Equal(t, "kibana", path(t, res, 1, "kind"))
-			assert.Equal(t, "main-kibana", path(t, res, 1, "ref_id"))
+			assert.Equal(t, ref("kibana"), path(t, res, 1, "ref_id"))
 			for _, r := range res {
 				kinds[path(t, r, "kind").(string)]++
 				assert.Regexp(t, hex32, path(t, r, "id"))
 				assert.Regexp(t, `^(gcp|aws|azure)-`, path(t, r, "region"))
+				assert.Equal(t, ref(path(t, r, "kind").(string)), path(t, r, "ref_id"))
 				if path(t, r, "kind") != "elasticsearch" {
-					assert.Equal(t, "main-elasticsearch", path(t, r, "elasticsearch_cluster_ref_id"))
+					assert.Equal(t, ref("elasticsearch"), path(t, r, "elasticsearch_cluster_ref_id"))
 				}
 			}
 		}
@@ -343,7 +351,7 @@ func TestDeterministic(t *testing.T) {
 		s, base := start(t, Options{Seed: seed, Mode: mode, DeploymentsPerOrg: 20, Organizations: 2})
 		urls := []string{"deployments", "account", "users/auth/keys"}
 		for _, d := range s.Deployments()[:3] {
-			urls = append(urls, "deployments/"+d.ID+"/elasticsearch/main-elasticsearch/remote-clusters")
+			urls = append(urls, "deployments/"+d.ID+"/elasticsearch/"+d.Resources[0].RefID+"/remote-clusters")
 		}
 		if mode == ModeESS {
 			org := s.OrganizationIDs()[1]

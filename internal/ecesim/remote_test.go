@@ -19,8 +19,12 @@ func TestRemoteClusterMix(t *testing.T) {
 	kinds := map[string]int{}
 	skip := map[bool]int{}
 	total := 0
+	esRef := map[string]string{}
 	for _, d := range s.Deployments() {
-		a := get(t, base+"deployments/"+d.ID+"/elasticsearch/main-elasticsearch/remote-clusters")
+		esRef[d.ID] = d.Resources[0].RefID
+	}
+	for _, d := range s.Deployments() {
+		a := get(t, base+"deployments/"+d.ID+"/elasticsearch/"+d.Resources[0].RefID+"/remote-clusters")
 		require.Equal(t, 200, a.status)
 		res := list(t, a.body, "resources")
 		require.Len(t, res, 2)
@@ -29,7 +33,7 @@ func TestRemoteClusterMix(t *testing.T) {
 			target := path(t, r, "deployment_id").(string)
 			assert.True(t, ids[target], "remotes point at simulated deployments")
 			assert.NotEqual(t, d.ID, target)
-			assert.Equal(t, "main-elasticsearch", path(t, r, "elasticsearch_ref_id"))
+			assert.Equal(t, esRef[target], path(t, r, "elasticsearch_ref_id"), "the remote's own ref_id")
 			assert.Regexp(t, `^[A-Za-z0-9_-]+$`, path(t, r, "alias"), "spec: letters, digits, dashes, underscores")
 			skip[path(t, r, "skip_unavailable").(bool)]++
 			info, ok := path(t, r, "info").(map[string]any)

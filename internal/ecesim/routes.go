@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Operation names (spec operationIds).
@@ -263,7 +262,16 @@ func (s *Server) remoteClusters(_ *http.Request, p map[string]string) reply {
 	if d == nil {
 		return deploymentNotFound(p["deployment_id"])
 	}
-	if p["ref_id"] != "main-elasticsearch" && p["ref_id"] != "_main" {
+	// Any Elasticsearch resource's ref_id (main-elasticsearch on ESS,
+	// elasticsearch on ECE, or a name the user chose), or _main.
+	var es *resource
+	for _, r := range d.resources {
+		if r.kind == "elasticsearch" && (r.refID == p["ref_id"] || p["ref_id"] == "_main") {
+			es = r
+			break
+		}
+	}
+	if es == nil {
 		return resourceNotFound(p["ref_id"])
 	}
 	type jsInfo struct {
@@ -311,9 +319,9 @@ type jsAPIKey struct {
 }
 
 func (s *Server) keyJSON(k apiKey) jsAPIKey {
-	j := jsAPIKey{ID: k.id, UserID: k.userID, OrganizationID: k.org, Description: k.description, CreationDate: k.created.Format(time.RFC3339)}
+	j := jsAPIKey{ID: k.id, UserID: k.userID, OrganizationID: k.org, Description: k.description, CreationDate: formatTime(k.created)}
 	if k.expires != nil {
-		j.ExpirationDate = k.expires.Format(time.RFC3339)
+		j.ExpirationDate = formatTime(*k.expires)
 	}
 	if s.opts.LeakKeyField {
 		j.Key = LeakedKeyValue
@@ -321,11 +329,17 @@ func (s *Server) keyJSON(k apiKey) jsAPIKey {
 	return j
 }
 
-// keysReply is ApiKeysResponse with the keys filter accepts.
+// expired reports whether a key has expired: the API removes expired
+// keys from every listing.
+func (s *Server) expired(k apiKey) bool {
+	return k.expires != nil && !s.opts.Now().Before(*k.expires)
+}
+
+// keysReply is ApiKeysResponse with the unexpired keys filter accepts.
 func (s *Server) keysReply(filter func(apiKey) bool) reply {
 	keys := make([]jsAPIKey, 0, len(s.w.keys))
 	for _, k := range s.w.keys {
-		if filter == nil || filter(k) {
+		if !s.expired(k) && (filter == nil || filter(k)) {
 			keys = append(keys, s.keyJSON(k))
 		}
 	}
@@ -333,7 +347,8 @@ func (s *Server) keysReply(filter func(apiKey) bool) reply {
 }
 
 // apiKeys lists the caller's keys: all of them in ESS, the configured
-// user's in ECE (the API key belongs to that user).
+// user's in ECE (the API key belongs to that user; the built-in admin and
+// readonly users have none).
 func (s *Server) apiKeys(_ *http.Request, _ map[string]string) reply {
 	if s.opts.Mode == ModeESS {
 		return s.keysReply(nil)
@@ -343,7 +358,7 @@ func (s *Server) apiKeys(_ *http.Request, _ map[string]string) reply {
 
 func (s *Server) apiKey(_ *http.Request, p map[string]string) reply {
 	for _, k := range s.w.keys {
-		if k.id == p["api_key_id"] && (s.opts.Mode == ModeESS || k.userID == s.opts.Username) {
+		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == s.opts.Username) {
 			return okReply(http.StatusOK, s.keyJSON(k))
 		}
 	}
@@ -359,7 +374,7 @@ func (s *Server) apiKeysAll(_ *http.Request, _ map[string]string) reply {
 
 func (s *Server) apiKeysOfUser(_ *http.Request, p map[string]string) reply {
 	user := p["user_id"]
-	for _, u := range s.w.users {
+	for _, u := range append([]string{s.opts.Username}, append(builtinUsers, s.w.users...)...) {
 		if u == user {
 			return s.keysReply(func(k apiKey) bool { return k.userID == user })
 		}
@@ -381,8 +396,16 @@ func (s *Server) newToken() reply {
 	s.tokenSeq++
 	tok := fmt.Sprintf("sim-bearer-token-%d-%d", s.opts.Seed, s.tokenSeq)
 	exp := now.Add(s.opts.TokenTTL)
+	if s.opts.LegacyLogin {
+		// ECE 2.x: a JWT whose exp claim is the only sign of its expiry.
+		enc := base64.RawURLEncoding.EncodeToString
+		tok = enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." +
+			enc(mustJSON(map[string]any{"sub": s.opts.Username, "exp": exp.Unix(), "iat": now.Unix()})) + "." + enc([]byte(tok))
+		s.tokens[tok] = exp
+		return okReply(http.StatusOK, map[string]any{"token": tok})
+	}
 	s.tokens[tok] = exp
-	return okReply(http.StatusOK, map[string]any{"token": tok, "session_expiration_time": exp.UTC().Format(time.RFC3339)})
+	return okReply(http.StatusOK, map[string]any{"token": tok, "session_expiration_time": formatTime(exp)})
 }
 
 func (s *Server) login(r *http.Request, _ map[string]string) reply {
@@ -433,6 +456,9 @@ func (s *Server) upgrade(r *http.Request, p map[string]string) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if vals := r.URL.Query()["validate_only"]; len(vals) == 1 && vals[0] == "true" {
+		if s.opts.EmptyUpgradeAnswers && res.target == res.version {
+			return reply{status: http.StatusAccepted, raw: []byte{}}
+		}
 		return okReply(http.StatusAccepted, map[string]any{"resource_id": res.id, "stack_version": res.target})
 	}
 	// A real upgrade: recorded so that tests can prove it never happens.

@@ -13,11 +13,24 @@
 // The data (organizations, deployments and their resources, remote
 // clusters, API keys, prices) is generated once in New from Options.Seed,
 // so the same options give byte-identical answers; it scales to thousands
-// of deployments. All costs derive from one linear model (whole hours of
-// usage times an hourly price, integer micro-ECU internally), so the
-// billing answers are consistent with each other: a deployment's items sum
-// to its total and to its dimensions, deployments sum to the organization
+// of deployments. All costs derive from one linear model (hours of usage
+// times an hourly price, integer micro-ECU internally), so the billing
+// answers are consistent with each other: a deployment's items sum to its
+// total and to its dimensions, deployments sum to the organization
 // overview, and chart buckets sum to the overview of the same window.
+//
+// Where Elastic's recorded answers differ from the specs, the simulator
+// answers as the live API does: ref_ids main-<kind> on ESS, <kind> on ECE
+// and user-chosen names on every fifth deployment; fractional item hours
+// (a resource resized during the month has two items, one per SKU, that
+// share the hour of the resize) and DTS quantities; SKUs with provider,
+// family, region, size and zone count
+// (aws.es.datahot.c6gd_us-east-1_4096_2, aws.data-transfer-in); null for
+// the empty lists of the billing answers; date-times with milliseconds and
+// Z; expired API keys left out of every listing, and ECE keys never owned
+// by the built-in admin and readonly users. Options.BillingForbidden,
+// LegacyLogin and EmptyUpgradeAnswers add the text/plain 403 of a key
+// without billing, ECE 2.x's JWT-only login and the dry run's empty 202.
 //
 // Faults (status codes, error codes, HTML bodies, raw bodies, latency,
 // hangs, slow, truncated, reset or oversized bodies, mutated JSON) can be
@@ -78,8 +91,10 @@
 //     to the start of the current month (UTC), to to now. A from before
 //     2021-01-01, a to before from, a window longer than 400 days or an
 //     unparsable date answer 400 costs.invalid_date_range (fields names the
-//     parameter). Usage counts whole clock hours in [from, to) truncated
-//     to the hour, from the deployment's creation, and never past now.
+//     parameter). A date-only to means the end of that day (from=to=day
+//     is the whole day). Usage counts the clock hours that start in
+//     [from, to), from the deployment's creation, up to the last whole
+//     hour before now.
 //   - bucketing_strategy is daily (default) or monthly, lower-case as the
 //     spec's enum; anything else answers 400 root.invalid_data. A bucket's
 //     timestamp is its start (UTC midnight, or the first of the month) in
@@ -98,7 +113,7 @@
 //     ["stateless_resource_kind"]. validate_only=true (exactly) answers 202
 //     with the version it would upgrade to (the current one when already
 //     current); anything else upgrades for real (see RealUpgrades).
-//     "_main" is accepted as ref_id.
+//     "_main" is accepted as ref_id (also for remote clusters).
 //   - ECE's _all without the platform admin role (Options.NotPlatformAdmin)
 //     answers 403 root.unauthorized.rbac, the spec's code for "User must
 //     have Platform level permissions".
@@ -177,13 +192,17 @@ type Options struct {
 	RemoteClustersPerES int
 	// APIKeys is the number of API keys, default 6; negative means none.
 	// They cycle through expiring in 3 days, in 20 days, in 200 days,
-	// never (no expiration_date), expired 2 days ago, in 60 days.
+	// never (no expiration_date), expired 2 days ago, in 60 days. Expired
+	// keys are left out of every listing, as the API does.
 	APIKeys int
 	// APIKey is the accepted "Authorization: ApiKey <key>", default
 	// "sim-api-key".
 	APIKey string
 	// Username and Password are the ECE basic-auth and _login credentials,
 	// default "admin" / "sim-password". The API key belongs to this user.
+	// ECE keys are owned by this user and sim-user-1 and sim-user-2, but
+	// never by the built-in admin and readonly users, for which ECE
+	// cannot create keys.
 	Username, Password string
 	// TokenTTL is the lifetime of ECE bearer tokens, default 15m.
 	TokenTTL time.Duration
@@ -213,6 +232,18 @@ type Options struct {
 	// role. (A negative flag so that the zero value is the spec's
 	// default, a platform admin.)
 	NotPlatformAdmin bool
+	// BillingForbidden answers every billing operation as ESS does for a
+	// key whose role lacks billing: 403 with the text/plain body
+	// "403: User does not have 'billing-costs:get:<org>' permissions" and
+	// no x-cloud-error-codes.
+	BillingForbidden bool
+	// LegacyLogin makes ECE's _login and _refresh answer as ECE 2.x does:
+	// {"token": "<JWT>"} with the expiry only in the JWT's exp claim, no
+	// session_expiration_time.
+	LegacyLogin bool
+	// EmptyUpgradeAnswers makes the upgrade dry run of a resource already
+	// at the latest version answer 202 with an empty body.
+	EmptyUpgradeAnswers bool
 }
 
 // DeploymentRef describes a listed deployment.
@@ -381,6 +412,7 @@ func (s *Server) ChurnDeployments(n int) (removed, added []string) {
 		s.w.addDeployment(r, s.opts.Mode, len(s.w.deployments), d.org, hourNow)
 		nd := s.w.deployments[len(s.w.deployments)-1]
 		nd.created = hourNow
+		nd.resources[0].resizedAt = time.Time{} // created after any resize of the month
 		added = append(added, nd.id)
 	}
 	s.gen++
@@ -531,6 +563,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, m matched, rl ra
 	}
 	if m.rt.mode != "" && m.rt.mode != s.opts.Mode {
 		return s.unavailable(m.rt)
+	}
+	if s.opts.BillingForbidden && isBilling(op) {
+		return reply{status: http.StatusForbidden, text: fmt.Sprintf("403: User does not have 'billing-costs:get:%s' permissions", m.params["organization_id"])}
 	}
 	return m.rt.handle(s, r, m.params)
 }

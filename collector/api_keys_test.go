@@ -2,7 +2,10 @@ package collector
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -52,8 +55,8 @@ func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 		assert.Equal(t, 0, countLabelValueContaining(t, snap, ecesim.LeakedKeyValue))
 	}
 	fams := familyNames(t, snap)
-	assert.Equal(t, 12, fams["ece_api_key_info"])
-	assert.Equal(t, 10, fams["ece_api_key_expiration_timestamp_seconds"], "2 of 12 simulated keys never expire")
+	assert.Equal(t, 10, fams["ece_api_key_info"], "12 simulated keys, 2 expired and so unlisted")
+	assert.Equal(t, 8, fams["ece_api_key_expiration_timestamp_seconds"], "2 of the 10 listed keys never expire")
 }
 
 func TestAPIKeysECEScopes(t *testing.T) {
@@ -64,7 +67,7 @@ func TestAPIKeysECEScopes(t *testing.T) {
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim.Requests("get-users-api-keys"))
-	assert.Equal(t, 9, familyNames(t, snap)["ece_api_key_info"])
+	assert.Equal(t, 8, familyNames(t, snap)["ece_api_key_info"], "9 simulated keys, one expired and so unlisted")
 
 	// Without the platform admin role, _all is refused with a clear error.
 	_, env2 := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 5, NotPlatformAdmin: true})
@@ -83,6 +86,70 @@ func TestAPIKeysECEScopes(t *testing.T) {
 	_, err = src3.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim3.Requests("get-api-keys"))
+}
+
+// TestAPIKeysAsECEListsThem: ECE keys belong to users other than the
+// built-in admin (which cannot own keys), some never expire (ECE 3.0 and
+// older send no expiration_date), and an expired key vanishes from the
+// listing, so its series go with it.
+func TestAPIKeysAsECEListsThem(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := testNow()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	_, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 7, APIKeys: 6, Now: clock})
+	env.Settings.APIKeys.Scope = "all"
+	src, _ := newAPIKeysCollector(env)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	infos := labelSets(t, snap, "ece_api_key_info")
+	require.Len(t, infos, 5, "the expired sixth is not listed")
+	expiring := labelSets(t, snap, "ece_api_key_expiration_timestamp_seconds")
+	owners := map[string]bool{}
+	for _, l := range infos {
+		owners[l["user_id"]] = true
+		hasExpiry := false
+		for _, e := range expiring {
+			hasExpiry = hasExpiry || e["key_id"] == l["key_id"]
+		}
+		if l["key_id"] == "sim-key-0004" {
+			assert.Equal(t, "false", l["expires"], "a key without expiration_date")
+			assert.False(t, hasExpiry, "no expiration series for a key that never expires")
+		} else {
+			assert.Equal(t, "true", l["expires"], l["key_id"])
+			assert.True(t, hasExpiry, l["key_id"])
+		}
+	}
+	assert.Equal(t, map[string]bool{"sim-user-1": true, "sim-user-2": true}, owners, "never admin")
+
+	mu.Lock()
+	now = now.Add(4 * 24 * time.Hour) // sim-key-0001 expires after 3 days
+	mu.Unlock()
+	snap, err = src.Poll(context.Background())
+	require.NoError(t, err)
+	for _, name := range []string{"ece_api_key_info", "ece_api_key_expiration_timestamp_seconds", "ece_api_key_creation_timestamp_seconds"} {
+		for _, l := range labelSets(t, snap, name) {
+			assert.NotEqual(t, "sim-key-0001", l["key_id"], "%s: an expired key is not still valid", name)
+		}
+	}
+	assert.Len(t, labelSets(t, snap, "ece_api_key_info"), 4)
+}
+
+// labelSets returns the label sets of one family of a snapshot.
+func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
+	t.Helper()
+	var out []map[string]string
+	for _, m := range s.metrics {
+		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
+			continue
+		}
+		l := map[string]string{}
+		for _, lp := range metricPB(t, m).GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func countLabelValueContaining(t *testing.T, s *Snapshot, sub string) int {

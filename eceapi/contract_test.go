@@ -44,6 +44,17 @@ func loadSpec(t *testing.T, file, serverURL string) routers.Router {
 	doc3, err := openapi2conv.ToV3(&doc2)
 	require.NoError(t, err)
 	doc3.Servers = openapi3.Servers{{URL: serverURL + "/api/v1"}}
+	// The live API sends fractions in two fields the spec types as
+	// integers (ItemCosts.hours, DtsQuantity.value: 8.326714027673006);
+	// the simulator does too, and the client decodes them as float64.
+	// Only those two are relaxed.
+	for _, f := range []struct{ schema, prop string }{{"ItemCosts", "hours"}, {"DtsQuantity", "value"}} {
+		if sr := doc3.Components.Schemas[f.schema]; sr != nil && sr.Value != nil {
+			if pr := sr.Value.Properties[f.prop]; pr != nil && pr.Value != nil && pr.Value.Type.Is("integer") {
+				pr.Value.Type, pr.Value.Format = &openapi3.Types{"number"}, "double"
+			}
+		}
+	}
 	// The official documents carry a few self-contradictions (the default
 	// "Daily" outside its own enum, non-array examples of arrays): they
 	// are about defaults and examples, not about what is sent, so those
@@ -150,11 +161,13 @@ func clientCalls(mode ecesim.Mode) []call {
 			return err
 		}},
 		{"get-deployment-es-resource-remote-clusters", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, _ string) error {
-			_, _, err := c.Deployments.RemoteClusters(ctx, d.ID, "main-elasticsearch")
+			// The deployment's own ref_id: main-elasticsearch on ESS,
+			// elasticsearch on ECE.
+			_, _, err := c.Deployments.RemoteClusters(ctx, d.ID, d.Resources[0].RefID)
 			return err
 		}},
 		{"upgrade-deployment-stateless-resource", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, _ string) error {
-			_, _, err := c.Deployments.UpgradeDryRun(ctx, d.ID, "kibana", "main-kibana")
+			_, _, err := c.Deployments.UpgradeDryRun(ctx, d.ID, d.Resources[1].Kind, d.Resources[1].RefID)
 			return err
 		}},
 		{"get-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {

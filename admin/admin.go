@@ -368,15 +368,18 @@ type result struct {
 
 // Answer is the JSON answer for one resource.
 type Answer struct {
-	Account      string       `json:"account"`
-	DeploymentID string       `json:"deployment_id"`
-	Kind         string       `json:"kind"`
-	RefID        string       `json:"ref_id"`
-	ResourceID   string       `json:"resource_id,omitempty"`
-	StackVersion string       `json:"stack_version,omitempty"`
-	CheckedAt    *time.Time   `json:"checked_at,omitempty"`
-	Cached       bool         `json:"cached"`
-	Error        *ErrorAnswer `json:"error,omitempty"`
+	Account      string `json:"account"`
+	DeploymentID string `json:"deployment_id"`
+	Kind         string `json:"kind"`
+	RefID        string `json:"ref_id"`
+	ResourceID   string `json:"resource_id,omitempty"`
+	StackVersion string `json:"stack_version,omitempty"`
+	// NoVersionReported is true when the dry run succeeded but named no
+	// version (a 202 with an empty body or {}): not a failure.
+	NoVersionReported bool         `json:"no_version_reported,omitempty"`
+	CheckedAt         *time.Time   `json:"checked_at,omitempty"`
+	Cached            bool         `json:"cached"`
+	Error             *ErrorAnswer `json:"error,omitempty"`
 }
 
 // ErrorAnswer is the JSON error body.
@@ -391,6 +394,7 @@ func (r result) answer(account, deploymentID string) Answer {
 	if r.res != nil {
 		at := r.at.UTC()
 		a.ResourceID, a.StackVersion, a.CheckedAt = r.res.ResourceID, r.res.StackVersion, &at
+		a.NoVersionReported = !r.res.VersionReported()
 	}
 	return a
 }

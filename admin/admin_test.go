@@ -79,10 +79,14 @@ type fixture struct {
 	mu   sync.Mutex
 }
 
-func newFixture(t testing.TB, opts Options) *fixture {
+func newFixture(t testing.TB, opts Options, simOpts ...ecesim.Options) *fixture {
 	t.Helper()
 	f := &fixture{now: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
-	f.sim = ecesim.New(ecesim.Options{Seed: 9, DeploymentsPerOrg: 4})
+	so := ecesim.Options{Seed: 9, DeploymentsPerOrg: 4}
+	if len(simOpts) > 0 {
+		so = simOpts[0]
+	}
+	f.sim = ecesim.New(so)
 	simsMu.Lock()
 	allSims = append(allSims, f.sim)
 	simsMu.Unlock()
@@ -283,6 +287,41 @@ func TestUpgradesOfADeployment(t *testing.T) {
 	assert.Equal(t, 1, failed, "one entry carries its error, the others their result")
 	resp, _ = f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/ffffffffffffffffffffffffffffffff/upgrades", token)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, 0, f.sim.RealUpgrades())
+}
+
+// TestNoVersionReported: a dry run accepted with an empty body (or {})
+// names no version; the answer says so and is a success, not an error.
+func TestNoVersionReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{}, ecesim.Options{Seed: 9, DeploymentsPerOrg: 4, EmptyUpgradeAnswers: true})
+	resp, body := f.do(t, http.MethodGet, "/admin/v1/accounts/prod/deployments/"+f.dep.ID+"/upgrades", token)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	none, versions := 0, 0
+	for _, r := range body["resources"].([]any) {
+		m := r.(map[string]any)
+		assert.NotContains(t, m, "error")
+		if m["no_version_reported"] == true {
+			none++
+			assert.NotContains(t, m, "stack_version")
+			assert.NotEmpty(t, m["checked_at"])
+		} else {
+			versions++
+			assert.NotContains(t, m, "no_version_reported")
+			assert.NotEmpty(t, m["stack_version"])
+		}
+	}
+	assert.Positive(t, none)
+	assert.Positive(t, versions)
+
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 202, Body: []byte(`{}`)})
+	f.mu.Lock()
+	f.now = f.now.Add(time.Hour) // past the cache
+	f.mu.Unlock()
+	resp, body = f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, true, body["no_version_reported"])
+	assert.NotContains(t, body, "error")
 	assert.Equal(t, 0, f.sim.RealUpgrades())
 }
 

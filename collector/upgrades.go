@@ -38,7 +38,7 @@ func newUpgradesCollector(env Env) (Source, error) {
 	return &upgradesCollector{
 		env:         env,
 		concurrency: max(1, env.Settings.Upgrades.Concurrency),
-		target:      f.desc("upgrade_target_info", "Stack version an upgrade of the stateless resource would move it to (upgrade dry run, validate_only=true), value 1.", "deployment_id", "kind", "ref_id", "stack_version"),
+		target:      f.desc("upgrade_target_info", "Stack version an upgrade of the stateless resource would move it to (upgrade dry run, validate_only=true), value 1; stack_version is empty when the dry run reported none.", "deployment_id", "kind", "ref_id", "stack_version"),
 	}, nil
 }
 
@@ -74,9 +74,9 @@ func (c *upgradesCollector) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 			continue
 		}
-		if results[i].StackVersion != "" {
-			s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, results[i].StackVersion)
-		}
+		// A dry run that succeeded without naming a version (202 with an
+		// empty body or {}) is shown as such: stack_version="".
+		s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, results[i].StackVersion)
 	}
 	if len(targets) > 0 && len(s.Partial) == len(targets) {
 		return nil, fmt.Errorf("upgrade dry runs of all %d resources failed, first error: %w", len(targets), s.Partial[0])

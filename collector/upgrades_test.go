@@ -39,3 +39,39 @@ func TestUpgradesCollectorUsesTheDryRunOnly(t *testing.T) {
 	assert.Len(t, snap.Partial, 1)
 	assert.Zero(t, sim.RealUpgrades())
 }
+
+// TestUpgradesCollectorEmptyAnswers: a dry run accepted with an empty body
+// reports no version; it is shown as stack_version="" and is no failure.
+func TestUpgradesCollectorEmptyAnswers(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, ecesim.Options{Seed: 52, DeploymentsPerOrg: 6, EmptyUpgradeAnswers: true})
+	discover(t, env)
+	src, err := newUpgradesCollector(env)
+	require.NoError(t, err)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, snap.Partial, "an empty answer is not a failure")
+	infos := labelSets(t, snap, "ece_upgrade_target_info")
+	assert.Len(t, infos, sim.Requests("upgrade-deployment-stateless-resource"), "one series per resource asked")
+	none, versions := 0, 0
+	for _, l := range infos {
+		if l["stack_version"] == "" {
+			none++
+		} else {
+			versions++
+		}
+	}
+	assert.Positive(t, none, "resources whose dry run reported no version")
+	assert.Positive(t, versions)
+	require.NoError(t, lintSnapshot(snap))
+
+	// {} reads the same.
+	sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 202, Body: []byte(`{}`)})
+	snap, err = src.Poll(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, snap.Partial)
+	for _, l := range labelSets(t, snap, "ece_upgrade_target_info") {
+		assert.Empty(t, l["stack_version"])
+	}
+	assert.Zero(t, sim.RealUpgrades())
+}

@@ -2,7 +2,10 @@ package eceapi
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 )
@@ -82,8 +85,26 @@ func (s *DeploymentsService) UpgradeDryRun(ctx context.Context, deploymentID, ki
 	}
 	var v DeploymentResourceUpgradeResponse
 	resp, err := s.client.do(req, &v, false)
-	if err != nil {
+	if err != nil && !emptyBody(resp, err) {
 		return nil, resp, fmt.Errorf("upgrade dry run of deployment %q %s %q: %w", deploymentID, kind, refID, err)
 	}
+	// The API may accept the dry run with an empty body (or {}): no
+	// version reported, not a failure.
 	return &v, resp, nil
+}
+
+// emptyBody reports whether err is the decode error of a 2xx answer that
+// had no body at all: Content-Length 0, or a JSON decoder that met the end
+// of its input before the first byte (io.EOF from a json.Decoder, a
+// SyntaxError at offset 0 from json.Unmarshal).
+func emptyBody(resp *Response, err error) bool {
+	var de *DecodeError
+	if resp == nil || resp.Response == nil || !errors.As(err, &de) {
+		return false
+	}
+	if resp.ContentLength == 0 || errors.Is(de.Err, io.EOF) {
+		return true
+	}
+	var se *json.SyntaxError
+	return errors.As(de.Err, &se) && se.Offset == 0
 }

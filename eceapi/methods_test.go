@@ -53,6 +53,9 @@ type methodCase struct {
 	// withSegments calls the method with one path parameter replaced, for
 	// each path parameter.
 	withSegments []func(ctx context.Context, c *Client, v string) error
+	// emptyOK marks an operation whose 2xx may have an empty body (the
+	// upgrade dry run): its "empty" case succeeds, see TestUpgradeDryRun_EmptyAnswer.
+	emptyOK bool
 }
 
 func methodCases() map[string]methodCase {
@@ -123,7 +126,7 @@ func methodCases() map[string]methodCase {
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &DeploymentResourceUpgradeResponse{ResourceID: "b2c4e6f8a0b2c4d6e8f0a2b4c6d8e0f1", StackVersion: "8.15.1"}, v)
 			},
-			errStatus: 404, errCode: "deployments.deployment_not_found", errPrefix: "upgrade dry run of deployment",
+			errStatus: 404, errCode: "deployments.deployment_not_found", errPrefix: "upgrade dry run of deployment", emptyOK: true,
 			withSegments: []func(context.Context, *Client, string) error{
 				func(ctx context.Context, c *Client, v string) error {
 					_, _, err := c.Deployments.UpgradeDryRun(ctx, v, "kibana", "main-kibana")
@@ -497,6 +500,9 @@ func testMethodMalformed(t *testing.T, mc methodCase) {
 		{"trailing garbage", good + "}"},
 		{"html with 2xx", "<html><body>maintenance</body></html>"},
 	} {
+		if tc.body == "" && mc.emptyOK {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c, mux, _ := setup(t)

@@ -283,9 +283,16 @@ type APIKey struct {
 }
 
 // DeploymentResourceUpgradeResponse is the answer of an upgrade dry run.
+// The API may answer 202 with an empty body or {}: both fields are then
+// empty (see VersionReported).
 type DeploymentResourceUpgradeResponse struct {
 	ResourceID   string `json:"resource_id"`
 	StackVersion string `json:"stack_version"`
+}
+
+// VersionReported reports whether the dry run named a stack version.
+func (r *DeploymentResourceUpgradeResponse) VersionReported() bool {
+	return r != nil && r.StackVersion != ""
 }
 
 // loginRequest is the body of POST /users/auth/_login (LoginRequest).

@@ -113,3 +113,53 @@ func TestUpgradeGuard_Redirect(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradeDryRun_EmptyAnswer: the API may accept the dry run with 202
+// and an empty body, or {}: no version reported, not a decode error.
+// Bodies that are there but broken still are.
+func TestUpgradeDryRun_EmptyAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		body    string
+		chunked bool // no Content-Length
+		wantErr bool
+	}{
+		{"empty", "", false, false},
+		{"empty, chunked", "", true, false},
+		{"empty object", "{}", false, false},
+		{"resource id only", `{"resource_id":"r"}`, false, false},
+		{"whitespace", "  \n", false, true},
+		{"truncated", `{"resource_id"`, false, true},
+		{"null", "null", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			mux.HandleFunc(p("/deployments/"+depID+"/kibana/main-kibana/_upgrade"), func(w http.ResponseWriter, r *http.Request) {
+				assert.Equal(t, url.Values{"validate_only": {"true"}}, r.URL.Query())
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusAccepted)
+				if tc.chunked {
+					w.(http.Flusher).Flush()
+				}
+				_, _ = w.Write([]byte(tc.body))
+			})
+			v, resp, err := c.Deployments.UpgradeDryRun(context.Background(), depID, "kibana", "main-kibana")
+			if tc.wantErr {
+				var de *DecodeError
+				require.ErrorAs(t, err, &de)
+				assert.Nil(t, v)
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, v)
+			assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+			assert.False(t, v.VersionReported())
+			assert.Empty(t, v.StackVersion)
+		})
+	}
+	var none *DeploymentResourceUpgradeResponse
+	assert.False(t, none.VersionReported())
+	assert.True(t, (&DeploymentResourceUpgradeResponse{StackVersion: "8.15.1"}).VersionReported())
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,12 +136,17 @@ func TestAPIKeysAsECEListsThem(t *testing.T) {
 	assert.Len(t, labelSets(t, snap, "ece_api_key_info"), 4)
 }
 
+// familyIs reports whether a metric belongs to the family name.
+func familyIs(m prometheus.Metric, name string) bool {
+	return strings.Contains(m.Desc().String(), `fqName: "`+name+`"`)
+}
+
 // labelSets returns the label sets of one family of a snapshot.
 func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
 	t.Helper()
 	var out []map[string]string
 	for _, m := range s.metrics {
-		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
+		if !familyIs(m, name) {
 			continue
 		}
 		l := map[string]string{}

@@ -133,3 +133,41 @@ func seriesValue(t *testing.T, s *Snapshot, name string, want map[string]string)
 	require.Len(t, found, 1, "%s%v: "+strconv.Itoa(len(found))+" series", name, want)
 	return found[0]
 }
+
+// TestNullListsEverywhere: null in place of any list is an empty list for
+// every collector, not a failure.
+func TestNullListsEverywhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		bodies map[string]string
+		newSrc func(Env) (Source, error)
+		family string
+		want   float64
+	}{
+		{"deployments", map[string]string{"/api/v1/deployments": `{"deployments":null}`}, newDeploymentsCollector, "", 0},
+		{"deployment resources", map[string]string{"/api/v1/deployments": `{"deployments":[{"id":"d1","name":"n","resources":null}]}`}, newDeploymentsCollector, "ece_deployment_info", 1},
+		{"remote clusters", map[string]string{
+			"/api/v1/deployments": `{"deployments":[{"id":"d1","name":"n","resources":[{"ref_id":"elasticsearch","id":"r","kind":"elasticsearch","region":"ece-region"}]}]}`,
+			"/api/v1/deployments/d1/elasticsearch/elasticsearch/remote-clusters": `{"resources":null}`,
+		}, newRemoteClustersCollector, "ece_remote_cluster_skip_unavailable", 0},
+		{"api keys", map[string]string{"/api/v1/users/auth/keys": `{"keys":null}`}, newAPIKeysCollector, "ece_api_keys", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := fixtureEnv(t, tc.bodies)
+			if tc.name == "remote clusters" {
+				discover(t, env)
+			}
+			src, err := tc.newSrc(env)
+			require.NoError(t, err)
+			snap, err := src.Poll(context.Background())
+			require.NoError(t, err)
+			assert.Empty(t, snap.Partial)
+			if tc.family != "" {
+				assert.Equal(t, int(tc.want), familyNames(t, snap)[tc.family])
+			}
+			require.NoError(t, lintSnapshot(snap))
+		})
+	}
+}

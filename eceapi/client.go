@@ -35,6 +35,11 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMaxInFlight caps concurrent requests of one client.
 	DefaultMaxInFlight = 8
+	// DefaultBillingV2URL is the host of the Cloud Billing API (v2), which
+	// Elastic serves apart from the Cloud API (see WithBillingV2URL).
+	DefaultBillingV2URL = "https://billing.elastic-cloud.com"
+	// BillingV2BasePath is appended to the billing v2 base URL once.
+	BillingV2BasePath = "/api/v2"
 )
 
 // Client talks to one Elastic Cloud or ECE API endpoint with one set of
@@ -42,6 +47,7 @@ const (
 type Client struct {
 	httpClient   *http.Client
 	baseURL      *url.URL
+	billingV2URL *url.URL // ends in /api/v2/
 	userAgent    string
 	auth         authenticator
 	maxRetries   int
@@ -60,6 +66,8 @@ type Client struct {
 	Organizations *OrganizationsService
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
+	// BillingV2 is the Cloud Billing API (ESS only), on its own host.
+	BillingV2 *BillingV2Service
 }
 
 type service struct{ client *Client }
@@ -95,6 +103,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err := WithBaseURL(DefaultESSURL)(c); err != nil {
 		return nil, err
 	}
+	if err := WithBillingV2URL(DefaultBillingV2URL)(c); err != nil {
+		return nil, err
+	}
 	c.inFlight = make(chan struct{}, DefaultMaxInFlight)
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -107,6 +118,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Organizations = &OrganizationsService{c}
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
+	c.BillingV2 = &BillingV2Service{c}
 	return c, nil
 }
 
@@ -115,28 +127,53 @@ func NewClient(opts ...Option) (*Client, error) {
 // ends with it.
 func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimSpace(raw))
+		u, err := parseBaseURL("base URL", raw, APIBasePath)
 		if err != nil {
-			return fmt.Errorf("base URL: %w", err)
+			return err
 		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return fmt.Errorf("base URL %q: scheme must be http or https", raw)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("base URL %q: host is missing", raw)
-		}
-		if u.User != nil {
-			return fmt.Errorf("base URL: credentials in the URL are not allowed")
-		}
-		u.RawQuery, u.Fragment = "", ""
-		p := strings.TrimRight(u.Path, "/")
-		if !strings.HasSuffix(p, APIBasePath) {
-			p += APIBasePath
-		}
-		u.Path, u.RawPath = p+"/", ""
 		c.baseURL = u
 		return nil
 	}
+}
+
+// WithBillingV2URL sets the host of the Cloud Billing API (v2), default
+// DefaultBillingV2URL; Elastic's newer docs name https://cloud.elastic.co.
+// "/api/v2" is appended unless the URL already ends with it. The same
+// credentials are sent there as to the base URL.
+func WithBillingV2URL(raw string) Option {
+	return func(c *Client) error {
+		u, err := parseBaseURL("billing v2 URL", raw, BillingV2BasePath)
+		if err != nil {
+			return err
+		}
+		c.billingV2URL = u
+		return nil
+	}
+}
+
+// parseBaseURL validates an endpoint URL and returns it ending in
+// basePath + "/".
+func parseBaseURL(what, raw, basePath string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%s %q: scheme must be http or https", what, raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%s %q: host is missing", what, raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s: credentials in the URL are not allowed", what)
+	}
+	u.RawQuery, u.Fragment = "", ""
+	p := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(p, basePath) {
+		p += basePath
+	}
+	u.Path, u.RawPath = p+"/", ""
+	return u, nil
 }
 
 // WithAPIKey authenticates with "Authorization: ApiKey <key>" (ESS and ECE).
@@ -316,6 +353,9 @@ func WithClock(now func() time.Time) Option {
 // BaseURL returns the API base URL, ending in /api/v1/.
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
+// BillingV2URL returns the Cloud Billing API base URL, ending in /api/v2/.
+func (c *Client) BillingV2URL() string { return c.billingV2URL.String() }
+
 // RateLimit is what the x-ratelimit-* headers of an answer said.
 type RateLimit struct {
 	// Present: x-ratelimit-remaining was sent, so Remaining is meaningful.
@@ -375,10 +415,16 @@ func segment(name, v string) (string, error) {
 // newRequest builds a request for path (relative to /api/v1, no leading
 // slash, segments already escaped).
 func (c *Client) newRequest(ctx context.Context, op, method, path string, query url.Values, body any) (*http.Request, error) {
-	u := *c.baseURL
+	return c.newRequestAt(ctx, c.baseURL, op, method, path, query, body)
+}
+
+// newRequestAt builds a request for path relative to base (the API or the
+// billing v2 base URL).
+func (c *Client) newRequestAt(ctx context.Context, base *url.URL, op, method, path string, query url.Values, body any) (*http.Request, error) {
+	u := *base
 	// path holds escaped segments: keep that form as RawPath and its
 	// decoded form as Path, so that they are not escaped a second time.
-	u.RawPath = c.baseURL.EscapedPath() + path
+	u.RawPath = base.EscapedPath() + path
 	unescaped, err := url.PathUnescape(u.RawPath)
 	if err != nil {
 		return nil, err
@@ -410,7 +456,12 @@ func (c *Client) newRequest(ctx context.Context, op, method, path string, query 
 
 // get is the common shape of every read operation.
 func (c *Client) get(ctx context.Context, op, path string, query url.Values, v any) (*Response, error) {
-	req, err := c.newRequest(ctx, op, http.MethodGet, path, query, nil)
+	return c.getAt(ctx, c.baseURL, op, path, query, v)
+}
+
+// getAt is get relative to base.
+func (c *Client) getAt(ctx context.Context, base *url.URL, op, path string, query url.Values, v any) (*Response, error) {
+	req, err := c.newRequestAt(ctx, base, op, http.MethodGet, path, query, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -606,13 +657,14 @@ func sanitizeURLError(err error) error {
 	return err
 }
 
-// checkRedirect refuses redirects to another host or scheme; the
-// Authorization header must only ever reach the configured host.
+// checkRedirect refuses redirects to another host or scheme than the
+// request's own, which is one of the configured hosts (the API's or the
+// billing v2 one); the Authorization header must only ever reach those.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return fmt.Errorf("%w: too many redirects", ErrRedirectRefused)
 	}
-	if req.URL.Host != c.baseURL.Host || req.URL.Scheme != c.baseURL.Scheme {
+	if orig := via[0].URL; req.URL.Host != orig.Host || req.URL.Scheme != orig.Scheme {
 		return fmt.Errorf("%w: to %s://%s", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
 	}
 	// A 307/308 keeps the method: a redirect must not turn a dry run into

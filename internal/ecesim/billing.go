@@ -34,7 +34,7 @@ func isBilling(op string) bool {
 	case opOverview, opCostsDeployments, opItems, opItemsByDeployment, opCharts, opChartsByDeployment:
 		return true
 	}
-	return false
+	return isBillingV2(op)
 }
 
 // jsDimension is Dimension.

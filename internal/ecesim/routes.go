@@ -76,15 +76,19 @@ type matched struct {
 // wins over a route of the other mode (which then answers 404 as
 // unavailable), so ESS routes /users/auth/keys/_all to get-api-key.
 func route(mode Mode, method, path string) matched {
+	table := routes
 	rest, found := strings.CutPrefix(path, "/api/v1/")
 	if !found {
-		return matched{}
+		if rest, found = strings.CutPrefix(path, "/api/v2/"); !found {
+			return matched{}
+		}
+		table = routesV2 // the Cloud Billing API, billingv2.go
 	}
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	var other matched
 	var allow []string
-	for i := range routes {
-		r := &routes[i]
+	for i := range table {
+		r := &table[i]
 		p, ok := matchSegs(r.segs, segs)
 		if !ok {
 			continue

@@ -8,7 +8,9 @@
 // field names, JSON types, status codes, BasicFailedReply error bodies
 // ({"errors":[{"code","message","fields"}]}) with the x-cloud-error-codes
 // header, and the x-ratelimit-* headers on every answer. Mount it with
-// httptest.NewServer(ecesim.New(opts)).
+// httptest.NewServer(ecesim.New(opts)). In ESS mode it also serves the
+// Cloud Billing API (v2) below /api/v2/..., consistent with the v1 billing
+// data (see billingv2.go).
 //
 // The data (organizations, deployments and their resources, remote
 // clusters, API keys, prices) is generated once in New from Options.Seed,

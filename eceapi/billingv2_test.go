@@ -158,32 +158,34 @@ func TestBillingV2_Query(t *testing.T) {
 	assert.Equal(t, map[string]string{"costs/instances": q, "costs/items": q, "charts": "bucketing_strategy=monthly&" + q}, got)
 }
 
-// A null list, or a null body part, is empty; JSON null as the whole body
-// is a decode error.
+// A null list is empty, at any depth.
 func TestBillingV2_NullLists(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
-	body := fixture(t, "getCostsByInstancesV2/null-instances.json")
-	mux.HandleFunc(p2("/billing/organizations/o/costs/instances"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, body)
-	})
-	mux.HandleFunc(p2("/billing/organizations/o/costs/items"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"total_ecu": 0, "products": null}`)
-	})
-	mux.HandleFunc(p2("/billing/organizations/o/charts"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"data": null}`)
+	serve := func(op, body string) {
+		mux.HandleFunc(p2("/billing/organizations/o/"+op), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) })
+	}
+	serve("costs/instances", fixture(t, "getCostsByInstancesV2/null-instances.json"))
+	serve("costs/items", fixture(t, "getCostsByItemsV2/null-lists.json"))
+	serve("charts", fixture(t, "getChartsV2/null-lists.json"))
+	mux.HandleFunc(p2("/billing/organizations/lines/costs/instances"), func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, fixture(t, "getCostsByInstancesV2/null-lists.json"))
 	})
 	ctx := context.Background()
 	ic, _, err := c.BillingV2.Instances(ctx, "o", InstancesOptions{CostsWindow: v2Window})
 	require.NoError(t, err)
 	assert.Empty(t, ic.Instances)
 	assert.Zero(t, ic.TotalECU)
+	ic, _, err = c.BillingV2.Instances(ctx, "lines", InstancesOptions{CostsWindow: v2Window})
+	require.NoError(t, err)
+	assert.Equal(t, []InstanceCosts{{ID: "f00dfeedf00dfeedf00dfeedf00dfeed", Type: "elastic_inference_service", TotalECU: 0.4}}, ic.Instances)
 	pc, _, err := c.BillingV2.Items(ctx, "o", ItemsV2Options{CostsWindow: v2Window})
 	require.NoError(t, err)
-	assert.Empty(t, pc.Products)
+	assert.Equal(t, []ProductCosts{{Type: "other"}}, pc.Products)
 	ch, _, err := c.BillingV2.Charts(ctx, "o", ChartsV2Options{CostsWindow: v2Window})
 	require.NoError(t, err)
-	assert.Empty(t, ch.Data)
+	require.Len(t, ch.Data, 1)
+	assert.Empty(t, ch.Data[0].Values)
 }
 
 func TestBillingV2URL(t *testing.T) {

@@ -374,12 +374,13 @@ func methodCases() map[string]methodCase {
 				assert.Equal(t, ProductLineItem{Name: "GCP Data Transfer Out", Type: "data_out", SKU: "gcp.data-transfer-out", Unit: "GB", TotalECU: 0.4163,
 					Quantity: V2Quantity{Value: 8.326714027673006, FormattedValue: "8.3267 GBs"}, Rate: V2Rate{Value: 0.05, FormattedValue: "0.0500 per GB"}}, d.LineItems[3])
 				// A serverless project (no name without include_names) and an
-				// organization-level service whose lines are null.
+				// organization-level service.
 				assert.Equal(t, InstanceCosts{ID: "a0b1c2d3e4f5061728394a5b6c7d8e9f", Type: "observability", TotalECU: 9.8038, LineItems: []ProductLineItem{{
 					Name: "Observability Serverless Ingest", Type: "ingest", SKU: "serverless.observability.ingest_aws-us-east-1", Unit: "GB", TotalECU: 9.8038,
 					Quantity: V2Quantity{Value: 65.3587, FormattedValue: "65.3587 GBs"}, Rate: V2Rate{Value: 0.15, FormattedValue: "0.1500 per GB"}}}}, ic.Instances[1])
-				assert.Equal(t, InstanceCosts{ID: "f00dfeedf00dfeedf00dfeedf00dfeed", Name: "Elastic Inference Service", Type: "elastic_inference_service", TotalECU: 0.4}, ic.Instances[2])
-				assert.Empty(t, ic.Instances[2].LineItems)
+				assert.Equal(t, InstanceCosts{ID: "f00dfeedf00dfeedf00dfeedf00dfeed", Name: "Elastic Inference Service", Type: "elastic_inference_service", TotalECU: 0.4,
+					LineItems: []ProductLineItem{{Name: "EIS ELSER tokens", Type: "inference", SKU: "global.eis.elser-tokens", Unit: "1M tokens", TotalECU: 0.4,
+						Quantity: V2Quantity{Value: 5, FormattedValue: "5 1M tokens"}, Rate: V2Rate{Value: 0.08, FormattedValue: "0.0800 per 1M tokens"}}}}, ic.Instances[2])
 			},
 			errStatus: 400, errCode: "invalid_input", errPrefix: `get instances costs of organization "` + orgID + `"`,
 			withSegments: []func(context.Context, *Client, string) error{
@@ -399,14 +400,13 @@ func methodCases() map[string]methodCase {
 			check: func(t *testing.T, v any) {
 				pc := v.(*ProductsCosts)
 				assert.InDelta(t, 11.3402, pc.TotalECU, 1e-9)
-				require.Len(t, pc.Products, 3)
+				require.Len(t, pc.Products, 2)
 				assert.Equal(t, "hosted", pc.Products[0].Type)
 				assert.InDelta(t, 1.5364, pc.Products[0].TotalECU, 1e-9)
 				require.Len(t, pc.Products[0].LineItems, 2)
 				assert.Equal(t, "aws.data-transfer-in", pc.Products[0].LineItems[1].SKU)
 				assert.InDelta(t, 0.008, pc.Products[0].LineItems[1].Quantity.Value, 1e-12)
 				assert.Equal(t, "serverless", pc.Products[1].Type)
-				assert.Equal(t, ProductCosts{Type: "other"}, pc.Products[2], "null lines are empty")
 			},
 			errStatus: 400, errCode: "invalid_input", errPrefix: `get itemized costs (v2) of organization "` + orgID + `"`,
 			withSegments: []func(context.Context, *Client, string) error{
@@ -429,7 +429,7 @@ func methodCases() map[string]methodCase {
 				assert.Equal(t, time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC), ch.Data[0].Timestamp)
 				assert.Equal(t, []ChartItemValue{{ID: "7d1a3c5e9b2f4a6c8e0d2b4f6a8c0e1d", Name: "search-prod", Value: 10.7652},
 					{ID: "a0b1c2d3e4f5061728394a5b6c7d8e9f", Value: 4.9019}}, ch.Data[0].Values)
-				assert.Empty(t, ch.Data[1].Values, "null values are empty")
+				assert.Empty(t, ch.Data[1].Values)
 			},
 			errStatus: 404, errCode: "not_found", errPrefix: `get usage charts of organization "` + orgID + `"`,
 			withSegments: []func(context.Context, *Client, string) error{

@@ -32,6 +32,11 @@ func FuzzCheckResponse(f *testing.F) {
 	f.Add(401, []byte(`{"errors":[{"code":"root.unauthorized","message":"user:`+password+`"}]}`), "", "", "", "", "", uint8(1))
 	f.Add(502, []byte("<p>"+strings.Repeat("y", 115)+key+"</p>"), "text/html", "", "", "", "", uint8(0))
 	f.Add(500, []byte(`{"errors":[{"code":"x","message":"\u0046UZZ-SENTINEL-KEY-4d1c"}]}`), "", "", "", "", "", uint8(2))
+	// The billing v2 service's own bodies.
+	f.Add(400, []byte(fixtureOrEmpty("getCostsByInstancesV2/error-invalid-input.json")), "application/json", "", "", "", "", uint8(0))
+	f.Add(403, []byte(fixtureOrEmpty("getCostsByInstancesV2/error-forbidden.txt")), "text/plain; charset=utf-8", "", "", "", "", uint8(0))
+	f.Add(400, []byte(`{"error":"`+key+`","message":"`+key+`","detail":{"messages":{"`+key+`":["`+key+`"]}}}`), "application/json", "", "", "", "", uint8(0))
+	f.Add(400, []byte(`{"error":"e","detail":{"messages":{"a":[1,{}],"b":null,"c":"x"}}}`), "", "", "", "", "", uint8(1))
 	f.Fuzz(func(t *testing.T, status int, body []byte, contentType, codes, retry, remaining, interval string, scheme uint8) {
 		if status < 100 || status > 999 {
 			return
@@ -143,7 +148,8 @@ func FuzzChartItemsDecode(f *testing.F) {
 func FuzzDecodeResponses(f *testing.F) {
 	for _, name := range []string{"deployments.json", "remote_clusters.json", "upgrade.json", "account.json", "organizations.json",
 		"costs_overview.json", "costs_deployments.json", "costs_items.json", "costs_items_fractional.json", "charts_daily_millis.json",
-		"api_keys.json"} {
+		"api_keys.json", "getCostsByInstancesV2/normal.json", "getCostsByInstancesV2/null-lists.json", "getCostsByItemsV2/normal.json",
+		"getChartsV2/daily.json"} {
 		f.Add([]byte(fixtureOrEmpty(name)))
 	}
 	f.Add([]byte(`{"deployments":[{"id":"a","resources":[{"kind":"elasticsearch"}]}]}`))
@@ -159,7 +165,8 @@ func FuzzDecodeResponses(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, v := range []any{&DeploymentsListResponse{}, &RemoteResources{}, &DeploymentResourceUpgradeResponse{}, &AccountResponse{},
-			&OrganizationList{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{}, &APIKeysResponse{}} {
+			&OrganizationList{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{}, &APIKeysResponse{},
+			&InstancesCosts{}, &ProductsCosts{}} {
 			err := c.decode(bytes.NewReader(data), v, "fuzz")
 			var de *DecodeError
 			if err != nil && !errors.As(err, &de) && !errors.Is(err, ErrBodyTooLarge) {

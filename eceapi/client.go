@@ -63,11 +63,10 @@ type Client struct {
 	// Services, one per API area.
 	Deployments   *DeploymentsService
 	Billing       *BillingService
+	BillingV2     *BillingV2Service // the Cloud Billing API, on its own host
 	Organizations *OrganizationsService
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
-	// BillingV2 is the Cloud Billing API (ESS only), on its own host.
-	BillingV2 *BillingV2Service
 }
 
 type service struct{ client *Client }
@@ -115,10 +114,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.httpClient.CheckRedirect = c.checkRedirect
 	c.Deployments = &DeploymentsService{c}
 	c.Billing = &BillingService{c}
+	c.BillingV2 = &BillingV2Service{c}
 	c.Organizations = &OrganizationsService{c}
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
-	c.BillingV2 = &BillingV2Service{c}
 	return c, nil
 }
 

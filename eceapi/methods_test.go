@@ -39,10 +39,7 @@ type methodCase struct {
 	op     string // spec operationId
 	method string
 	path   string // below /api/v1 (/api/v2 with v2)
-	// v2 marks a Cloud Billing API (v2) operation, served below the
-	// billing v2 base URL.
-	v2    bool
-	query url.Values
+	query  url.Values
 	// fixture is the success body (testdata/) and status its HTTP status.
 	fixture string
 	status  int
@@ -59,6 +56,9 @@ type methodCase struct {
 	// emptyOK marks an operation whose 2xx may have an empty body (the
 	// upgrade dry run): its "empty" case succeeds, see TestUpgradeDryRun_EmptyAnswer.
 	emptyOK bool
+	// v2 marks a Cloud Billing API (v2) operation, served below the
+	// billing v2 base URL.
+	v2 bool
 }
 
 func methodCases() map[string]methodCase {

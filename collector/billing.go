@@ -318,10 +318,11 @@ func (c *billingCollector) closeMonth(ctx context.Context, org string, from time
 	}
 	mf := &monthFigures{from: prevFrom, org: ov.Costs.Total, deployments: map[string]float64{}}
 	for _, d := range deps.Deployments {
-		if d.DeploymentID == "" || !c.env.Account.Deployments.Match(d.DeploymentID, d.DeploymentName) {
-			continue
+		if _, dup := mf.deployments[d.DeploymentID]; dup || d.DeploymentID == "" ||
+			!c.env.Account.Deployments.Match(d.DeploymentID, d.DeploymentName) {
+			continue // a duplicate listing keeps the first, as for the current month
 		}
-		mf.deployments[d.DeploymentID] += d.Costs.Total
+		mf.deployments[d.DeploymentID] = d.Costs.Total
 	}
 	c.mu.Lock()
 	c.prevMonth[org] = mf

@@ -398,3 +398,25 @@ func uniq(s []string) []string {
 	sort.Strings(s)
 	return slices.Compact(s)
 }
+
+// TestBillingDuplicateDeploymentKeepsFirst: a deployment listed twice keeps
+// its first figure, in the current and in the closed month alike (no
+// double count, no duplicate series).
+func TestBillingDuplicateDeploymentKeepsFirst(t *testing.T) {
+	t.Parallel()
+	env, _ := fixtureEnv(t, map[string]string{
+		"/api/v1/organizations":    `{"organizations":[{"id":"o1","name":"org"}]}`,
+		"/api/v1/billing/costs/o1": `{"costs":{"total":10,"dimensions":[]},"trials":0,"hourly_rate":0.1}`,
+		"/api/v1/billing/costs/o1/deployments": `{"total_cost":10,"deployments":[
+			{"deployment_id":"d1","deployment_name":"one","hourly_rate":0.1,"costs":{"total":10,"dimensions":[]}},
+			{"deployment_id":"d1","deployment_name":"one","hourly_rate":0.5,"costs":{"total":99,"dimensions":[]}}]}`,
+	})
+	env.Settings.Billing.Items = false
+	src, err := newBillingCollector(env)
+	require.NoError(t, err)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, lintSnapshotGather(snap))
+	assert.Equal(t, 10.0, sumFamily(t, snap, "ece_billing_deployment_cost_ecu", "deployment_id", "d1"))
+	assert.Equal(t, 10.0, sumFamily(t, snap, "ece_billing_deployment_previous_month_cost_ecu", "deployment_id", "d1"))
+}

@@ -137,3 +137,21 @@ ece_exporter_collector_success{account="prod",collector="remote_clusters"} 0
 	assert.Positive(t, series["ece_billing_item_cost_ecu"])
 	assert.Zero(t, series["ece_deployment_info"])
 }
+
+// TestBillingAloneNeverListsDeployments: with only the billing collectors
+// enabled, no hidden discovery runs: GET /deployments is never called.
+func TestBillingAloneNeverListsDeployments(t *testing.T) {
+	t.Parallel()
+	sim := trackSim(ecesim.New(ecesim.Options{Seed: 75, DeploymentsPerOrg: 3, Now: testNow}))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	_, reg := startManager(t, essConfig(srv.URL), billingName, billingChartsName)
+	assert.Zero(t, sim.Requests("list-deployments"))
+	assert.Equal(t, 3, sim.Requests("get-costs-items-by-deployment"))
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
+# TYPE ece_exporter_collector_success gauge
+ece_exporter_collector_success{account="prod",collector="billing"} 1
+ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
+`), "ece_exporter_collector_success"))
+}

@@ -299,3 +299,43 @@ func errorOperation(err error) string {
 	}
 	return ""
 }
+
+// Roles, as Elastic names them, that allow the calls of each collector.
+const (
+	roleBilling        = `an organization role with the billing-costs:get permission: on ESS "Billing admin" or "Organization owner"`
+	roleDeploymentRead = `read access to the deployments: on ESS "Viewer" (or "Editor", "Admin") on the deployments to watch; on ECE "Deployment viewer", "Platform viewer" or higher`
+	roleUpgradeDryRun  = `write access to the deployments (even for a dry run with validate_only=true): on ESS "Editor" or "Admin"; on ECE "Deployment manager" or "Platform admin"`
+	roleAllKeys        = `on ECE "Platform admin" (listing every user's keys); or set collectors.api_keys.scope: own`
+	roleOwnKeys        = `an API key or user that may list its own API keys`
+	roleAccount        = `any organization member (GET /account); or configure accounts[].organization_ids`
+)
+
+// requiredRole returns what Elastic calls the role that allows an operation.
+func requiredRole(operation string) string {
+	switch {
+	case strings.HasPrefix(operation, "get-costs-"):
+		return roleBilling
+	case operation == "list-deployments", strings.HasPrefix(operation, "get-deployment"):
+		return roleDeploymentRead
+	case strings.HasPrefix(operation, "upgrade-deployment"):
+		return roleUpgradeDryRun
+	case operation == "get-users-api-keys", operation == "get-user-api-keys":
+		return roleAllKeys
+	case operation == "get-api-keys":
+		return roleOwnKeys
+	case operation == "get-current-account", operation == "list-organizations":
+		return roleAccount
+	default:
+		return "a role that allows this call"
+	}
+}
+
+// refusedCall describes a 403: which call was refused and the role it
+// needs. ok is false for any other error.
+func refusedCall(err error) (call, needs string, ok bool) {
+	var apiErr *eceapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+		return "", "", false
+	}
+	return apiErr.Method + " " + apiErr.Path, requiredRole(apiErr.Operation), true
+}

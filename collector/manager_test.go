@@ -54,7 +54,8 @@ func waitReady(t *testing.T, m *Manager) {
 // TestCallsPerCycle asserts the API calls of one poll cycle against the
 // formula: 1 deployments list + 1 organizations discovery + per
 // organization 2 billing calls + 1 chart call + D item calls + R
-// remote-cluster calls + 1 keys call.
+// remote-cluster calls + 1 keys call, and on this first cycle 2 billing
+// calls per organization for the closed previous month.
 func TestCallsPerCycle(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}} {
@@ -64,13 +65,13 @@ func TestCallsPerCycle(t *testing.T) {
 		d := tc.orgs * tc.perOrg
 		want := map[string]int{
 			"list-deployments": 1, "list-organizations": 1,
-			"get-costs-overview": tc.orgs, "get-costs-deployments": tc.orgs, "get-costs-charts": tc.orgs,
+			"get-costs-overview": 2 * tc.orgs, "get-costs-deployments": 2 * tc.orgs, "get-costs-charts": tc.orgs,
 			"get-costs-items-by-deployment":              d,
 			"get-deployment-es-resource-remote-clusters": d,
 			"get-api-keys": 1,
 		}
 		assert.Equal(t, want, sim.RequestCounts(), "orgs=%d deployments=%d", tc.orgs, d)
-		assert.Equal(t, 1+1+3*tc.orgs+2*d+1, sim.TotalRequests())
+		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+2*tc.orgs, sim.TotalRequests())
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m.Stop(ctx)
 		cancel()

@@ -35,6 +35,10 @@ type poller struct {
 	// rateLimited counts consecutive polls that ended in a 429 (poll
 	// goroutine only).
 	rateLimited int
+	// refusedLogged: a 403 was logged since the last successful poll; the
+	// same refusal every poll is logged at debug level only (poll
+	// goroutine only).
+	refusedLogged bool
 
 	mu          sync.RWMutex
 	snap        *Snapshot // last good
@@ -172,9 +176,20 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 		if code := errorCode(err); code != "" {
 			keyvals = append(keyvals, "code", code)
 		}
-		if reason == ReasonConfig {
+		call, needs, refused := refusedCall(err)
+		switch {
+		case refused && p.refusedLogged:
+			level.Debug(p.logger).Log(keyvals...)
+		case refused:
+			// Once per account and collector until it succeeds again: a
+			// key without the role fails every poll the same way.
+			p.refusedLogged = true
+			keyvals = append(keyvals, "refused_call", call, "needs", needs,
+				"hint", "the API key lacks a permission this collector needs; only this collector is affected; logged once until the collector succeeds")
+			level.Warn(p.logger).Log(keyvals...)
+		case reason == ReasonConfig:
 			level.Error(p.logger).Log(keyvals...)
-		} else {
+		default:
 			level.Warn(p.logger).Log(keyvals...)
 		}
 		var rl *eceapi.RateLimitError
@@ -183,6 +198,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 		}
 		return 0
 	}
+	p.refusedLogged = false
 	for _, perr := range snap.Partial {
 		p.errors(Reason(perr))
 	}

@@ -497,7 +497,9 @@ func (c *Client) retryWait(err error, attempt int) (time.Duration, bool) {
 		}
 	} else {
 		var de *DecodeError
-		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) {
+		// A TLS handshake that failed (an unknown authority, a name
+		// mismatch, an expired certificate) fails the same way again.
+		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || IsTLSError(err) {
 			return 0, false
 		}
 		var ne net.Error

@@ -43,6 +43,10 @@ var (
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 1 << 20
 
+// maxHintSource bounds how much of a non-JSON error body the body hint
+// (120 characters of its text) is taken from.
+const maxHintSource = 64 << 10
+
 // APIError is any non-2xx answer of the API.
 type APIError struct {
 	// StatusCode is the HTTP status.
@@ -252,7 +256,6 @@ func redact(s string, secrets []string) string {
 	// each covered run replaced: overlapping forms become one "<secret>".
 	var covered []bool
 	for _, f := range forms {
-		f = asciiLower(f)
 		for i := 0; ; {
 			j := strings.Index(folded[i:], f)
 			if j < 0 {
@@ -289,12 +292,14 @@ func redact(s string, secrets []string) string {
 // without HTML escapes, \u-escaping every non-ASCII character, escaping
 // "/"), HTML-escaped, percent-encoded (query, path, and every byte but the
 // unreserved ones), and base64-encoded (standard and URL alphabets, padded
-// or not). redact matches them ignoring ASCII case, which also covers
-// lower-case percent and \u escapes.
+// or not). The forms are ASCII lower-cased, as redact matches them
+// ignoring ASCII case (which also covers lower-case percent and \u
+// escapes).
 func secretForms(secrets []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(f string) {
+		f = asciiLower(f)
 		if f != "" && !seen[f] {
 			seen[f] = true
 			out = append(out, f)
@@ -413,6 +418,10 @@ func bodyHint(contentType string, body []byte, secrets []string) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
 		mt = "unknown content type"
+	}
+	// The excerpt is short: redact only the start of a large page.
+	if len(body) > maxHintSource {
+		body = body[:maxHintSource]
 	}
 	text := redact(string(body), secrets)
 	if strings.Contains(mt, "html") {

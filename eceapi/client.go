@@ -593,6 +593,11 @@ func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op stri
 		return nil
 	}
 	data, err := readBody(lr, contentLength)
+	if err == nil && lr.err != nil {
+		// io.ReadFull reads a dropped connection's io.ErrUnexpectedEOF as
+		// the end of the body: it is not.
+		err = lr.err
+	}
 	if err != nil {
 		return readError(op, err, lr.err)
 	}

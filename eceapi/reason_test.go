@@ -77,6 +77,11 @@ func TestErrorReasonOfClientFailures(t *testing.T) {
 			w.Header().Set("Content-Length", "100")
 			_, _ = w.Write([]byte(`{"id":"a"`))
 		}, ReasonNetwork},
+		{"chunked body cut short", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"id":"a"`))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection drops mid-body
+		}, ReasonNetwork},
 		{"slow body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100")
 			_, _ = w.Write([]byte(`{"id":"a"`))

@@ -112,3 +112,24 @@ type timeoutError struct{}
 func (*timeoutError) Error() string   { return "i/o timeout" }
 func (*timeoutError) Timeout() bool   { return true }
 func (*timeoutError) Temporary() bool { return true }
+
+type panickingSource struct{}
+
+func (panickingSource) Poll(context.Context) (*Snapshot, error) {
+	var m map[string]int
+	m["x"]++ // a bug: assignment to entry in nil map
+	return nil, nil
+}
+
+// TestPanicIsItsOwnReason: a collector's panic is counted as reason
+// panic (it was network), and the daemon goes on.
+func TestPanicIsItsOwnReason(t *testing.T) {
+	t.Parallel()
+	var reasons []string
+	var logs bytes.Buffer
+	p := newPoller("prod", "billing", panickingSource{}, time.Minute, log.NewLogfmtLogger(&logs), func(r string) { reasons = append(reasons, r) })
+	p.pollOnce(context.Background())
+	assert.Equal(t, []string{ReasonPanic}, reasons)
+	assert.Contains(t, logs.String(), "collector panicked: assignment to entry in nil map")
+	assert.False(t, p.state().success)
+}

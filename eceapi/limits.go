@@ -12,20 +12,26 @@ import (
 // an operation not listed gets DefaultBodyLimit. README's "Response body
 // limits" table lists the same values (TestREADMEBodyLimits).
 var bodyLimits = map[string]int64{
-	// One listing of every deployment, ~1 KiB per deployment: 16 MiB
-	// holds well over 10,000 of them. One request per poll.
+	// One listing of every deployment, ~700 bytes per deployment (the
+	// simulator's faithful shape): 16 MiB holds ~24,000. One request per
+	// poll.
 	"list-deployments": 16 << 20,
-	// Organization-wide billing answers: a few hundred bytes per deployment
-	// (and per chart bucket). One request per organization and poll.
+	// Organization-wide billing answers, one request per organization and
+	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
+	// deployments), ~90 bytes per deployment and day for daily charts,
+	// up to ~2 KiB per deployment for the itemized costs.
 	"get-costs-deployments": 8 << 20,
 	"get-costs-charts":      8 << 20,
-	"get-costs-items":       4 << 20,
-	// Every API key of the platform (ECE _all), ~500 bytes per key.
+	"get-costs-items":       8 << 20,
+	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
+	// 4 MiB: ~22,000 keys), or one user's.
 	"get-users-api-keys": 4 << 20,
 	"get-api-keys":       2 << 20,
 	"get-user-api-keys":  2 << 20,
 	// Per-deployment answers, fanned out over many deployments at once:
 	// they must stay small, as max_in_flight of them may be read together.
+	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a
+	// remote cluster ~240 bytes (1 MiB: ~4,000 per resource).
 	"get-costs-items-by-deployment":              2 << 20,
 	"get-costs-charts-by-deployment":             2 << 20,
 	"get-deployment-es-resource-remote-clusters": 1 << 20,

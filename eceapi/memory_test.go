@@ -183,7 +183,9 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 			t.Logf("%d requests, %d in flight: peak heap growth %.1f MiB (bound %.1f MiB = 2 × (%.1f MiB + 8 MiB) + 16 MiB), allocated %.1f MiB",
 				len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top), mib(int64(after.TotalAlloc-before.TotalAlloc)))
 			assert.Less(t, growth, bound, "peak heap growth")
-			assert.Less(t, bound, int64(256<<20)/2, "the bound itself stays well under the shipped 256Mi memory limit")
+			// The bound itself leaves the rest of the shipped 256Mi memory
+			// limit (at least 96 MiB) to snapshots and expositions.
+			assert.Less(t, bound, int64(160<<20), "bound")
 			assert.False(t, strings.Contains(fmt.Sprint(errs), "aaaaaaaa"), "errors do not quote the body")
 		})
 	}

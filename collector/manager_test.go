@@ -160,7 +160,7 @@ func TestSelfMetricsOfAFailingCollector(t *testing.T) {
 	want := `
 # HELP ece_exporter_collector_stale 1 when the last poll failed and the exported data is from an earlier successful poll.
 # TYPE ece_exporter_collector_stale gauge
-ece_exporter_collector_stale{account="prod",collector="api_keys"} 1
+ece_exporter_collector_stale{account="prod",collector="api_keys"} 0
 ece_exporter_collector_stale{account="prod",collector="deployments"} 0
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -154,6 +153,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	}
 
 	p.mu.Lock()
+	hasData := p.snap != nil
 	p.polled = true
 	p.duration = elapsed
 	if err != nil {
@@ -169,7 +169,11 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 			reason = ReasonTimeout
 		}
 		p.errors(reason)
-		keyvals := []any{"msg", "poll failed; keeping the last good data (stale)", "reason", reason, "duration", elapsed.Round(time.Millisecond), "err", err}
+		msg := "poll failed; keeping the last good data (stale)"
+		if !hasData {
+			msg = "poll failed; no data yet (nothing exported until a poll succeeds)"
+		}
+		keyvals := []any{"msg", msg, "reason", reason, "duration", elapsed.Round(time.Millisecond), "err", err}
 		if op := errorOperation(err); op != "" {
 			keyvals = append(keyvals, "operation", op)
 		}
@@ -217,7 +221,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 func (p *poller) safePoll(ctx context.Context) (snap *Snapshot, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			snap, err = nil, fmt.Errorf("collector panicked: %v", r)
+			snap, err = nil, &panicError{value: r}
 		}
 	}()
 	snap, err = p.source.Poll(ctx)

@@ -43,61 +43,63 @@ func testEnv(k string) (string, bool) {
 
 // invalidCases maps each file in testdata/ to the exact error it gives.
 var invalidCases = map[string]string{
-	"no-accounts.yml":               `accounts: at least one account is required`,
-	"empty-document.yml":            `accounts: at least one account is required`,
-	"invalid-url-scheme.yml":        `accounts[1].url: "ftp://x": scheme must be http or https`,
-	"url-without-host.yml":          `accounts[0].url: "https:///api/v1": host is required`,
-	"url-with-credentials.yml":      `accounts[0].url: "https://xxxxx@api.example.com": credentials in the URL are not allowed; use api_key_file`,
-	"url-with-query.yml":            `accounts[0].url: "https://api.example.com/?xxxxx": query and fragment are not allowed`,
-	"name-invalid.yml":              `accounts[0].name: "Prod": must match ^[a-z0-9_-]+$`,
-	"name-missing.yml":              `accounts[0].name: required`,
-	"duplicate-account.yml":         `accounts[2].name: "prod": duplicate account name (also accounts[0])`,
-	"bad-platform.yml":              `accounts[0].platform: "gcp": must be ess or ece`,
-	"ece-without-url.yml":           `accounts[0].url: required for ece accounts (https://<coordinator>:12443)`,
-	"conflicting-secrets.yml":       `accounts[0]: api_key_file and api_key_env are mutually exclusive`,
-	"inline-and-file.yml":           `accounts[0]: api_key_file and api_key are mutually exclusive`,
-	"api-key-and-login.yml":         `accounts[0]: api_key_file and username are mutually exclusive`,
-	"no-credentials.yml":            `accounts[0]: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)`,
-	"username-on-ess.yml":           `accounts[0].username: username and password_file are only supported on ece accounts`,
-	"password-file-on-ess.yml":      `accounts[0].password_file: username and password_file are only supported on ece accounts`,
-	"username-without-password.yml": `accounts[0]: username and password_file must be set together`,
-	"missing-secret-file.yml":       `accounts[0].api_key_file: "/nonexistent/ec_api_key": open /nonexistent/ec_api_key: no such file or directory`,
-	"secret-file-is-directory.yml":  `accounts[0].api_key_file: ".": read testdata: is a directory`,
-	"empty-secret-file.yml":         `accounts[0].api_key_file: "empty.txt": file is empty`,
-	"multiline-secret-file.yml":     `accounts[0].api_key_file: "multiline.txt": the API key contains a line break or control character`,
-	"unset-env.yml":                 `accounts[0].api_key_env: "EC_API_KEY_NOT_SET": environment variable is not set or empty`,
-	"blank-env.yml":                 `accounts[0].api_key_env: "EC_API_KEY_BLANK": environment variable is not set or empty`,
-	"blank-inline-key.yml":          `accounts[0].api_key: is blank`,
-	"bad-org-id.yml":                `accounts[0].organization_ids[1]: "a/b": not a valid organization id`,
-	"bad-regex.yml":                 "accounts[0].deployments.include[1]: \"(\": error parsing regexp: missing closing ): `(`",
-	"bad-exclude-regex.yml":         "accounts[0].deployments.exclude[0]: \")(\": error parsing regexp: unexpected ): `)(`",
-	"missing-ca-file.yml":           `accounts[0].tls.ca_file: "/nonexistent/ca.pem": open /nonexistent/ca.pem: no such file or directory`,
-	"ca-not-pem.yml":                `accounts[0].tls.ca_file: "key.txt": no PEM certificate found`,
-	"cert-without-key.yml":          `accounts[0].tls: cert_file and key_file must be set together`,
-	"interval-too-short.yml":        `collectors.billing.interval: "1m": must be at least 5m0s`,
-	"interval-not-positive.yml":     `collectors.deployments.interval: "-5m": must be greater than 0`,
-	"bad-duration.yml":              `collectors.deployments.interval: "soon": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
-	"duration-without-unit.yml":     `collectors.remote_clusters.interval: "300": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
-	"bad-duration-type.yml":         "collectors.api_keys.interval: must be a duration (e.g. 90s, 5m, 1h30m, 1d), not a list (line 4)",
-	"wrong-type-int.yml":            "http.max_retries: must be an integer, not a string (line 3)",
-	"accounts-not-a-list.yml":       "accounts: must be a list, not a mapping (line 1)",
-	"flow-look-alike.yml":           "http.max_retries: must be an integer, not a string (line 2)",
-	"alias-wrong-type.yml":          "yaml: line 2: cannot unmarshal !!str into int",
-	"secret-wrong-tag.yml":          "yaml: cannot decode !!str as a !!int",
-	"same-key-twice-on-a-line.yml":  "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type config.BillingCollector\nyaml: line 4: field itmes not found in type config.BillingChartsCollector",
-	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
-	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
-	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
-	"bad-concurrency.yml":           `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
-	"max-in-flight.yml":             `http.max_in_flight: 0: must be between 1 and 256`,
-	"http-timeout-too-long.yml":     `http.timeout: "11m": must be at most 10m0s`,
-	"max-retries.yml":               `http.max_retries: 11: must be between 0 and 10`,
-	"max-body-bytes.yml":            `http.max_body_bytes: 100: must be at least 1024 (1 KiB)`,
-	"unknown-key.yml":               "accounts[0].colour: unknown field (line 2)",
-	"unknown-collector-key.yml":     "collectors.billing.itmes: unknown field (line 4)",
-	"unknown-top-key.yml":           "scrape_interval: unknown field (line 3)",
-	"syntax-error.yml":              "yaml: line 1: did not find expected '-' indicator",
-	"multiple-documents.yml":        `yaml: the configuration must be a single YAML document`,
+	"no-accounts.yml":                 `accounts: at least one account is required`,
+	"empty-document.yml":              `accounts: at least one account is required`,
+	"invalid-url-scheme.yml":          `accounts[1].url: "ftp://x": scheme must be http or https`,
+	"url-without-host.yml":            `accounts[0].url: "https:///api/v1": host is required`,
+	"url-with-credentials.yml":        `accounts[0].url: "https://xxxxx@api.example.com": credentials in the URL are not allowed; use api_key_file`,
+	"url-with-query.yml":              `accounts[0].url: "https://api.example.com/?xxxxx": query and fragment are not allowed`,
+	"name-invalid.yml":                `accounts[0].name: "Prod": must match ^[a-z0-9_-]+$`,
+	"name-missing.yml":                `accounts[0].name: required`,
+	"duplicate-account.yml":           `accounts[2].name: "prod": duplicate account name (also accounts[0])`,
+	"bad-platform.yml":                `accounts[0].platform: "gcp": must be ess or ece`,
+	"ece-without-url.yml":             `accounts[0].url: required for ece accounts (https://<coordinator>:12443)`,
+	"conflicting-secrets.yml":         `accounts[0]: api_key_file and api_key_env are mutually exclusive`,
+	"inline-and-file.yml":             `accounts[0]: api_key_file and api_key are mutually exclusive`,
+	"api-key-and-login.yml":           `accounts[0]: api_key_file and username are mutually exclusive`,
+	"no-credentials.yml":              `accounts[0]: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)`,
+	"username-on-ess.yml":             `accounts[0].username: username and password_file are only supported on ece accounts`,
+	"password-file-on-ess.yml":        `accounts[0].password_file: username and password_file are only supported on ece accounts`,
+	"username-without-password.yml":   `accounts[0]: username and password_file must be set together`,
+	"missing-secret-file.yml":         `accounts[0].api_key_file: "/nonexistent/ec_api_key": open /nonexistent/ec_api_key: no such file or directory`,
+	"secret-file-is-directory.yml":    `accounts[0].api_key_file: ".": read testdata: is a directory`,
+	"empty-secret-file.yml":           `accounts[0].api_key_file: "empty.txt": file is empty`,
+	"multiline-secret-file.yml":       `accounts[0].api_key_file: "multiline.txt": the API key contains a line break or control character`,
+	"unset-env.yml":                   `accounts[0].api_key_env: "EC_API_KEY_NOT_SET": environment variable is not set or empty`,
+	"blank-env.yml":                   `accounts[0].api_key_env: "EC_API_KEY_BLANK": environment variable is not set or empty`,
+	"blank-inline-key.yml":            `accounts[0].api_key: is blank`,
+	"bad-org-id.yml":                  `accounts[0].organization_ids[1]: "a/b": not a valid organization id`,
+	"bad-regex.yml":                   "accounts[0].deployments.include[1]: \"(\": error parsing regexp: missing closing ): `(`",
+	"bad-exclude-regex.yml":           "accounts[0].deployments.exclude[0]: \")(\": error parsing regexp: unexpected ): `)(`",
+	"missing-ca-file.yml":             `accounts[0].tls.ca_file: "/nonexistent/ca.pem": open /nonexistent/ca.pem: no such file or directory`,
+	"ca-not-pem.yml":                  `accounts[0].tls.ca_file: "key.txt": no PEM certificate found`,
+	"cert-without-key.yml":            `accounts[0].tls: cert_file and key_file must be set together`,
+	"interval-too-short.yml":          `collectors.billing.interval: "1m": must be at least 5m0s`,
+	"platform-interval-too-short.yml": `collectors.platform_license.interval: "1m": must be at least 5m0s`,
+	"platform-unknown-key.yml":        "collectors.platform_certificates.services: unknown field (line 4)",
+	"interval-not-positive.yml":       `collectors.deployments.interval: "-5m": must be greater than 0`,
+	"bad-duration.yml":                `collectors.deployments.interval: "soon": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
+	"duration-without-unit.yml":       `collectors.remote_clusters.interval: "300": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
+	"bad-duration-type.yml":           "collectors.api_keys.interval: must be a duration (e.g. 90s, 5m, 1h30m, 1d), not a list (line 4)",
+	"wrong-type-int.yml":              "http.max_retries: must be an integer, not a string (line 3)",
+	"accounts-not-a-list.yml":         "accounts: must be a list, not a mapping (line 1)",
+	"flow-look-alike.yml":             "http.max_retries: must be an integer, not a string (line 2)",
+	"alias-wrong-type.yml":            "yaml: line 2: cannot unmarshal !!str into int",
+	"secret-wrong-tag.yml":            "yaml: cannot decode !!str as a !!int",
+	"same-key-twice-on-a-line.yml":    "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type config.BillingCollector\nyaml: line 4: field itmes not found in type config.BillingChartsCollector",
+	"root-is-a-list.yml":              "yaml: the configuration must be a mapping, not a list (line 1)",
+	"bad-bucketing.yml":               `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
+	"bad-scope.yml":                   `collectors.api_keys.scope: "mine": must be own or all`,
+	"bad-concurrency.yml":             `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
+	"max-in-flight.yml":               `http.max_in_flight: 0: must be between 1 and 256`,
+	"http-timeout-too-long.yml":       `http.timeout: "11m": must be at most 10m0s`,
+	"max-retries.yml":                 `http.max_retries: 11: must be between 0 and 10`,
+	"max-body-bytes.yml":              `http.max_body_bytes: 100: must be at least 1024 (1 KiB)`,
+	"unknown-key.yml":                 "accounts[0].colour: unknown field (line 2)",
+	"unknown-collector-key.yml":       "collectors.billing.itmes: unknown field (line 4)",
+	"unknown-top-key.yml":             "scrape_interval: unknown field (line 3)",
+	"syntax-error.yml":                "yaml: line 1: did not find expected '-' indicator",
+	"multiple-documents.yml":          `yaml: the configuration must be a single YAML document`,
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -150,6 +152,12 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
 			APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
 			Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+
+			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
+			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
+			PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
+			PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
+			PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
 		},
 		HTTP: HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
 	}
@@ -594,4 +602,23 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlatformCollectors: the five platform collectors share one settings
+// type; each keeps its own default and is named in its own errors.
+func TestPlatformCollectors(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse([]byte("accounts: [{name: a, platform: ece, url: 'https://ece:12443', api_key: k}]\n" +
+		"collectors:\n  platform_runners: {interval: 10m}\n  platform_license: {}\n"))
+	require.NoError(t, err)
+	c := cfg.Collectors
+	assert.Equal(t, 10*time.Minute, c.PlatformRunners.Interval)
+	assert.Equal(t, time.Hour, c.PlatformLicense.Interval, "an empty mapping keeps the default")
+	assert.Equal(t, time.Minute, c.PlatformAllocators.Interval)
+	assert.Equal(t, DefaultCollectors.PlatformCertificates, c.PlatformCertificates)
+
+	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_allocators: {interval: 5s}}\n"))
+	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
+	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
+	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
 }

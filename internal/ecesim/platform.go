@@ -116,7 +116,7 @@ func newPlatform(o Options, now time.Time) *platform {
 			totalMiB: 65536, connected: true, healthy: true})
 	}
 	for i := range p.allocators {
-		p.allocators[i].hostIP = fmt.Sprintf("10.%d.%d.%d", 16+i/65536, i/256%256, i%256)
+		p.allocators[i].hostIP = fmt.Sprintf("10.16.%d.%d", (i+10)/256%256, (i+10)%256)
 	}
 	sort.Slice(p.allocators, func(i, j int) bool { return p.allocators[i].id < p.allocators[j].id })
 

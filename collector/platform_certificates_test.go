@@ -88,3 +88,24 @@ func TestParseChainBounds(t *testing.T) {
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].Error(), "more than 16 certificates")
 }
+
+// FuzzParseChain: whatever the API sends as a chain, parsing stays within
+// its bounds and never panics.
+func FuzzParseChain(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join("testdata", "get-tls-certificate", "adminconsole.json"))
+	require.NoError(f, err)
+	f.Add(string(b), "")
+	f.Add("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "garbage")
+	f.Add("", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		certs, _ := parseChain([]string{a, b})
+		if len(certs) > maxChainCertificates {
+			t.Fatalf("%d certificates, more than the bound", len(certs))
+		}
+		for _, c := range certs {
+			if c == nil {
+				t.Fatal("nil certificate")
+			}
+		}
+	})
+}

@@ -234,3 +234,29 @@ func TestPlatformNotPolledOnESS(t *testing.T) {
 		assert.Zero(t, sim.Requests(op), op)
 	}
 }
+
+// TestPlatformOnlyOnShardZero: with --total-shards, shard 0 reports the
+// platform (like the other account-wide data) and the others call nothing.
+func TestPlatformOnlyOnShardZero(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 37})
+	for _, shard := range []int{0, 1} {
+		h, err := NewHashSharder(shard, 2)
+		require.NoError(t, err)
+		env.Sharder = h
+		sim.ResetCounts()
+		series := 0
+		for name, factory := range platformFactories {
+			snap, err := pollOnce(t, env, factory)
+			require.NoError(t, err, name)
+			series += snap.Len()
+		}
+		if shard == 0 {
+			assert.Positive(t, series)
+			assert.Equal(t, 8, sim.TotalRequests())
+		} else {
+			assert.Zero(t, series)
+			assert.Zero(t, sim.TotalRequests())
+		}
+	}
+}

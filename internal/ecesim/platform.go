@@ -59,9 +59,6 @@ func init() {
 	)
 }
 
-// MiB per license resource unit (64 GiB).
-const resourceUnitMiB = 64 * 1024
-
 type simAllocator struct {
 	id, zone, hostIP                string
 	totalMiB, usedMiB               int

@@ -133,7 +133,7 @@ func TestPlatformAllocatorsPagingStopsWhenFromIsIgnored(t *testing.T) {
 func valueOf(t *testing.T, s *Snapshot, name, label, value string) float64 {
 	t.Helper()
 	for _, m := range s.metrics {
-		if m.Desc().String() == "" || !contains(m.Desc().String(), `"`+name+`"`) {
+		if !contains(m.Desc().String(), `"`+name+`"`) {
 			continue
 		}
 		pb := metricPB(t, m)

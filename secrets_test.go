@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,6 +137,101 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	assert.Zero(t, e.ess.RealUpgrades()+e.ece.RealUpgrades())
+}
+
+// TestEchoedSecretsNeverLeak: upstreams that echo the credential they got
+// in an error answer, encoded as servers and proxies do (JSON escapes,
+// percent-encoding in any case, base64, HTML escapes, case-folded), for
+// API keys and ECE logins, on every collector's calls: no form of a
+// secret reaches the logs or /metrics.
+func TestEchoedSecretsNeverLeak(t *testing.T) {
+	const (
+		key      = `SENTINEL-Key+/aB<cD>==`
+		password = `SENTINEL-Pa<ss>&"wörd'/x`
+	)
+	jsonEsc := func(s string) string { b, _ := json.Marshal(s); return strings.Trim(string(b), `"`) }
+	encodings := map[string]func(string) string{
+		"raw":         func(s string) string { return s },
+		"upper":       strings.ToUpper,
+		"json":        jsonEsc,
+		"jsonupper":   func(s string) string { return strings.ToUpper(jsonEsc(s)) },
+		"query":       url.QueryEscape,
+		"querylower":  func(s string) string { return strings.ToLower(url.QueryEscape(s)) },
+		"path":        url.PathEscape,
+		"html":        html.EscapeString,
+		"base64":      func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"base64url":   func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+		"b64userpass": func(s string) string { return base64.StdEncoding.EncodeToString([]byte("admin:" + s)) },
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// /<encoding>/api/v1/...: the account's base path names the encoding.
+		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		enc := encodings[name]
+		if enc == nil {
+			http.NotFound(w, r)
+			return
+		}
+		secret := ""
+		if strings.HasSuffix(r.URL.Path, "/users/auth/_login") {
+			var body map[string]string
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			secret = body["password"]
+		} else {
+			_, secret, _ = strings.Cut(r.Header.Get("Authorization"), " ")
+		}
+		e := enc(secret)
+		if strings.Contains(r.URL.Path, "/billing/") {
+			w.Header().Set("x-cloud-error-codes", "root.unauthorized,"+e)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			b, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": "root.unauthorized", "message": "credential " + e + " refused"}}})
+			_, _ = w.Write(b)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, "rejected credential %s\n", e)
+	}))
+	t.Cleanup(srv.Close)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key"), []byte(key+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "password"), []byte(password+"\n"), 0o600))
+	var cfg strings.Builder
+	cfg.WriteString("accounts:\n")
+	for name := range encodings {
+		fmt.Fprintf(&cfg, "  - {name: key-%s, url: %q, api_key_file: key}\n", name, srv.URL+"/"+name)
+		fmt.Fprintf(&cfg, "  - {name: login-%s, platform: ece, url: %q, username: admin, password_file: password}\n", name, srv.URL+"/"+name)
+	}
+	cfg.WriteString("http: {max_retries: 0}\n")
+	config := filepath.Join(dir, "config.yml")
+	require.NoError(t, os.WriteFile(config, []byte(cfg.String()), 0o600))
+
+	d := startDaemon(t, "--config.file="+config, "--log.level=debug")
+	d.waitReady(t)
+	_, metrics := d.get(t, "/metrics")
+	assert.Equal(t, 0, d.stop(t))
+	logs := d.logs.String()
+	for name := range encodings {
+		assert.Contains(t, logs, `account=key-`+name, "errors of %s were logged", name)
+		assert.Contains(t, logs, `account=login-`+name, "errors of login-%s were logged", name)
+	}
+	assert.Contains(t, logs, "<secret>", "the echoes were there, and redacted")
+	for _, out := range []string{logs, metrics} {
+		folded := strings.ToLower(out)
+		for name, enc := range encodings {
+			for _, sec := range []string{key, password} {
+				// As echoed, and as quoted once (%q of an error text) and
+				// twice (logfmt of that).
+				form := enc(sec)
+				once := strings.Trim(strconv.Quote(form), `"`)
+				twice := strings.Trim(strconv.Quote(once), `"`)
+				for _, f := range []string{form, once, twice} {
+					assert.NotContains(t, folded, strings.ToLower(f), "%s form of a secret leaks", name)
+				}
+			}
+		}
+	}
 }
 
 // TestReloadStorm: 100 reloads alternating good and bad while scraping.

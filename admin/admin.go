@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -475,23 +474,35 @@ func (h *Handler) serveAll(w http.ResponseWriter, ctx context.Context, client *e
 	return outcomeOK, allCached
 }
 
-// mapUpstream maps an upstream error to the admin answer: 404 → 404 with
+// mapUpstream maps an upstream error, as the one classifier
+// (eceapi.ErrorReason) classifies it, to the admin answer: 404 → 404 with
 // the upstream code; 429 → 429 with Retry-After; 401/403 → 502 (our
-// credentials lack the permission); timeouts → 504; others → 502.
+// credentials lack the permission); timeouts → 504; others → 502 with a
+// code that names the failure.
 func mapUpstream(err error, account string) (status int, code, msg, outcome string) {
 	var rl *eceapi.RateLimitError
 	var apiErr *eceapi.APIError
-	switch {
-	case errors.As(err, &rl):
-		return http.StatusTooManyRequests, nonEmpty(rl.Code(), "rate_limited"), "the Elastic Cloud API is rate limiting the exporter; retry later", outcomeRateLimited
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
+	errors.As(err, &apiErr)
+	switch eceapi.ErrorReason(err) {
+	case eceapi.ReasonRateLimited:
+		if errors.As(err, &rl) {
+			return http.StatusTooManyRequests, nonEmpty(rl.Code(), "rate_limited"), "the Elastic Cloud API is rate limiting the exporter; retry later", outcomeRateLimited
+		}
+		return http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("the exporter's request budget for account %q is spent; retry later", account), outcomeRateLimited
+	case eceapi.ReasonNotFound:
 		return http.StatusNotFound, nonEmpty(apiErr.Code(), "not_found"), upstreamMessage(apiErr), outcomeNotFound
-	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
+	case eceapi.ReasonAuth:
 		return http.StatusBadGateway, "upstream_permission_denied", fmt.Sprintf("the exporter's credentials for account %q lack the permission for an upgrade dry run (upstream status %d)", account, apiErr.StatusCode), outcomeUpstreamAuth
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err) || (errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusGatewayTimeout):
+	case eceapi.ReasonTimeout:
 		return http.StatusGatewayTimeout, "upstream_timeout", "the Elastic Cloud API did not answer in time", outcomeTimeout
-	case errors.As(err, &apiErr):
+	case eceapi.ReasonServer, eceapi.ReasonConfig:
 		return http.StatusBadGateway, nonEmpty(apiErr.Code(), "upstream_error"), fmt.Sprintf("the Elastic Cloud API answered %d", apiErr.StatusCode), outcomeUpstreamError
+	case eceapi.ReasonTLS:
+		return http.StatusBadGateway, "upstream_tls", fmt.Sprintf("the TLS certificate of account %q's API endpoint could not be verified", account), outcomeUpstreamError
+	case eceapi.ReasonRedirect:
+		return http.StatusBadGateway, "upstream_redirect", "the Elastic Cloud API redirected to another host or scheme; the redirect was refused", outcomeUpstreamError
+	case eceapi.ReasonDecode:
+		return http.StatusBadGateway, "upstream_bad_answer", "the Elastic Cloud API answered with a body that could not be decoded", outcomeUpstreamError
 	default:
 		return http.StatusBadGateway, "upstream_unreachable", "the Elastic Cloud API could not be reached", outcomeUpstreamError
 	}
@@ -515,11 +526,6 @@ func (h *Handler) writeUpstreamError(w http.ResponseWriter, req request, err err
 	}
 	writeError(w, status, code, msg)
 	return outcome
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func nonEmpty(s, def string) string {

@@ -16,8 +16,11 @@ import (
 
 // The billing collector polls the (ESS only, experimental) costs API for the
 // current calendar month in UTC: per organization the overview and the
-// per-deployment totals (one call each), and, with items enabled, each
-// discovered deployment's itemized costs.
+// per-deployment totals (one call each), and, with items enabled, the
+// itemized costs of each deployment the costs listing names. It never uses
+// the deployments discovery: a key that may read billing but not list
+// deployments still gets every billing series, and deployments deleted this
+// month (absent from GET /deployments, still billed) get their items too.
 
 const billingName = "billing"
 
@@ -25,7 +28,6 @@ func init() {
 	registerCollector(Registration{
 		Name:           billingName,
 		DefaultEnabled: true,
-		NeedsDiscovery: true,
 		Interval:       func(c config.Collectors) time.Duration { return c.Billing.Interval },
 		Settings:       func(c config.Collectors) any { return c.Billing },
 		Supports:       essOnly,
@@ -124,10 +126,9 @@ type billingCollector struct {
 	orgs        *orgSource
 	guard       *eceGuard
 
-	// month close state
-	mu         sync.Mutex
-	monthStart time.Time
-	prevMonth  map[string]*monthFigures // by organization
+	// closed month figures, by organization
+	mu        sync.Mutex
+	prevMonth map[string]*monthFigures
 
 	orgCost, orgRate, orgTrials, orgAvail, orgRemain, orgDim, orgPrev *seriesDesc
 	depCost, depRate, depDim, depPrev                                 *seriesDesc
@@ -137,6 +138,7 @@ type billingCollector struct {
 }
 
 type monthFigures struct {
+	from        time.Time // first instant of the month
 	org         float64
 	deployments map[string]float64
 }
@@ -156,11 +158,11 @@ func newBillingCollector(env Env) (Source, error) {
 		orgAvail:  f.desc("billing_organization_balance_available_ecu", "Organization prepaid balance available, in ECU.", o...),
 		orgRemain: f.desc("billing_organization_balance_remaining_ecu", "Organization prepaid balance remaining, in ECU.", o...),
 		orgDim:    f.desc("billing_organization_dimension_cost_ecu", "Organization costs of the current month by billing dimension, in ECU.", "organization_id", "dimension"),
-		orgPrev:   f.desc("billing_organization_previous_month_cost_ecu", "Organization costs of the previous calendar month, fetched once after the month ended, in ECU.", o...),
+		orgPrev:   f.desc("billing_organization_previous_month_cost_ecu", "Final organization costs of the previous calendar month (UTC), in ECU, fetched at start-up and once after each month change; absent until that fetch succeeds.", o...),
 		depCost:   f.desc("billing_deployment_cost_ecu", "Deployment costs of the current calendar month (UTC) so far, in ECU.", od...),
 		depRate:   f.desc("billing_deployment_hourly_rate_ecu", "Deployment hourly rate, in ECU per hour.", od...),
 		depDim:    f.desc("billing_deployment_dimension_cost_ecu", "Deployment costs of the current month by billing dimension, in ECU.", "organization_id", "deployment_id", "dimension"),
-		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Deployment costs of the previous calendar month, fetched once after the month ended, in ECU.", od...),
+		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Final deployment costs of the previous calendar month (UTC), in ECU, fetched at start-up and once after each month change; absent until that fetch succeeds.", od...),
 
 		itemCost:      f.desc("billing_item_cost_ecu", "Itemized resource costs of the current month by kind and SKU, in ECU.", item...),
 		itemHours:     f.desc("billing_item_usage_seconds", "Itemized resource usage of the current month (the API's hours, converted to the base unit seconds).", item...),
@@ -202,18 +204,9 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	from, to := monthWindow(c.env.Now())
 	opts := &eceapi.CostsOptions{From: from, To: to}
 
-	deps, err := c.env.Discovery.Wait(ctx)
-	if err != nil {
-		return nil, err
-	}
-	discovered := make(map[string]struct{}, len(deps))
-	for _, d := range deps {
-		discovered[d.ID] = struct{}{}
-	}
-
-	closing := c.monthBoundary(from)
 	type itemJob struct{ org, dep string }
 	var jobs []itemJob
+	var monthErrs []error
 	for _, org := range orgs {
 		costs, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
 		if err != nil {
@@ -234,27 +227,30 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 				continue
 			}
 			seen[d.DeploymentID] = struct{}{}
-			_, known := discovered[d.DeploymentID]
+			// The costs listing is the list of deployments: it also names
+			// deployments deleted this month, which still cost money.
+			// Filters apply to the id and the name it gives.
+			if !c.env.Account.Deployments.Match(d.DeploymentID, d.DeploymentName) {
+				continue
+			}
 			if ownsOrg {
-				// Deployments deleted this month still cost money: report
-				// every deployment the costs API lists, not only live ones.
 				s.gauge(c.depCost, d.Costs.Total, org, d.DeploymentID)
 				s.gauge(c.depRate, d.HourlyRate, org, d.DeploymentID)
 				for _, dim := range sumDimensions(d.Costs.Dimensions) {
 					s.gauge(c.depDim, dim.Cost, org, d.DeploymentID, dim.Type)
 				}
 			}
-			if c.items && known {
+			if c.items && c.ownsDeployment(d.DeploymentID) {
 				jobs = append(jobs, itemJob{org, d.DeploymentID})
 			}
 		}
 		if ownsOrg {
-			if closing {
-				if err := c.closeMonth(ctx, org, from); err != nil {
-					return nil, c.guard.check(err)
-				}
+			// A failed fetch of the closed month does not hide the current
+			// one: it counts as a partial failure and is retried next poll.
+			if err := c.closeMonth(ctx, org, from); err != nil {
+				monthErrs = append(monthErrs, c.guard.check(err))
 			}
-			c.addPrevious(s, org)
+			c.addPrevious(s, org, from)
 		}
 	}
 
@@ -278,37 +274,54 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
 		return nil, fmt.Errorf("itemized costs of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
 	}
-	c.mu.Lock()
-	c.monthStart = from
-	c.mu.Unlock()
+	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil
 }
 
-// monthBoundary reports whether this is the first poll after the month
-// changed (not the first poll ever).
-func (c *billingCollector) monthBoundary(from time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.monthStart.IsZero() && !c.monthStart.Equal(from)
+// ownsDeployment applies sharding by the same stable hash of the id as the
+// other collectors.
+func (c *billingCollector) ownsDeployment(id string) bool {
+	return c.env.Sharder == nil || c.env.Sharder.OwnsDeployment(id)
 }
 
-// closeMonth fetches the final figures of the month before from, once.
+// previousMonth returns the calendar month before the one that starts at
+// from: its first instant and its last instant. The window ends inside the
+// closed month because the API may read `to` as a whole day: the first
+// instant of the next month would add that day to the closed month. (The
+// client sends whole seconds, so the API sees …T23:59:59Z.)
+func previousMonth(from time.Time) (prevFrom, prevTo time.Time) {
+	return from.AddDate(0, -1, 0), from.Add(-time.Millisecond)
+}
+
+// closeMonth fetches the final figures of the month before from unless they
+// are already held: on the first poll after start-up, then once after each
+// month change (and again on the next poll if that fetch failed).
 func (c *billingCollector) closeMonth(ctx context.Context, org string, from time.Time) error {
-	prevFrom := from.AddDate(0, -1, 0)
+	prevFrom, prevTo := previousMonth(from)
 	if prevFrom.Before(eceapi.EarliestCostsDate) {
 		return nil
 	}
-	opts := &eceapi.CostsOptions{From: prevFrom, To: from}
+	c.mu.Lock()
+	held := c.prevMonth[org]
+	c.mu.Unlock()
+	if held != nil && held.from.Equal(prevFrom) {
+		return nil
+	}
+	opts := &eceapi.CostsOptions{From: prevFrom, To: prevTo}
 	ov, _, err := c.env.Client.Billing.Overview(ctx, org, opts)
 	if err != nil {
-		return fmt.Errorf("close previous month: %w", err)
+		return fmt.Errorf("close previous month of organization %q: %w", org, err)
 	}
 	deps, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
 	if err != nil {
-		return fmt.Errorf("close previous month: %w", err)
+		return fmt.Errorf("close previous month of organization %q: %w", org, err)
 	}
-	mf := &monthFigures{org: ov.Costs.Total, deployments: map[string]float64{}}
+	mf := &monthFigures{from: prevFrom, org: ov.Costs.Total, deployments: map[string]float64{}}
 	for _, d := range deps.Deployments {
+		if _, dup := mf.deployments[d.DeploymentID]; dup || d.DeploymentID == "" ||
+			!c.env.Account.Deployments.Match(d.DeploymentID, d.DeploymentName) {
+			continue // a duplicate listing keeps the first, as for the current month
+		}
 		mf.deployments[d.DeploymentID] = d.Costs.Total
 	}
 	c.mu.Lock()
@@ -317,11 +330,14 @@ func (c *billingCollector) closeMonth(ctx context.Context, org string, from time
 	return nil
 }
 
-func (c *billingCollector) addPrevious(s *Snapshot, org string) {
+// addPrevious exposes the closed month before from, if it is held; figures
+// of an older month are never shown as the previous one.
+func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) {
+	prevFrom, _ := previousMonth(from)
 	c.mu.Lock()
 	mf := c.prevMonth[org]
 	c.mu.Unlock()
-	if mf == nil {
+	if mf == nil || !mf.from.Equal(prevFrom) {
 		return
 	}
 	s.gauge(c.orgPrev, mf.org, org)

@@ -21,7 +21,6 @@ func init() {
 	registerCollector(Registration{
 		Name:           billingChartsName,
 		DefaultEnabled: true,
-		NeedsDiscovery: true,
 		Interval:       func(c config.Collectors) time.Duration { return c.BillingCharts.Interval },
 		Settings:       func(c config.Collectors) any { return c.BillingCharts },
 		Supports:       essOnly,
@@ -89,17 +88,6 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	from, to := chartWindow(c.env.Now(), c.bucketing)
 	opts := &eceapi.ChartsOptions{CostsOptions: eceapi.CostsOptions{From: from, To: to}, Bucketing: c.bucketing}
 
-	var discovered map[string]struct{}
-	if c.perDeployment {
-		deps, err := c.env.Discovery.Wait(ctx)
-		if err != nil {
-			return nil, err
-		}
-		discovered = make(map[string]struct{}, len(deps))
-		for _, d := range deps {
-			discovered[d.ID] = struct{}{}
-		}
-	}
 	type job struct{ org, dep string }
 	var jobs []job
 	for _, org := range orgs {
@@ -109,10 +97,12 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 		}
 		ids := c.addChart(s, org, "", chart, to, ownsOrg)
 		if c.perDeployment {
-			// The organization chart's series are its deployments.
-			for _, id := range ids {
-				if _, ok := discovered[id]; ok {
-					jobs = append(jobs, job{org, id})
+			// The organization chart's series are its deployments (deleted
+			// ones included), named as the chart names them: the
+			// deployments discovery is not needed.
+			for _, sr := range ids {
+				if c.env.Account.Deployments.Match(sr.id, sr.name) && (c.env.Sharder == nil || c.env.Sharder.OwnsDeployment(sr.id)) {
+					jobs = append(jobs, job{org, sr.id})
 				}
 			}
 		}
@@ -140,10 +130,14 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	return s, nil
 }
 
+// chartSeries is one series of a chart: on the organization chart, a
+// deployment id and name.
+type chartSeries struct{ id, name string }
+
 // addChart exposes the last bucket that started at or before now as
 // "current" and the one before it as "previous", and returns the series
-// ids seen in those buckets.
-func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []string {
+// seen in those buckets.
+func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []chartSeries {
 	items := make([]eceapi.ChartItem, 0, len(chart.Data))
 	for _, it := range chart.Data {
 		if !it.Timestamp.After(now) {
@@ -159,8 +153,9 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 		}
 	}
 	items = dedup
-	var ids []string
+	var ids []chartSeries
 	seenID := map[string]struct{}{}
+	names := map[string]string{}
 	for back, bucket := range []string{"current", "previous"} {
 		idx := len(items) - 1 - back
 		if idx < 0 {
@@ -177,6 +172,9 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 				order = append(order, v.ID)
 			}
 			sums[v.ID] += v.Value
+			if names[v.ID] == "" {
+				names[v.ID] = v.Name
+			}
 		}
 		for _, id := range order {
 			if emit {
@@ -184,7 +182,7 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 			}
 			if _, ok := seenID[id]; !ok && id != "" {
 				seenID[id] = struct{}{}
-				ids = append(ids, id)
+				ids = append(ids, chartSeries{id: id, name: names[id]})
 			}
 		}
 	}

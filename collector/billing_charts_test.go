@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
@@ -73,4 +74,54 @@ ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="current"
 ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="previous",deployment_id="",organization_id="o1"} 1.7908128e+09
 `
 	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want)))
+}
+
+// TestBillingChartsPerDeploymentWithoutDiscovery: the per-deployment
+// charts are those of the organization chart's series (a deployment
+// deleted this month included), filtered on the id and the chart's name,
+// sharded by the id hash; the deployments discovery is never consulted.
+func TestBillingChartsPerDeploymentWithoutDiscovery(t *testing.T) {
+	t.Parallel()
+	chart := `{"data":[{"timestamp":1794960000,"values":[{"id":"d-live","name":"web-prod","value":3},{"id":"d-gone","name":"old-search","value":2},{"id":"d-test","name":"web-staging","value":1}]}]}`
+	for _, tc := range []struct {
+		name    string
+		filter  config.DeploymentFilter
+		sharder Sharder
+		want    []string
+	}{
+		{name: "all, deleted one included", want: []string{"d-gone", "d-live", "d-test"}},
+		{name: "exclude by chart name", filter: config.DeploymentFilter{Exclude: []string{"web-.*"}}, want: []string{"d-gone"}},
+		{name: "shard 1 of 2", sharder: HashSharder{Shard: 1, TotalShards: 2}, want: []string{"d-gone"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bodies := map[string]string{
+				"/api/v1/organizations":           `{"organizations":[{"id":"o1","name":"org"}]}`,
+				"/api/v1/billing/costs/o1/charts": chart,
+			}
+			for _, id := range []string{"d-live", "d-gone", "d-test"} {
+				bodies["/api/v1/billing/costs/o1/deployments/"+id+"/charts"] = `{"data":[{"timestamp":1794960000,"values":[{"id":"capacity","name":"Capacity","value":1}]}]}`
+			}
+			env, _ := fixtureEnv(t, bodies)
+			env.Settings.BillingCharts.PerDeployment = true
+			env.Account.Deployments = tc.filter
+			if tc.sharder != nil {
+				env.Sharder = tc.sharder
+			}
+			src, err := newBillingChartsCollector(env)
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			snap, err := src.Poll(ctx)
+			require.NoError(t, err)
+			require.Empty(t, snap.Partial)
+			var got []string
+			for _, id := range []string{"d-gone", "d-live", "d-test"} {
+				if countLabel(t, snap, "deployment_id", id) > 0 {
+					got = append(got, id)
+				}
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

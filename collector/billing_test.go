@@ -51,9 +51,10 @@ func TestBillingAgainstSimulator(t *testing.T) {
 	require.Empty(t, snap.Partial)
 
 	// Calls: organizations discovered once, then per organization the
-	// overview and the per-deployment totals, and one items call per deployment.
+	// overview and the per-deployment totals of this month and (first poll
+	// only) of the closed previous month, and one items call per deployment.
 	assert.Equal(t, map[string]int{
-		"list-organizations": 1, "get-costs-overview": 2, "get-costs-deployments": 2, "get-costs-items-by-deployment": 10,
+		"list-organizations": 1, "get-costs-overview": 4, "get-costs-deployments": 4, "get-costs-items-by-deployment": 10,
 	}, sim.RequestCounts())
 
 	fams := familyNames(t, snap)
@@ -76,11 +77,13 @@ func TestBillingAgainstSimulator(t *testing.T) {
 		assert.InDelta(t, dep, items, 0.01, "deployment %s", d.ID)
 	}
 
-	// A second poll reuses the discovered organizations.
+	// A second poll reuses the discovered organizations and the closed month.
 	sim.ResetCounts()
 	_, err = src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 0, sim.Requests("list-organizations"))
+	assert.Equal(t, 2, sim.Requests("get-costs-overview"))
+	assert.Equal(t, 2, sim.Requests("get-costs-deployments"))
 }
 
 func TestBillingItemsOff(t *testing.T) {

@@ -210,20 +210,29 @@ func (NoSharding) OwnsDeployment(string) bool { return true }
 // OwnsOrganization implements Sharder.
 func (NoSharding) OwnsOrganization() bool { return true }
 
-// Error reasons, the bounded values of the reason label.
+// Error reasons, the bounded values of the reason label: the client's
+// (eceapi.ErrorReason, the one classifier) and two of the collectors' own.
 const (
-	ReasonTimeout     = "timeout"
-	ReasonRateLimited = "rate_limited"
-	ReasonAuth        = "auth"
-	ReasonNotFound    = "not_found"
-	ReasonServer      = "server"
-	ReasonDecode      = "decode"
-	ReasonNetwork     = "network"
-	ReasonConfig      = "config"
-	ReasonDependency  = "dependency"
+	ReasonTimeout     = eceapi.ReasonTimeout
+	ReasonRateLimited = eceapi.ReasonRateLimited
+	ReasonAuth        = eceapi.ReasonAuth
+	ReasonNotFound    = eceapi.ReasonNotFound
+	ReasonServer      = eceapi.ReasonServer
+	ReasonDecode      = eceapi.ReasonDecode
+	ReasonRedirect    = eceapi.ReasonRedirect
+	ReasonTLS         = eceapi.ReasonTLS
+	ReasonNetwork     = eceapi.ReasonNetwork
+	ReasonConfig      = eceapi.ReasonConfig
+	ReasonInternal    = eceapi.ReasonInternal
+	// ReasonDependency: the deployments discovery this collector needs has
+	// not succeeded yet.
+	ReasonDependency = "dependency"
+	// ReasonPanic: the collector panicked (a bug; the daemon goes on).
+	ReasonPanic = "panic"
 )
 
-var allReasons = []string{ReasonTimeout, ReasonRateLimited, ReasonAuth, ReasonNotFound, ReasonServer, ReasonDecode, ReasonNetwork, ReasonConfig, ReasonDependency}
+var allReasons = []string{ReasonTimeout, ReasonRateLimited, ReasonAuth, ReasonNotFound, ReasonServer, ReasonDecode,
+	ReasonRedirect, ReasonTLS, ReasonNetwork, ReasonConfig, ReasonDependency, ReasonPanic, ReasonInternal}
 
 // errNoDiscovery: the deployments snapshot needed by a collector is missing.
 var errNoDiscovery = errors.New("no deployments snapshot yet: the deployments discovery has not succeeded")
@@ -233,47 +242,30 @@ type errUnsupported struct{ msg string }
 
 func (e errUnsupported) Error() string { return e.msg }
 
-// Reason classifies an error into one of the bounded reasons.
+// Reason classifies an error into one of the bounded reasons: a panic,
+// a configuration the collector cannot serve, a missing discovery, and
+// otherwise eceapi.ErrorReason.
 func Reason(err error) string {
-	var rl *eceapi.RateLimitError
-	var apiErr *eceapi.APIError
-	var de *eceapi.DecodeError
+	var pe *panicError
 	var un errUnsupported
 	switch {
-	case errors.As(err, &rl), errors.Is(err, eceapi.ErrRequestBudget):
+	case errors.As(err, &pe):
+		return ReasonPanic
+	case errors.Is(err, eceapi.ErrRequestBudget):
 		return ReasonRateLimited
 	case errors.As(err, &un):
 		return ReasonConfig
 	case errors.Is(err, errNoDiscovery):
 		return ReasonDependency
-	case errors.As(err, &apiErr):
-		switch {
-		case apiErr.StatusCode == 401 || apiErr.StatusCode == 403:
-			return ReasonAuth
-		case apiErr.StatusCode == 404:
-			return ReasonNotFound
-		case apiErr.StatusCode == 408 || apiErr.StatusCode == 504:
-			return ReasonTimeout
-		case apiErr.StatusCode >= 500:
-			return ReasonServer
-		default:
-			return ReasonConfig
-		}
-	case errors.As(err, &de), errors.Is(err, eceapi.ErrBodyTooLarge):
-		return ReasonDecode
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return ReasonTimeout
-	case errors.Is(err, eceapi.ErrInvalidPathSegment), errors.Is(err, eceapi.ErrInvalidKind):
-		return ReasonDecode
 	default:
-		return ReasonNetwork
+		return eceapi.ErrorReason(err)
 	}
 }
 
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
+// panicError is a panic of a collector's poll, recovered.
+type panicError struct{ value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("collector panicked: %v", e.value) }
 
 // errorCode returns the API error code of err, for log lines.
 func errorCode(err error) string {
@@ -298,4 +290,44 @@ func errorOperation(err error) string {
 		return de.Operation
 	}
 	return ""
+}
+
+// Roles, as Elastic names them, that allow the calls of each collector.
+const (
+	roleBilling        = `an organization role with the billing-costs:get permission: on ESS "Billing admin" or "Organization owner"`
+	roleDeploymentRead = `read access to the deployments: on ESS "Viewer" (or "Editor", "Admin") on the deployments to watch; on ECE "Deployment viewer", "Platform viewer" or higher`
+	roleUpgradeDryRun  = `write access to the deployments (even for a dry run with validate_only=true): on ESS "Editor" or "Admin"; on ECE "Deployment manager" or "Platform admin"`
+	roleAllKeys        = `on ECE "Platform admin" (listing every user's keys); or set collectors.api_keys.scope: own`
+	roleOwnKeys        = `an API key or user that may list its own API keys`
+	roleAccount        = `any organization member (GET /account); or configure accounts[].organization_ids`
+)
+
+// requiredRole returns what Elastic calls the role that allows an operation.
+func requiredRole(operation string) string {
+	switch {
+	case strings.HasPrefix(operation, "get-costs-"):
+		return roleBilling
+	case operation == "list-deployments", strings.HasPrefix(operation, "get-deployment"):
+		return roleDeploymentRead
+	case strings.HasPrefix(operation, "upgrade-deployment"):
+		return roleUpgradeDryRun
+	case operation == "get-users-api-keys", operation == "get-user-api-keys":
+		return roleAllKeys
+	case operation == "get-api-keys":
+		return roleOwnKeys
+	case operation == "get-current-account", operation == "list-organizations":
+		return roleAccount
+	default:
+		return "a role that allows this call"
+	}
+}
+
+// refusedCall describes a 403: which call was refused and the role it
+// needs. ok is false for any other error.
+func refusedCall(err error) (call, needs string, ok bool) {
+	var apiErr *eceapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+		return "", "", false
+	}
+	return apiErr.Method + " " + apiErr.Path, requiredRole(apiErr.Operation), true
 }

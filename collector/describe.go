@@ -49,7 +49,7 @@ func MetricLabels() map[string][]string {
 	}
 	self, _ := newSelfMetrics(nil)
 	collectDescs(reflect.ValueOf(self), add)
-	for _, c := range []prometheus.Collector{self.errors, self.requests, self.requestDuration, self.rlRemaining, self.rlLimit, self.rlInterval, self.credExpiry} {
+	for _, c := range self.vectors() {
 		ch := make(chan *prometheus.Desc, 4)
 		go func() { c.Describe(ch); close(ch) }()
 		for d := range ch {

@@ -54,7 +54,8 @@ func waitReady(t *testing.T, m *Manager) {
 // TestCallsPerCycle asserts the API calls of one poll cycle against the
 // formula: 1 deployments list + 1 organizations discovery + per
 // organization 2 billing calls + 1 chart call + D item calls + R
-// remote-cluster calls + 1 keys call.
+// remote-cluster calls + 1 keys call, and on this first cycle 2 billing
+// calls per organization for the closed previous month.
 func TestCallsPerCycle(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}} {
@@ -64,13 +65,13 @@ func TestCallsPerCycle(t *testing.T) {
 		d := tc.orgs * tc.perOrg
 		want := map[string]int{
 			"list-deployments": 1, "list-organizations": 1,
-			"get-costs-overview": tc.orgs, "get-costs-deployments": tc.orgs, "get-costs-charts": tc.orgs,
+			"get-costs-overview": 2 * tc.orgs, "get-costs-deployments": 2 * tc.orgs, "get-costs-charts": tc.orgs,
 			"get-costs-items-by-deployment":              d,
 			"get-deployment-es-resource-remote-clusters": d,
 			"get-api-keys": 1,
 		}
 		assert.Equal(t, want, sim.RequestCounts(), "orgs=%d deployments=%d", tc.orgs, d)
-		assert.Equal(t, 1+1+3*tc.orgs+2*d+1, sim.TotalRequests())
+		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+2*tc.orgs, sim.TotalRequests())
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m.Stop(ctx)
 		cancel()
@@ -159,7 +160,7 @@ func TestSelfMetricsOfAFailingCollector(t *testing.T) {
 	want := `
 # HELP ece_exporter_collector_stale 1 when the last poll failed and the exported data is from an earlier successful poll.
 # TYPE ece_exporter_collector_stale gauge
-ece_exporter_collector_stale{account="prod",collector="api_keys"} 1
+ece_exporter_collector_stale{account="prod",collector="api_keys"} 0
 ece_exporter_collector_stale{account="prod",collector="deployments"} 0
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -35,6 +34,10 @@ type poller struct {
 	// rateLimited counts consecutive polls that ended in a 429 (poll
 	// goroutine only).
 	rateLimited int
+	// refusedLogged: a 403 was logged since the last successful poll; the
+	// same refusal every poll is logged at debug level only (poll
+	// goroutine only).
+	refusedLogged bool
 
 	mu          sync.RWMutex
 	snap        *Snapshot // last good
@@ -150,6 +153,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	}
 
 	p.mu.Lock()
+	hasData := p.snap != nil
 	p.polled = true
 	p.duration = elapsed
 	if err != nil {
@@ -165,16 +169,31 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 			reason = ReasonTimeout
 		}
 		p.errors(reason)
-		keyvals := []any{"msg", "poll failed; keeping the last good data (stale)", "reason", reason, "duration", elapsed.Round(time.Millisecond), "err", err}
+		msg := "poll failed; keeping the last good data (stale)"
+		if !hasData {
+			msg = "poll failed; no data yet (nothing exported until a poll succeeds)"
+		}
+		keyvals := []any{"msg", msg, "reason", reason, "duration", elapsed.Round(time.Millisecond), "err", err}
 		if op := errorOperation(err); op != "" {
 			keyvals = append(keyvals, "operation", op)
 		}
 		if code := errorCode(err); code != "" {
 			keyvals = append(keyvals, "code", code)
 		}
-		if reason == ReasonConfig {
+		call, needs, refused := refusedCall(err)
+		switch {
+		case refused && p.refusedLogged:
+			level.Debug(p.logger).Log(keyvals...)
+		case refused:
+			// Once per account and collector until it succeeds again: a
+			// key without the role fails every poll the same way.
+			p.refusedLogged = true
+			keyvals = append(keyvals, "refused_call", call, "needs", needs,
+				"hint", "the API key lacks a permission this collector needs; only this collector is affected; logged once until the collector succeeds")
+			level.Warn(p.logger).Log(keyvals...)
+		case reason == ReasonConfig:
 			level.Error(p.logger).Log(keyvals...)
-		} else {
+		default:
 			level.Warn(p.logger).Log(keyvals...)
 		}
 		var rl *eceapi.RateLimitError
@@ -183,6 +202,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 		}
 		return 0
 	}
+	p.refusedLogged = false
 	for _, perr := range snap.Partial {
 		p.errors(Reason(perr))
 	}
@@ -201,7 +221,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 func (p *poller) safePoll(ctx context.Context) (snap *Snapshot, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			snap, err = nil, fmt.Errorf("collector panicked: %v", r)
+			snap, err = nil, &panicError{value: r}
 		}
 	}()
 	snap, err = p.source.Poll(ctx)

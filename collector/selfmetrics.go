@@ -21,6 +21,7 @@ type selfMetrics struct {
 
 	errors          *prometheus.CounterVec
 	requests        *prometheus.CounterVec
+	failures        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 	rlRemaining     *prometheus.GaugeVec
 	rlLimit         *prometheus.GaugeVec
@@ -42,12 +43,16 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 		dropped:     prometheus.NewDesc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl, nil),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: exporterNS + "_collector_errors_total",
-			Help: "Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, network, config, dependency).",
+			Help: "Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, redirect, tls, network, config, dependency, panic, internal).",
 		}, []string{"account", "collector", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: exporterNS + "_api_requests_total",
 			Help: "HTTP requests sent to the Elastic Cloud API, by spec operation and status code (\"none\" when no answer arrived).",
 		}, []string{"account", "operation", "code"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: exporterNS + "_api_request_failures_total",
+			Help: "HTTP requests to the Elastic Cloud API that failed, by spec operation and bounded reason; a 2xx answer whose body could not be read or decoded counts here too.",
+		}, []string{"account", "operation", "reason"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    exporterNS + "_api_request_duration_seconds",
 			Help:    "Duration of HTTP requests to the Elastic Cloud API, by spec operation.",
@@ -59,13 +64,18 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 		credExpiry:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_credential_expiration_timestamp_seconds", Help: "When the exporter's own API key expires (x-elastic-api-key-expiration header, ECE)."}, []string{"account"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.errors, s.requests, s.requestDuration, s.rlRemaining, s.rlLimit, s.rlInterval, s.credExpiry} {
+		for _, c := range s.vectors() {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return s, nil
+}
+
+// vectors are the metric vectors the self-metrics register.
+func (s *selfMetrics) vectors() []prometheus.Collector {
+	return []prometheus.Collector{s.errors, s.requests, s.failures, s.requestDuration, s.rlRemaining, s.rlLimit, s.rlInterval, s.credExpiry}
 }
 
 // observer returns the client hook of one account.
@@ -80,6 +90,9 @@ func (s *selfMetrics) observer(account string, rate *rateState) func(eceapi.Obse
 			op = "unknown"
 		}
 		s.requests.WithLabelValues(account, op, code).Inc()
+		if o.Err != nil {
+			s.failures.WithLabelValues(account, op, Reason(o.Err)).Inc()
+		}
 		s.requestDuration.WithLabelValues(account, op).Observe(o.Duration.Seconds())
 		if o.RateLimit.Present {
 			s.rlRemaining.WithLabelValues(account).Set(float64(o.RateLimit.Remaining))
@@ -102,6 +115,7 @@ func (s *selfMetrics) forgetAccount(account string) {
 	l := prometheus.Labels{"account": account}
 	s.errors.DeletePartialMatch(l)
 	s.requests.DeletePartialMatch(l)
+	s.failures.DeletePartialMatch(l)
 	s.requestDuration.DeletePartialMatch(l)
 	s.rlRemaining.DeletePartialMatch(l)
 	s.rlLimit.DeletePartialMatch(l)
@@ -116,7 +130,9 @@ func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st p
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(s.success, prometheus.GaugeValue, boolFloat(st.success), lv...)
-	ch <- prometheus.MustNewConstMetric(s.stale, prometheus.GaugeValue, boolFloat(!st.success), lv...)
+	// Stale: older data is being shown. A collector that never succeeded
+	// shows nothing, so it is not stale.
+	ch <- prometheus.MustNewConstMetric(s.stale, prometheus.GaugeValue, boolFloat(!st.success && st.snap != nil), lv...)
 	ch <- prometheus.MustNewConstMetric(s.duration, prometheus.GaugeValue, st.duration.Seconds(), lv...)
 	ch <- prometheus.MustNewConstMetric(s.partial, prometheus.GaugeValue, float64(st.partial), lv...)
 	if st.snap != nil {

@@ -179,6 +179,12 @@ type Collectors struct {
 	RemoteClusters RemoteClustersCollector `yaml:"remote_clusters"`
 	APIKeys        APIKeysCollector        `yaml:"api_keys"`
 	Upgrades       UpgradesCollector       `yaml:"upgrades"`
+	// The ECE platform collectors (ECE accounts only).
+	PlatformAllocators   PlatformCollector `yaml:"platform_allocators"`
+	PlatformProxies      PlatformCollector `yaml:"platform_proxies"`
+	PlatformRunners      PlatformCollector `yaml:"platform_runners"`
+	PlatformLicense      PlatformCollector `yaml:"platform_license"`
+	PlatformCertificates PlatformCollector `yaml:"platform_certificates"`
 }
 
 // DeploymentsCollector configures deployment discovery.
@@ -226,6 +232,15 @@ type UpgradesCollector struct {
 	Concurrency int           `yaml:"concurrency"`
 }
 
+// PlatformCollector configures one of the ECE platform collectors, which
+// have nothing to set but their interval.
+type PlatformCollector struct {
+	Interval time.Duration `yaml:"interval"`
+	// key is the collector's key under collectors (set in
+	// DefaultCollectors), for its default and the paths in errors.
+	key string
+}
+
 // HTTP configures the API client of every account.
 type HTTP struct {
 	// Timeout bounds one request attempt.
@@ -252,6 +267,12 @@ var (
 		RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
 		APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
 		Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+
+		PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
+		PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
+		PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
+		PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
+		PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
 	}
 	// DefaultHTTP are the HTTP client settings used for every key the
 	// configuration leaves out.
@@ -268,6 +289,12 @@ var (
 		"remote_clusters": 15 * time.Second,
 		"api_keys":        time.Minute,
 		"upgrades":        time.Hour,
+
+		"platform_allocators":   15 * time.Second,
+		"platform_proxies":      15 * time.Second,
+		"platform_runners":      time.Minute,
+		"platform_license":      5 * time.Minute,
+		"platform_certificates": 5 * time.Minute,
 	}
 )
 

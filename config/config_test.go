@@ -75,6 +75,8 @@ var invalidCases = map[string]string{
 	"ca-not-pem.yml":                `accounts[0].tls.ca_file: "key.txt": no PEM certificate found`,
 	"cert-without-key.yml":          `accounts[0].tls: cert_file and key_file must be set together`,
 	"interval-too-short.yml":        `collectors.billing.interval: "1m": must be at least 5m0s`,
+	"platform-too-short.yml":        `collectors.platform_license.interval: "1m": must be at least 5m0s`,
+	"platform-unknown.yml":          "collectors.platform_certificates.services: unknown field (line 4)",
 	"interval-not-positive.yml":     `collectors.deployments.interval: "-5m": must be greater than 0`,
 	"bad-duration.yml":              `collectors.deployments.interval: "soon": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
 	"duration-without-unit.yml":     `collectors.remote_clusters.interval: "300": not a valid duration (e.g. 90s, 5m, 1h30m, 1d)`,
@@ -150,6 +152,12 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
 			APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
 			Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+
+			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
+			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
+			PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
+			PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
+			PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
 		},
 		HTTP: HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
 	}
@@ -594,4 +602,23 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlatformCollectors: the five platform collectors share one settings
+// type; each keeps its own default and is named in its own errors.
+func TestPlatformCollectors(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse([]byte("accounts: [{name: a, platform: ece, url: 'https://ece:12443', api_key: k}]\n" +
+		"collectors:\n  platform_runners: {interval: 10m}\n  platform_license: {}\n"))
+	require.NoError(t, err)
+	c := cfg.Collectors
+	assert.Equal(t, 10*time.Minute, c.PlatformRunners.Interval)
+	assert.Equal(t, time.Hour, c.PlatformLicense.Interval, "an empty mapping keeps the default")
+	assert.Equal(t, time.Minute, c.PlatformAllocators.Interval)
+	assert.Equal(t, DefaultCollectors.PlatformCertificates, c.PlatformCertificates)
+
+	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_allocators: {interval: 5s}}\n"))
+	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
+	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
+	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
 }

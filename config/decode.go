@@ -463,6 +463,32 @@ func (c UpgradesCollector) MarshalYAML() (any, error) {
 	return upgradesYAML{Interval: durationOf(c.Interval), Concurrency: c.Concurrency}, nil
 }
 
+type platformYAML struct {
+	Interval duration `yaml:"interval"`
+}
+
+// UnmarshalYAML fills the default and decodes and validates the interval.
+// The receiver holds the defaults of its key when it is decoded (Collectors
+// starts from DefaultCollectors), which is how one type serves the five
+// platform collectors.
+func (c *PlatformCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	raw := platformYAML{Interval: durationOf(c.Interval)}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval(c.key, raw.Interval)
+	if err != nil {
+		return err
+	}
+	c.Interval = iv
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c PlatformCollector) MarshalYAML() (any, error) {
+	return platformYAML{Interval: durationOf(c.Interval)}, nil
+}
+
 type httpYAML struct {
 	Timeout            duration `yaml:"timeout"`
 	MaxInFlight        int      `yaml:"max_in_flight"`
@@ -518,5 +544,6 @@ var publicTypeNames = strings.NewReplacer(
 	"config.remoteClustersYAML", "config.RemoteClustersCollector",
 	"config.apiKeysYAML", "config.APIKeysCollector",
 	"config.upgradesYAML", "config.UpgradesCollector",
+	"config.platformYAML", "config.PlatformCollector",
 	"config.httpYAML", "config.HTTP",
 )

@@ -21,15 +21,13 @@ import (
 const golden = "../testdata/metrics.golden"
 
 // conditional metrics are part of the contract (docs/metrics-contract.md)
-// but absent from the demo's golden output: they need a month boundary, an
-// opt-in collector, the admin endpoint or sharding.
+// but absent from the demo's golden output: they need an opt-in collector,
+// the admin endpoint or sharding.
 var conditional = map[string]bool{
-	"ece_billing_organization_previous_month_cost_ecu": true,
-	"ece_billing_deployment_previous_month_cost_ecu":   true,
-	"ece_upgrade_target_info":                          true,
-	"ece_exporter_admin_requests_total":                true,
-	"ece_exporter_shard_ordinal":                       true,
-	"ece_exporter_total_shards":                        true,
+	"ece_upgrade_target_info":           true,
+	"ece_exporter_admin_requests_total": true,
+	"ece_exporter_shard_ordinal":        true,
+	"ece_exporter_total_shards":         true,
 }
 
 // targetLabels are added by Prometheus, not by the exporter.

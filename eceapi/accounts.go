@@ -2,6 +2,7 @@ package eceapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -16,6 +17,10 @@ func (s *AccountsService) Get(ctx context.Context) (*AccountResponse, *Response,
 	resp, err := s.client.get(ctx, "get-current-account", "account", nil, &v)
 	if err != nil {
 		return nil, resp, fmt.Errorf("get account: %w", err)
+	}
+	if v.ID == "" {
+		// id is required by the spec; callers use it as the organization.
+		return nil, resp, fmt.Errorf("get account: %w", &DecodeError{Operation: "get-current-account", Err: errors.New("answer holds no id")})
 	}
 	return &v, resp, nil
 }

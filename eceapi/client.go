@@ -67,6 +67,7 @@ type Client struct {
 	Organizations *OrganizationsService
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
+	Platform      *PlatformService
 }
 
 type service struct{ client *Client }
@@ -118,6 +119,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Organizations = &OrganizationsService{c}
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
+	c.Platform = &PlatformService{c}
 	return c, nil
 }
 
@@ -547,7 +549,9 @@ func (c *Client) retryWait(err error, attempt int) (time.Duration, bool) {
 		}
 	} else {
 		var de *DecodeError
-		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) {
+		// A TLS handshake that failed (an unknown authority, a name
+		// mismatch, an expired certificate) fails the same way again.
+		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || IsTLSError(err) {
 			return 0, false
 		}
 		var ne net.Error
@@ -606,7 +610,7 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 		c.observe(obs)
 		return resp, err
 	}
-	err = c.decode(hr.Body, v, obs.Operation)
+	err = c.decodeSized(hr.Body, hr.ContentLength, v, obs.Operation)
 	obs.Duration, obs.Err = time.Since(start), err
 	c.observe(obs)
 	return resp, err
@@ -618,16 +622,36 @@ func (c *Client) observe(o Observation) {
 	}
 }
 
+// decode reads a success body of at most the operation's body limit and
+// decodes it. The limit is checked while reading: a body announced larger
+// fails before a byte is read, and any other fails with ErrBodyTooLarge at
+// its first byte past the limit. The body is held in chunks that grow
+// with it (never doubling one buffer), so a request holds about as many
+// bytes as it read: a hostile answer costs at most its limit.
 func (c *Client) decode(body io.Reader, v any, op string) error {
-	data, err := io.ReadAll(io.LimitReader(body, c.maxBodyBytes+1))
-	if err != nil {
-		return fmt.Errorf("read %s response: %w", op, err)
-	}
-	if int64(len(data)) > c.maxBodyBytes {
-		return fmt.Errorf("%s: %w (limit %d bytes)", op, ErrBodyTooLarge, c.maxBodyBytes)
+	return c.decodeSized(body, -1, v, op)
+}
+
+func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op string) error {
+	limit := c.bodyLimit(op)
+	lr := &limitedReader{r: body, n: limit, limit: limit, op: op}
+	if contentLength > limit {
+		return lr.tooLarge()
 	}
 	if v == nil {
+		if _, err := io.Copy(io.Discard, lr); err != nil {
+			return readError(op, err, lr.err)
+		}
 		return nil
+	}
+	data, err := readBody(lr, contentLength)
+	if err == nil && lr.err != nil {
+		// io.ReadFull reads a dropped connection's io.ErrUnexpectedEOF as
+		// the end of the body: it is not.
+		err = lr.err
+	}
+	if err != nil {
+		return readError(op, err, lr.err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return &DecodeError{Operation: op, Err: err}
@@ -636,6 +660,59 @@ func (c *Client) decode(body io.Reader, v any, op string) error {
 		return &DecodeError{Operation: op, Err: errors.New("body is JSON null")}
 	}
 	return nil
+}
+
+// readBody reads r to its end: into one buffer of the announced length, or
+// else into chunks of growing size (4 KiB to 1 MiB) joined once at the end.
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength >= 0 {
+		buf := make([]byte, contentLength)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		// A body longer than announced still meets the limit.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	var chunks [][]byte
+	size, total := 4<<10, 0
+	for {
+		chunk := make([]byte, size)
+		n, err := io.ReadFull(r, chunk)
+		total += n
+		chunks = append(chunks, chunk[:n])
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(size*2, 1<<20)
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, ch := range chunks {
+		out = append(out, ch...)
+	}
+	return out, nil
+}
+
+// readError types an error met while reading or decoding a success body:
+// the limit, a transport failure (timeout, reset, short body: readErr is
+// what the body reader itself failed with), or bad JSON.
+func readError(op string, err, readErr error) error {
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		return err
+	case readErr != nil:
+		return fmt.Errorf("read %s response: %w", op, readErr)
+	default:
+		return &DecodeError{Operation: op, Err: err}
+	}
 }
 
 func isNullJSON(b []byte) bool {

@@ -182,7 +182,7 @@ func clientCalls(mode ecesim.Mode) []call {
 		}},
 	}
 	if mode == ecesim.ModeECE {
-		return append(calls,
+		return append(append(calls,
 			call{"get-users-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
 				_, _, err := c.APIKeys.ListAll(ctx)
 				return err
@@ -191,7 +191,7 @@ func clientCalls(mode ecesim.Mode) []call {
 				_, _, err := c.APIKeys.ListForUser(ctx, "admin")
 				return err
 			}},
-		)
+		), platformCalls()...)
 	}
 	return append(calls,
 		call{"list-organizations", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
@@ -223,6 +223,36 @@ func clientCalls(mode ecesim.Mode) []call {
 			return err
 		}},
 	)
+}
+
+// platformCalls are the ECE platform operations, one call each (the
+// allocators as a later page, so that from and size are both sent).
+func platformCalls() []call {
+	calls := []call{
+		{"get-allocators", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Platform.Allocators(ctx, &eceapi.AllocatorsOptions{From: 2, Size: eceapi.AllocatorsPageSize})
+			return err
+		}},
+		{"get-proxies-health", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Platform.ProxiesHealth(ctx)
+			return err
+		}},
+		{"get-runners", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Platform.Runners(ctx)
+			return err
+		}},
+		{"get-license", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Platform.License(ctx)
+			return err
+		}},
+	}
+	for _, svc := range eceapi.TLSServiceNames {
+		calls = append(calls, call{"get-tls-certificate", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Platform.TLSCertificate(ctx, svc)
+			return err
+		}})
+	}
+	return calls
 }
 
 // documentedErrors are error answers the spec documents per operation,
@@ -314,6 +344,28 @@ func TestContractAgainstOfficialSpec(t *testing.T) {
 					require.Len(t, exs, 2)
 					validate(t, router, exs[0], "refresh-token")
 					validate(t, router, exs[1], "list-deployments")
+				})
+			}
+			if tc.mode == ecesim.ModeECE {
+				// A user without the platform admin role: every platform
+				// operation answers a BasicFailedReply 403.
+				t.Run("not-platform-admin", func(t *testing.T) {
+					na := httptest.NewServer(ecesim.New(ecesim.Options{Mode: tc.mode, Seed: 77, DeploymentsPerOrg: 1, NotPlatformAdmin: true}))
+					defer na.Close()
+					nc, err := eceapi.NewClient(eceapi.WithBaseURL(na.URL), eceapi.WithAPIKey("sim-api-key"),
+						eceapi.WithHTTPClient(&http.Client{Transport: rec}), eceapi.WithMaxRetries(0))
+					require.NoError(t, err)
+					naRouter := loadSpec(t, tc.file, na.URL)
+					for _, cl := range platformCalls() {
+						err := cl.run(ctx, nc, dep, org)
+						var apiErr *eceapi.APIError
+						require.ErrorAs(t, err, &apiErr, cl.op)
+						assert.Equal(t, http.StatusForbidden, apiErr.StatusCode, cl.op)
+						assert.Equal(t, "root.unauthorized.rbac", apiErr.Code(), cl.op)
+						exs := rec.take()
+						require.Len(t, exs, 1)
+						validate(t, naRouter, exs[0], cl.op)
+					}
 				})
 			}
 			assert.Zero(t, sim.RealUpgrades())

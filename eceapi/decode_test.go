@@ -38,6 +38,48 @@ func TestBodyLimit(t *testing.T) {
 			assert.Contains(t, err.Error(), "get account: get-current-account: response body too large (limit 1024 bytes)")
 		})
 	}
+	t.Run("chunked bodies are bounded too", func(t *testing.T) {
+		t.Parallel()
+		for _, size := range []int{limit, limit + 1} {
+			c, mux, _ := setup(t, WithMaxBodyBytes(limit))
+			mux.HandleFunc(p("/account"), func(w http.ResponseWriter, r *http.Request) {
+				b := body(size)
+				_, _ = w.Write([]byte(b[:10]))
+				w.(http.Flusher).Flush() // no Content-Length
+				_, _ = w.Write([]byte(b[10:]))
+			})
+			_, _, err := c.Accounts.Get(context.Background())
+			if size == limit {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, ErrBodyTooLarge)
+			}
+		}
+	})
+	t.Run("per-operation limits under the cap", func(t *testing.T) {
+		t.Parallel()
+		c, mux, _ := setup(t)
+		big := `{"resources":[],"deployments":[],"x":"` + strings.Repeat("x", 1<<20) + `"}`
+		mux.HandleFunc(p("/deployments/d/elasticsearch/main-elasticsearch/remote-clusters"), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, big) })
+		mux.HandleFunc(p("/deployments"), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, big) })
+		_, _, err := c.Deployments.RemoteClusters(context.Background(), "d", "main-elasticsearch")
+		require.ErrorIs(t, err, ErrBodyTooLarge, "1 MiB is far more than any remote-cluster listing")
+		assert.Contains(t, err.Error(), "get-deployment-es-resource-remote-clusters: response body too large (limit 1048576 bytes)")
+		_, _, err = c.Deployments.List(context.Background())
+		require.NoError(t, err, "the deployments listing may be larger")
+	})
+	t.Run("announced length over the limit fails before reading", func(t *testing.T) {
+		t.Parallel()
+		c, err := NewClient(WithMaxBodyBytes(limit))
+		require.NoError(t, err)
+		r := &countingReader{r: strings.NewReader(body(limit + 1))}
+		var v AccountResponse
+		err = c.decodeSized(r, limit+1, &v, "get-current-account")
+		require.ErrorIs(t, err, ErrBodyTooLarge)
+		assert.Zero(t, r.n, "nothing read")
+		r = &countingReader{r: strings.NewReader(body(limit))}
+		require.NoError(t, c.decodeSized(r, limit, &v, "get-current-account"))
+	})
 	t.Run("error bodies have their own 1 MiB bound", func(t *testing.T) {
 		t.Parallel()
 		c, mux, _ := setup(t, WithMaxBodyBytes(16))

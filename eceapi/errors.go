@@ -1,16 +1,20 @@
 package eceapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -38,6 +42,10 @@ var (
 
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 1 << 20
+
+// maxHintSource bounds how much of a non-JSON error body the body hint
+// (120 characters of its text) is taken from.
+const maxHintSource = 64 << 10
 
 // APIError is any non-2xx answer of the API.
 type APIError struct {
@@ -151,10 +159,7 @@ func CheckResponse(r *http.Response) error {
 	if r.Body != nil {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, maxErrorBody))
 	}
-	var secrets []string
-	if r.Request != nil {
-		secrets = credentials(r.Request.Header.Get("Authorization"))
-	}
+	secrets := requestSecrets(r.Request)
 	var reply errorReply
 	if len(body) > 0 && json.Unmarshal(body, &reply) == nil && len(reply.Errors) > 0 {
 		e.Errors = reply.Errors
@@ -194,6 +199,32 @@ func appendCode(codes []string, c string) []string {
 	return append(codes, c)
 }
 
+// requestSecrets returns what is secret in a request: its Authorization
+// credentials and, for a login, the password of its JSON body (and
+// "username:password", which a server may echo base64-encoded).
+func requestSecrets(req *http.Request) []string {
+	if req == nil {
+		return nil
+	}
+	secrets := credentials(req.Header.Get("Authorization"))
+	if req.GetBody == nil || req.Method != http.MethodPost {
+		return secrets
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return secrets
+	}
+	defer rc.Close() //nolint:errcheck // an in-memory copy of the request body
+	var login loginRequest
+	if json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&login) == nil && login.Password != "" {
+		secrets = append(secrets, login.Password)
+		if login.Username != "" {
+			secrets = append(secrets, login.Username+":"+login.Password)
+		}
+	}
+	return secrets
+}
+
 // credentials returns the secret parts of an Authorization header value:
 // what follows the scheme and, for Basic, the decoded password.
 func credentials(auth string) []string {
@@ -217,11 +248,149 @@ func credentials(auth string) []string {
 	return out
 }
 
-// redact replaces every secret in s by "<secret>".
+// redact replaces every secret in s, in every form a server may echo it
+// (see secretForms), ignoring ASCII case, by "<secret>".
 func redact(s string, secrets []string) string {
+	forms := secretForms(secrets)
+	if len(forms) == 0 || s == "" {
+		return s
+	}
+	folded := asciiLower(s)
+	// Mark every byte covered by a match, then write the text once with
+	// each covered run replaced: overlapping forms become one "<secret>".
+	var covered []bool
+	for _, f := range forms {
+		for i := 0; ; {
+			j := strings.Index(folded[i:], f)
+			if j < 0 {
+				break
+			}
+			if covered == nil {
+				covered = make([]bool, len(s))
+			}
+			for k := i + j; k < i+j+len(f); k++ {
+				covered[k] = true
+			}
+			i += j + 1
+		}
+	}
+	if covered == nil {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if !covered[i] {
+			b.WriteByte(s[i])
+			continue
+		}
+		b.WriteString(redacted)
+		for i+1 < len(s) && covered[i+1] {
+			i++
+		}
+	}
+	return b.String()
+}
+
+// secretForms returns each secret as a server, a proxy or an error page
+// may echo it: as is, upper- and lower-cased, JSON-escaped (with and
+// without HTML escapes, \u-escaping every non-ASCII character, escaping
+// "/"), HTML-escaped, percent-encoded (query, path, and every byte but the
+// unreserved ones), and base64-encoded (standard and URL alphabets, padded
+// or not). The forms are ASCII lower-cased, as redact matches them
+// ignoring ASCII case (which also covers lower-case percent and \u
+// escapes).
+func secretForms(secrets []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		f = asciiLower(f)
+		if f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
 	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, redacted)
+		if sec == "" {
+			continue
+		}
+		for _, v := range []string{sec, strings.ToLower(sec), strings.ToUpper(sec)} {
+			add(v)
+			for _, j := range jsonForms(v) {
+				add(j)
+				add(url.QueryEscape(j))
+			}
+			add(html.EscapeString(v))
+			add(strings.NewReplacer("&#34;", "&quot;", "&#39;", "&apos;").Replace(html.EscapeString(v)))
+			add(url.QueryEscape(v))
+			add(url.PathEscape(v))
+			add(percentEncodeAll(v))
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			add(enc.EncodeToString([]byte(sec)))
+		}
+	}
+	// Each form also as quoted in a text already built with %q (a body
+	// hint redacted again once the caller knows more secrets).
+	for _, f := range out {
+		add(strings.Trim(strconv.Quote(f), `"`))
+	}
+	return out
+}
+
+// jsonForms are the contents of a JSON string holding s, as encoders
+// write them.
+func jsonForms(s string) []string {
+	var html, plain bytes.Buffer
+	_ = json.NewEncoder(&html).Encode(s)
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	unquote := func(b bytes.Buffer) string {
+		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`)
+	}
+	h, p := unquote(html), unquote(plain)
+	var ascii strings.Builder
+	for _, r := range h {
+		switch {
+		case r < utf8.RuneSelf:
+			ascii.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&ascii, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&ascii, `\u%04x`, r)
+		}
+	}
+	return []string{h, p, ascii.String(), strings.ReplaceAll(h, "/", `\/`), strings.ReplaceAll(ascii.String(), "/", `\/`)}
+}
+
+// percentEncodeAll percent-encodes every byte but the unreserved ones
+// (RFC 3986), as strict encoders do.
+func percentEncodeAll(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// asciiLower lower-cases ASCII letters only, so that byte offsets stay
+// the same.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
 	return s
@@ -253,6 +422,10 @@ func bodyHint(contentType string, body []byte, secrets []string) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
 		mt = "unknown content type"
+	}
+	// The excerpt is short: redact only the start of a large page.
+	if len(body) > maxHintSource {
+		body = body[:maxHintSource]
 	}
 	text := redact(string(body), secrets)
 	if strings.Contains(mt, "html") {

@@ -48,6 +48,11 @@ func TestFixturesMatchSpec(t *testing.T) {
 		{"api_keys.json", "GET", "/users/auth/keys", 200, "get-api-keys", true},
 		{"api_keys_all.json", "GET", "/users/auth/keys/_all", 200, "get-users-api-keys", true},
 		{"api_keys_all.json", "GET", "/users/admin/auth/keys", 200, "get-user-api-keys", true},
+		{"platform_allocators.json", "GET", "/platform/infrastructure/allocators?size=100", 200, "get-allocators", true},
+		{"platform_proxies_health.json", "GET", "/platform/infrastructure/proxies/health", 200, "get-proxies-health", true},
+		{"platform_runners.json", "GET", "/platform/infrastructure/runners", 200, "get-runners", true},
+		{"platform_license.json", "GET", "/platform/license", 200, "get-license", true},
+		{"platform_tls.json", "GET", "/platform/configuration/security/tls/adminconsole", 200, "get-tls-certificate", true},
 		// Drift on purpose.
 		{"costs_items_fractional.json", "GET", "/billing/costs/1234567890/items", 200, "get-costs-items", false},
 		{"charts_float_timestamps.json", "GET", "/billing/costs/1234567890/charts", 200, "get-costs-charts", true},

@@ -439,6 +439,92 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
+		"Platform.Allocators": {
+			op: "get-allocators", method: http.MethodGet, path: "/platform/infrastructure/allocators",
+			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "platform_allocators.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Platform.Allocators(ctx, &AllocatorsOptions{From: 100, Size: 50}))
+			},
+			check: func(t *testing.T, v any) {
+				a := v.(*AllocatorOverview)
+				require.Len(t, a.Zones, 2)
+				assert.Equal(t, "ece-zone-1", a.Zones[0].ZoneID)
+				require.Len(t, a.Zones[0].Allocators, 2)
+				yes, no := true, false
+				assert.Equal(t, AllocatorInfo{AllocatorID: "192.168.44.10", ZoneID: "ece-zone-1", HostIP: "10.0.1.0", PublicHostname: "192.168.44.10.ece.example",
+					Status:   AllocatorHealthStatus{Connected: true, Healthy: true},
+					Capacity: AllocatorCapacity{Memory: AllocatorCapacityMemory{Total: 65536, Used: 61440}, Storage: &AllocatorCapacityStorage{Total: 512000}},
+					Instances: []AllocatedInstanceStatus{
+						{ClusterType: "elasticsearch", ClusterID: "c0ffeeinstance-0000000000", InstanceName: "instance-0000000000", NodeMemory: 32768, Healthy: &yes, Moving: &no},
+						{ClusterType: "elasticsearch", ClusterID: "c0ffeeinstance-0000000001", InstanceName: "instance-0000000001", NodeMemory: 28672, Healthy: &no, Moving: &yes},
+					},
+					BuildInfo: &AllocatorBuildInfo{Version: "3.8.0", CommitHash: "abc123"}}, a.Zones[0].Allocators[0])
+				assert.False(t, a.Zones[0].Allocators[1].Status.Connected)
+				assert.True(t, a.Zones[1].Allocators[0].Status.MaintenanceMode)
+			},
+			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list allocators: ",
+		},
+		"Platform.ProxiesHealth": {
+			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "platform_proxies_health.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Platform.ProxiesHealth(ctx))
+			},
+			check: func(t *testing.T, v any) {
+				assert.Equal(t, &ProxiesHealth{Status: "Yellow", ObservedProxiesCount: 2, ExpectedProxiesCount: 3}, v)
+			},
+			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "get proxies health: ",
+		},
+		"Platform.Runners": {
+			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "platform_runners.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.Runners(ctx)) },
+			check: func(t *testing.T, v any) {
+				r := v.(*RunnerOverview)
+				require.Len(t, r.Runners, 2)
+				assert.Equal(t, RunnerInfo{RunnerID: "192.168.44.10", Zone: "ece-zone-1", HostIP: "10.0.1.10", PublicHostname: "host-a.ece.example",
+					Connected: true, Healthy: true, Roles: []RunnerRoleInfo{{"allocator"}, {"proxy"}},
+					BuildInfo: &RunnerBuildInfo{Version: "3.8.0", CommitHash: "abc123"}}, r.Runners[0])
+				assert.False(t, r.Runners[1].Connected)
+				assert.Nil(t, r.Runners[1].BuildInfo)
+			},
+			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list runners: ",
+		},
+		"Platform.License": {
+			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "platform_license.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.License(ctx)) },
+			check: func(t *testing.T, v any) {
+				l := v.(*LicenseObject)
+				assert.Equal(t, LicenseInfo{UID: "3f0c9b6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", Version: 4, Type: "enterprise", IssuedTo: "Example Corp", Issuer: "Elastic",
+					StartDateMillis: 1767225600000, ExpiryDateMillis: 1798761600000, MaxResourceUnits: 4}, l.License)
+				assert.Equal(t, &UsageStats{TotalConnectedMemory: 327680}, l.UsageStats)
+				b, err := json.Marshal(l)
+				require.NoError(t, err)
+				assert.NotContains(t, string(b), "SENTINEL", "the signature is never decoded")
+			},
+			errStatus: 404, errCode: "license.license_not_found", errPrefix: "get license: ",
+		},
+		"Platform.TLSCertificate": {
+			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "platform_tls.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Platform.TLSCertificate(ctx, "adminconsole"))
+			},
+			check: func(t *testing.T, v any) {
+				c := v.(*TLSPublicCertChain)
+				assert.True(t, c.UserSupplied)
+				require.Len(t, c.Chain, 2)
+				assert.True(t, strings.HasPrefix(c.Chain[0], "-----BEGIN CERTIFICATE-----\n"))
+				exp, ok := c.ChainStatus.Expiration()
+				require.True(t, ok)
+				assert.Equal(t, time.Date(2026, 12, 9, 12, 0, 0, 0, time.UTC), exp)
+				assert.Equal(t, "CN=adminconsole.ece.example", c.ChainStatus.FirstCertificateToExpire)
+			},
+			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "get TLS certificate of adminconsole: ",
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.Platform.TLSCertificate(ctx, v)
+					return err
+				},
+			},
+		},
 	}
 }
 
@@ -704,6 +790,11 @@ func TestAPIKeysService_ListForUser(t *testing.T)        { testMethod(t, "APIKey
 func TestBillingV2Service_Instances(t *testing.T)        { testMethod(t, "BillingV2.Instances") }
 func TestBillingV2Service_Items(t *testing.T)            { testMethod(t, "BillingV2.Items") }
 func TestBillingV2Service_Charts(t *testing.T)           { testMethod(t, "BillingV2.Charts") }
+func TestPlatformService_Allocators(t *testing.T)        { testMethod(t, "Platform.Allocators") }
+func TestPlatformService_ProxiesHealth(t *testing.T)     { testMethod(t, "Platform.ProxiesHealth") }
+func TestPlatformService_Runners(t *testing.T)           { testMethod(t, "Platform.Runners") }
+func TestPlatformService_License(t *testing.T)           { testMethod(t, "Platform.License") }
+func TestPlatformService_TLSCertificate(t *testing.T)    { testMethod(t, "Platform.TLSCertificate") }
 
 // TestEveryMethodHasACase fails when a service gains a method without a
 // methodCase (and so without the scenarios above).
@@ -728,7 +819,7 @@ func TestEveryMethodHasACase(t *testing.T) {
 	}
 	sort.Strings(methods)
 	sort.Strings(cases)
-	assert.Len(t, methods, 17)
+	assert.Len(t, methods, 22)
 	assert.Equal(t, methods, cases)
 }
 
@@ -773,4 +864,82 @@ func TestCostsOptionsQuery(t *testing.T) {
 		}
 		assert.Zero(t, hits.Load())
 	})
+}
+
+func TestAllocatorsOptionsQuery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts *AllocatorsOptions
+		want url.Values
+	}{
+		{"nil", nil, url.Values{}},
+		{"zero: the API defaults", &AllocatorsOptions{}, url.Values{}},
+		{"first page", &AllocatorsOptions{Size: AllocatorsPageSize}, url.Values{"size": {"100"}}},
+		{"later page", &AllocatorsOptions{From: 200, Size: 100}, url.Values{"from": {"200"}, "size": {"100"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var got url.Values
+			mux.HandleFunc(p("/platform/infrastructure/allocators"), func(w http.ResponseWriter, r *http.Request) {
+				got = r.URL.Query()
+				writeJSON(w, http.StatusOK, `{"zones":null}`)
+			})
+			v, _, err := c.Platform.Allocators(context.Background(), tc.opts)
+			require.NoError(t, err)
+			assert.Empty(t, v.Zones, "a null zones array is no zone")
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	t.Run("negative values are refused before sending", func(t *testing.T) {
+		t.Parallel()
+		c, mux, _ := setup(t)
+		var hits atomic.Int32
+		mux.HandleFunc("/", counter(&hits, func(w http.ResponseWriter, r *http.Request) {}))
+		for _, o := range []AllocatorsOptions{{From: -1}, {Size: -5}} {
+			_, _, err := c.Platform.Allocators(context.Background(), &o)
+			assert.ErrorContains(t, err, "must not be negative")
+		}
+		assert.Zero(t, hits.Load())
+	})
+}
+
+// TestPlatformDecodesDrift: numbers the spec calls integers may arrive as
+// fractions, optional objects may be null, and the chain status date may
+// be in a format of its own; none of it fails the answer.
+func TestPlatformDecodesDrift(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	mux.HandleFunc(p("/platform/infrastructure/allocators"), func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"zones":[{"zone_id":"z","allocators":[{"allocator_id":"a","zone_id":"z","status":{"connected":true,"healthy":true,"maintenance_mode":false},
+			"capacity":{"memory":{"total":1024.5,"used":0.25},"storage":null},"instances":null,"build_info":null,"new_field":{"x":1}}]}]}`)
+	})
+	mux.HandleFunc(p("/platform/configuration/security/tls/ui"), func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"user_supplied":false,"chain":null,"chain_status":{"expiration_date":"9 Dec 2026","first_certificate_to_expire":""}}`)
+	})
+	mux.HandleFunc(p("/platform/license"), func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"license":{"uid":"u","type":"platinum","expiry_date_in_millis":1.7987616e12,"max_allocators":10,"max_ram_per_allocator_mb":65536.0},"usage_stats":null}`)
+	})
+	a, _, err := c.Platform.Allocators(context.Background(), nil)
+	require.NoError(t, err)
+	got := a.Zones[0].Allocators[0]
+	assert.Equal(t, AllocatorCapacityMemory{Total: 1024.5, Used: 0.25}, got.Capacity.Memory)
+	assert.Nil(t, got.Capacity.Storage)
+	assert.Nil(t, got.Instances)
+	assert.Nil(t, got.BuildInfo)
+
+	tls, _, err := c.Platform.TLSCertificate(context.Background(), "ui")
+	require.NoError(t, err)
+	assert.Empty(t, tls.Chain)
+	_, ok := tls.ChainStatus.Expiration()
+	assert.False(t, ok, "an unusual date is reported as unknown, not as an error")
+	_, ok = (*ChainStatus)(nil).Expiration()
+	assert.False(t, ok)
+
+	l, _, err := c.Platform.License(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1798761600000.0, l.License.ExpiryDateMillis)
+	assert.Equal(t, 65536.0, l.License.MaxRAMPerAllocator)
+	assert.Nil(t, l.UsageStats)
 }

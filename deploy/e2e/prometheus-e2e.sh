@@ -9,10 +9,11 @@
 #      5 to 60 minutes (the durations themselves are covered by
 #      prometheus/rules.test.yml);
 #   3. assert through the HTTP API: up is 1; the families ece_billing_*,
-#      ece_billing_chart_*, ece_remote_cluster_*, ece_api_key_* are present;
-#      the recording rules produce series; an API-key-expiry alert and a
-#      remote-cluster-health alert are firing (/api/v1/alerts) on the demo
-#      data and no collector-failing alert is; every query of the Grafana
+#      ece_billing_chart_*, ece_remote_cluster_*, ece_api_key_*,
+#      ece_platform_* are present; the recording rules produce series; an
+#      API-key-expiry alert, a remote-cluster-health alert and the ECE
+#      license, certificate and zone-memory alerts are firing
+#      (/api/v1/alerts) on the demo data and no collector-failing alert is; every query of the Grafana
 #      dashboard evaluates without error (and returns data, except the few
 #      the demo cannot have).
 # Bounded: E2E_TIMEOUT seconds in all (default 120), the build included.
@@ -88,7 +89,7 @@ firing() { curl -sS --max-time 5 "$api/alerts" 2>/dev/null | jq -e --arg re "$1"
 
 wait_for "Prometheus is up" curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$prom_port/-/ready"
 wait_for 'up{job="ece-exporter"} == 1' nonempty 'up{job="ece-exporter"} == 1'
-for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_exporter_collector_; do
+for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_platform_allocator_ ece_platform_proxies_ ece_platform_runner_ ece_platform_license_ ece_platform_certificate_ ece_exporter_collector_; do
   wait_for "family ${family}* present" nonempty "count({__name__=~\"${family}.+\"}) > 0"
 done
 wait_for "every collector polled successfully" nonempty 'count(ece_exporter_collector_success == 1) > 0 unless count(ece_exporter_collector_success == 0) > 0'
@@ -98,6 +99,14 @@ for rec in ece:billing_organization_month_to_date_cost_ecu ece:billing_deploymen
 done
 wait_for "an API key expiry alert is firing" firing '^ECEAPIKeyExpires(Very)?Soon$'
 wait_for "a remote-cluster health alert is firing" firing '^ECERemoteCluster(Unhealthy|Disconnected|Untrusted)$'
+# The demo's ECE platform: a license 20 days from expiry and over capacity,
+# the admin console's certificate 12 days from expiry, a full zone.
+wait_for "the ECE license expiry alert is firing" firing '^ECELicenseExpiresSoon$'
+wait_for "the ECE license capacity alert is firing" firing '^ECELicenseOverCapacity$'
+wait_for "an ECE certificate expiry alert is firing" firing '^ECECertificateExpiresSoon$'
+wait_for "the ECE zone memory alert is firing" firing '^ECEZoneMemoryCritical$'
+if firing '^ECE(License|Certificate)ExpiresVerySoon$'; then fail "a 7-day expiry alert fires on the demo (nothing expires that soon)"; fi
+echo "ok: ECE platform alerts"
 # The demo's never-expiring keys have no expiration series and no alert.
 never=$(query 'ece_api_key_info{expires="false"}' | jq -c '[.data.result[].metric | {account, key_id}] | unique')
 if [ -z "$never" ] || [ "$never" = "[]" ]; then fail "the demo has no never-expiring key to check"; fi

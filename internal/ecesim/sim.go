@@ -65,6 +65,13 @@
 //	login                                       POST /users/auth/_login  (ECE)
 //	refresh-token                               POST /users/auth/_refresh  (ECE)
 //	upgrade-deployment-stateless-resource       POST /deployments/{deployment_id}/{stateless_resource_kind}/{ref_id}/_upgrade
+//	get-allocators                              GET  /platform/infrastructure/allocators  (ECE; from, size)
+//	get-proxies-health                          GET  /platform/infrastructure/proxies/health  (ECE)
+//	get-runners                                 GET  /platform/infrastructure/runners  (ECE)
+//	get-license                                 GET  /platform/license  (ECE)
+//	get-tls-certificate                         GET  /platform/configuration/security/tls/{service_name}  (ECE)
+//
+// The platform operations' data is described in platform.go.
 //
 // Requests that match no operation are counted as "unknown".
 //
@@ -116,9 +123,9 @@
 //     with the version it would upgrade to (the current one when already
 //     current); anything else upgrades for real (see RealUpgrades).
 //     "_main" is accepted as ref_id (also for remote clusters).
-//   - ECE's _all without the platform admin role (Options.NotPlatformAdmin)
-//     answers 403 root.unauthorized.rbac, the spec's code for "User must
-//     have Platform level permissions".
+//   - ECE's _all and the platform operations without the platform admin
+//     role (Options.NotPlatformAdmin) answer 403 root.unauthorized.rbac,
+//     the spec's code for "User must have Platform level permissions".
 //   - Rate limiting is a fixed window per Server; a 429 carries Retry-After
 //     (seconds until the window ends) and billing_service.rate_limited on
 //     the chart operations (the only ones whose 429 the spec documents),
@@ -229,9 +236,9 @@ type Options struct {
 	// listings, which the real API returns only on creation, so tests can
 	// prove the exporter never exposes it.
 	LeakKeyField bool
-	// NotPlatformAdmin makes ECE's GET /users/auth/keys/_all answer 403
-	// root.unauthorized.rbac, as for a user without the platform admin
-	// role. (A negative flag so that the zero value is the spec's
+	// NotPlatformAdmin makes ECE's GET /users/auth/keys/_all and the
+	// platform operations answer 403 root.unauthorized.rbac, as for a user
+	// without the platform admin role. (A negative flag so that the zero value is the spec's
 	// default, a platform admin.)
 	NotPlatformAdmin bool
 	// BillingForbidden answers every billing operation as ESS does for a
@@ -264,6 +271,8 @@ type ResourceRef struct{ Kind, RefID, ID string }
 type Server struct {
 	opts Options
 	w    *world
+	// platform is the ECE platform data (ECE mode only), see platform.go.
+	platform *platform
 
 	mu           sync.Mutex
 	counts       map[string]int
@@ -334,7 +343,7 @@ func New(opts Options) *Server {
 	if o.RateLimitInterval <= 0 {
 		o.RateLimitInterval = time.Minute
 	}
-	return &Server{
+	s := &Server{
 		opts:    o,
 		w:       newWorld(o, o.Now()),
 		counts:  map[string]int{},
@@ -344,6 +353,10 @@ func New(opts Options) *Server {
 		tokens:  map[string]time.Time{},
 		listGen: -1,
 	}
+	if o.Mode == ModeECE {
+		s.platform = newPlatform(o, o.Now())
+	}
+	return s
 }
 
 // Deployments returns what GET /deployments currently lists, in order.

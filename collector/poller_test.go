@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
+)
+
+// scriptedSource answers each poll with the next of its outcomes.
+type scriptedSource struct{ outcomes []error }
+
+func (s *scriptedSource) Poll(context.Context) (*Snapshot, error) {
+	err := s.outcomes[0]
+	s.outcomes = s.outcomes[1:]
+	if err != nil {
+		return nil, err
+	}
+	snap := NewSnapshot("prod")
+	snap.gauge(newSeriesDesc("ece_test_x", "X.", []string{"account"}), 1)
+	return snap, nil
+}
+
+// TestStaleOnlyWithOlderData: stale means older data is being shown. A
+// collector whose very first poll fails shows nothing: stale 0, and the
+// log does not claim to keep data it does not have.
+func TestStaleOnlyWithOlderData(t *testing.T) {
+	t.Parallel()
+	self, err := newSelfMetrics(nil)
+	require.NoError(t, err)
+	fail := errors.New("boom")
+	var logs bytes.Buffer
+	p := newPoller("prod", "api_keys", &scriptedSource{outcomes: []error{fail, nil, fail}}, time.Minute, log.NewLogfmtLogger(&logs), func(string) {})
+	stale := func(want string) {
+		t.Helper()
+		c := prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) { self.collectPoller(ch, p, p.state()) })
+		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP ece_exporter_collector_stale 1 when the last poll failed and the exported data is from an earlier successful poll.
+# TYPE ece_exporter_collector_stale gauge
+ece_exporter_collector_stale{account="prod",collector="api_keys"} `+want+"\n"), "ece_exporter_collector_stale"))
+	}
+
+	p.pollOnce(context.Background())
+	stale("0")
+	assert.Contains(t, logs.String(), `msg="poll failed; no data yet (nothing exported until a poll succeeds)"`)
+	assert.NotContains(t, logs.String(), "keeping the last good data")
+
+	p.pollOnce(context.Background())
+	stale("0")
+
+	logs.Reset()
+	p.pollOnce(context.Background())
+	stale("1")
+	assert.Contains(t, logs.String(), `msg="poll failed; keeping the last good data (stale)"`)
+}
+
+// TestReasons: every bounded reason, from the error that produces it.
+func TestReasons(t *testing.T) {
+	t.Parallel()
+	apiErr := func(status int) error { return fmt.Errorf("op: %w", &eceapi.APIError{StatusCode: status}) }
+	timeoutErr := &net.OpError{Op: "dial", Err: &timeoutError{}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"429", &eceapi.RateLimitError{APIError: &eceapi.APIError{StatusCode: 429}}, ReasonRateLimited},
+		{"request budget", fmt.Errorf("x: %w", eceapi.ErrRequestBudget), ReasonRateLimited},
+		{"401", apiErr(401), ReasonAuth},
+		{"403", apiErr(403), ReasonAuth},
+		{"404", apiErr(404), ReasonNotFound},
+		{"408", apiErr(408), ReasonTimeout},
+		{"504", apiErr(504), ReasonTimeout},
+		{"500", apiErr(500), ReasonServer},
+		{"400", apiErr(400), ReasonConfig},
+		{"unsupported", errUnsupported{"billing on ECE"}, ReasonConfig},
+		{"no discovery", fmt.Errorf("x: %w", errNoDiscovery), ReasonDependency},
+		{"decode", &eceapi.DecodeError{Operation: "x", Err: errors.New("bad")}, ReasonDecode},
+		{"too large", fmt.Errorf("x: %w", eceapi.ErrBodyTooLarge), ReasonDecode},
+		{"redirect", &url.Error{Op: "Get", URL: "https://h/", Err: fmt.Errorf("%w: to http://other", eceapi.ErrRedirectRefused)}, ReasonRedirect},
+		{"deadline", context.DeadlineExceeded, ReasonTimeout},
+		{"net timeout", timeoutErr, ReasonTimeout},
+		{"refused", &url.Error{Op: "Get", URL: "https://h/", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, ReasonNetwork},
+		{"panic", &panicError{value: "nil map"}, ReasonPanic},
+		{"panic wrapping an API error", fmt.Errorf("%w", &panicError{value: apiErr(500)}), ReasonPanic},
+		{"untyped", errors.New("collector returned no data"), ReasonInternal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Reason(tc.err)
+			assert.Equal(t, tc.want, got)
+			assert.Contains(t, allReasons, got, "bounded")
+		})
+	}
+}
+
+type timeoutError struct{}
+
+func (*timeoutError) Error() string   { return "i/o timeout" }
+func (*timeoutError) Timeout() bool   { return true }
+func (*timeoutError) Temporary() bool { return true }
+
+type panickingSource struct{}
+
+func (panickingSource) Poll(context.Context) (*Snapshot, error) {
+	var m map[string]int
+	m["x"]++ // a bug: assignment to entry in nil map
+	return nil, nil
+}
+
+// TestPanicIsItsOwnReason: a collector's panic is counted as reason
+// panic (it was network), and the daemon goes on.
+func TestPanicIsItsOwnReason(t *testing.T) {
+	t.Parallel()
+	var reasons []string
+	var logs bytes.Buffer
+	p := newPoller("prod", "billing", panickingSource{}, time.Minute, log.NewLogfmtLogger(&logs), func(r string) { reasons = append(reasons, r) })
+	p.pollOnce(context.Background())
+	assert.Equal(t, []string{ReasonPanic}, reasons)
+	assert.Contains(t, logs.String(), "collector panicked: assignment to entry in nil map")
+	assert.False(t, p.state().success)
+}

@@ -1,0 +1,94 @@
+package eceapi
+
+import (
+	"fmt"
+	"io"
+)
+
+// bodyLimits is the largest success body accepted per spec operation,
+// sized from what the operation can really return (with a wide margin),
+// so that a hostile or broken upstream cannot make every in-flight request
+// hold tens of MiB. WithMaxBodyBytes (http.max_body_bytes) caps them all;
+// an operation not listed gets DefaultBodyLimit. README's "Response body
+// limits" table lists the same values (TestREADMEBodyLimits).
+var bodyLimits = map[string]int64{
+	// One listing of every deployment, ~700 bytes per deployment (the
+	// simulator's faithful shape): 16 MiB holds ~24,000. One request per
+	// poll.
+	"list-deployments": 16 << 20,
+	// Organization-wide billing answers, one request per organization and
+	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
+	// deployments), ~90 bytes per deployment and day for daily charts,
+	// up to ~2 KiB per deployment for the itemized costs.
+	"get-costs-deployments": 8 << 20,
+	"get-costs-charts":      8 << 20,
+	"get-costs-items":       8 << 20,
+	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
+	// 4 MiB: ~22,000 keys), or one user's.
+	"get-users-api-keys": 4 << 20,
+	"get-api-keys":       2 << 20,
+	"get-user-api-keys":  2 << 20,
+	// Per-deployment answers, fanned out over many deployments at once:
+	// they must stay small, as max_in_flight of them may be read together.
+	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a
+	// remote cluster ~240 bytes (1 MiB: ~4,000 per resource).
+	"get-costs-items-by-deployment":              2 << 20,
+	"get-costs-charts-by-deployment":             2 << 20,
+	"get-deployment-es-resource-remote-clusters": 1 << 20,
+	"upgrade-deployment-stateless-resource":      1 << 20,
+	// Small singletons.
+	"get-costs-overview":  1 << 20,
+	"get-current-account": 1 << 20,
+	"list-organizations":  1 << 20,
+	"login":               64 << 10,
+	"refresh-token":       64 << 10,
+}
+
+// DefaultBodyLimit applies to an operation missing from bodyLimits.
+const DefaultBodyLimit int64 = 2 << 20
+
+// bodyLimit is the limit of op: its bodyLimits entry, capped by the
+// client's max body bytes.
+func (c *Client) bodyLimit(op string) int64 {
+	n, ok := bodyLimits[op]
+	if !ok {
+		n = DefaultBodyLimit
+	}
+	return min(n, c.maxBodyBytes)
+}
+
+// limitedReader reads at most n bytes and fails with ErrBodyTooLarge on
+// the first byte beyond them, so that a decoder reading from it stops
+// there instead of buffering the rest.
+type limitedReader struct {
+	r     io.Reader
+	n     int64 // bytes left
+	limit int64
+	op    string
+	// err is the last error of r other than io.EOF: it tells a broken
+	// connection from a body that ended cleanly but too early.
+	err error
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, l.tooLarge()
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if err != nil && err != io.EOF { //nolint:errorlint // io.EOF is returned unwrapped by contract
+		l.err = err
+	}
+	l.n -= int64(n)
+	if l.n < 0 {
+		// The byte past the limit is not handed on.
+		return n - 1, l.tooLarge()
+	}
+	return n, err
+}
+
+func (l *limitedReader) tooLarge() error {
+	return fmt.Errorf("%s: %w (limit %d bytes)", l.op, ErrBodyTooLarge, l.limit)
+}

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	stdlog "log"
+	"net"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -45,11 +47,20 @@ var httpTimeouts = serverTimeouts{
 	Write:      5 * time.Minute,
 }
 
-// newHTTPServer returns the web server of h, with httpTimeouts and its own
-// errors (accept errors, TLS handshake failures, panics) logged through
-// logger like every other line.
+// maxConns caps the web server's connections; 0 derives it from the file
+// descriptor limit (tests set it).
+var maxConns = 0
+
+// newHTTPServer returns the web server of h, with httpTimeouts, a
+// connection cap below the file descriptor limit, and its own errors
+// (accept errors, TLS handshake failures, panics) logged through logger like
+// every other line.
 func newHTTPServer(h http.Handler, logger log.Logger) *http.Server {
 	t := httpTimeouts
+	g := newConnGuard(maxConns)
+	if g.max == 0 {
+		g.max = connCapFromFDLimit()
+	}
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,
@@ -57,7 +68,85 @@ func newHTTPServer(h http.Handler, logger log.Logger) *http.Server {
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,
 		ErrorLog:          stdlog.New(httpErrorWriter{logger}, "", 0),
+		ConnState:         g.track,
 	}
+}
+
+// connGuard keeps the server's connections at most max: a connection that
+// would exceed it closes the oldest one that is idle or has not sent a
+// request yet. The timeouts alone would free the file descriptors of an
+// idle-connection flood only after ReadHeader or Idle, and until then every
+// accept fails (EMFILE): scrapes and health checks time out. With the cap
+// below the descriptor limit, accept keeps working and the flood evicts
+// itself; requests in progress are never closed.
+type connGuard struct {
+	max   int
+	mu    sync.Mutex
+	conns map[net.Conn]connEntry
+}
+
+type connEntry struct {
+	active bool
+	since  time.Time // when it became new or idle
+}
+
+func newConnGuard(max int) *connGuard {
+	return &connGuard{max: max, conns: map[net.Conn]connEntry{}}
+}
+
+// track is the http.Server.ConnState hook. StateNew is reported from the
+// accept loop, before the connection is served.
+func (g *connGuard) track(c net.Conn, s http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		g.conns[c] = connEntry{since: time.Now()}
+		if g.max > 0 && len(g.conns) > g.max {
+			g.evictLocked(c)
+		}
+	case http.StateActive:
+		g.conns[c] = connEntry{active: true}
+	case http.StateIdle:
+		g.conns[c] = connEntry{since: time.Now()}
+	case http.StateHijacked, http.StateClosed:
+		delete(g.conns, c)
+	}
+}
+
+// evictLocked closes the oldest connection without a request in progress,
+// other than keep.
+func (g *connGuard) evictLocked(keep net.Conn) {
+	var oldest net.Conn
+	var at time.Time
+	for c, e := range g.conns {
+		if c != keep && !e.active && (oldest == nil || e.since.Before(at)) {
+			oldest, at = c, e.since
+		}
+	}
+	if oldest != nil {
+		delete(g.conns, oldest)
+		_ = oldest.Close()
+	}
+}
+
+// open returns the number of connections the guard tracks.
+func (g *connGuard) open() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns)
+}
+
+// connCapFromFDLimit leaves an eighth of the file descriptor limit, and at
+// least 64, to everything else (API connections, files, the runtime); 0 (no
+// cap) where the limit is unknown or too small to split.
+func connCapFromFDLimit() int {
+	limit := fdLimit()
+	reserve := max(64, limit/8)
+	if limit <= 2*reserve {
+		return 0
+	}
+	return limit - reserve
 }
 
 // httpErrorWriter turns net/http's error log lines into log records.

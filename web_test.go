@@ -227,6 +227,87 @@ func TestServerDropsIdleAndSlowClients(t *testing.T) {
 		len(conns), fdsBefore, fdsFlood, openFDs(t), worst.Round(time.Millisecond))
 }
 
+// TestConnectionCapEvictsIdle: past the connection cap, a new connection
+// closes the oldest idle or silent one, so that under a flood (at the file
+// descriptor limit every accept would fail) scrapes keep answering before
+// any timeout has expired.
+func TestConnectionCapEvictsIdle(t *testing.T) {
+	shortTimeouts(t, serverTimeouts{ReadHeader: time.Minute, Idle: time.Minute, Read: time.Minute, Write: time.Minute})
+	oldMax := maxConns
+	maxConns = 40
+	t.Cleanup(func() { maxConns = oldMax })
+	d := startDaemon(t, "--demo")
+	d.waitReady(t)
+	addr := strings.TrimPrefix(d.url, "http://")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
+	var conns []net.Conn
+	for i := 0; i < 150; i++ {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		if i%2 == 0 {
+			_, err = io.WriteString(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+			require.NoError(t, err)
+		}
+		conns = append(conns, c)
+	}
+	for i := 0; i < 5; i++ {
+		resp, err := client.Get(d.url + "/metrics")
+		require.NoError(t, err, "scrape past the cap")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var mu sync.Mutex
+	open := 0
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !closedByServer(c, c, deadline) {
+				mu.Lock()
+				open++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, open, 40, "flood connections the server kept past the cap")
+	assert.Positive(t, open, "the newest ones stay")
+}
+
+// TestConnGuardNeverClosesActive: eviction takes the oldest connection
+// without a request in progress.
+func TestConnGuardNeverClosesActive(t *testing.T) {
+	g := newConnGuard(2)
+	pipe := func() net.Conn {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a
+	}
+	closed := func(c net.Conn) bool {
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_, err := c.Write([]byte("x"))
+		return errors.Is(err, io.ErrClosedPipe)
+	}
+	active, idle, fresh := pipe(), pipe(), pipe()
+	g.track(active, http.StateNew)
+	g.track(active, http.StateActive)
+	g.track(idle, http.StateNew)
+	g.track(idle, http.StateActive)
+	g.track(idle, http.StateIdle)
+	g.track(fresh, http.StateNew)
+	assert.True(t, closed(idle), "the idle one is evicted")
+	assert.False(t, closed(active), "a request in progress is never cut")
+	assert.False(t, closed(fresh))
+	assert.Equal(t, 2, g.open())
+	g.track(active, http.StateClosed)
+	assert.Equal(t, 1, g.open())
+}
+
 // TestServerTimeoutsFitLargeScrapes: the production timeouts drop idle and
 // slow-header clients quickly but leave a large scrape (46 MiB at 5,000
 // deployments, README "Scale") minutes, not seconds.

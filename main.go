@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +30,6 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/ece-exporter/ece_exporter/admin"
 	"github.com/ece-exporter/ece_exporter/collector"
@@ -69,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	var (
 		configFile     = app.Flag("config.file", "Path to the configuration file.").Default("ece_exporter.yml").String()
 		configCheck    = app.Flag("config.check", "Validate the configuration, print the effective configuration (secrets as <secret>) and exit.").Bool()
-		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics: a clean path starting with /, outside /-/ and /admin/v1/.").Default("/metrics").String()
 		disableExpMet  = app.Flag("web.disable-exporter-metrics", "Exclude the Go runtime and process metrics of the exporter itself.").Bool()
 		maxRequests    = app.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
@@ -77,8 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		demo           = app.Flag("demo", "Run against a built-in simulated Elastic Cloud API with fake data (no account, no config file, no network).").Bool()
 		adminEnabled   = app.Flag("admin.enabled", "Serve the read-only upgrade dry-run endpoint under /admin/v1/ (needs --admin.token-file).").Bool()
 		adminTokenFile = app.Flag("admin.token-file", "File holding the bearer token of the admin endpoint; re-read on reload.").String()
-		adminCacheTTL  = app.Flag("admin.cache-ttl", "How long an upgrade dry-run result is reused.").Default("60s").Duration()
-		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token.").Default("60").Float64()
+		adminCacheTTL  = app.Flag("admin.cache-ttl", "How long an upgrade dry-run result is reused; 0s disables the cache.").Default(strconv.Itoa(int(admin.DefaultCacheTTL/time.Second)) + "s").Duration()
+		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token; 0 disables the limit.").Default(strconv.Itoa(admin.DefaultRatePerMinute)).Float64()
 		shard          = app.Flag("shard", "Shard of this replica, 0 to --total-shards-1: it polls only the deployments whose id hashes to it; shard 0 also reports organization-level data.").Default("0").Int()
 		totalShards    = app.Flag("total-shards", "Number of replicas the deployments are split across.").Default("1").Int()
 		shardAuto      = app.Flag("shard.from-hostname", "Take --shard from the ordinal at the end of the hostname (StatefulSet pod name-N).").Bool()
@@ -101,9 +100,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintln(stdout, version.Print(program))
 		return 0
 	}
+	for _, err := range []error{checkTelemetryPath(*metricsPath), checkAdminFlags(*adminCacheTTL, *adminRate)} {
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
+			return 1
+		}
+	}
 
-	baseLogger := newLogger(stderr, *logFormat, *logLevel)
-	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	logger, slogger := newLoggers(stderr, *logFormat, *logLevel)
+	// "stopped" is the last line, written once everything below has
+	// returned (deferred calls run last-in, first-out).
+	serving := false
+	defer func() {
+		if serving {
+			level.Info(logger).Log("msg", "stopped")
+		}
+	}()
 
 	// The demo runs the simulated API in-process and points a generated
 	// configuration at it.
@@ -239,6 +251,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
+			// No pprof links: the exporter does not serve /debug/pprof/.
+			Profiling: "false",
 		})
 		if err != nil {
 			level.Error(logger).Log("msg", "cannot build landing page", "err", err)
@@ -247,8 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		mux.Handle("/", landing)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	slogger := slog.New(sloggokit.NewGoKitHandler(baseLogger, nil))
+	srv := newHTTPServer(mux, log.With(logger, "component", "http"))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -268,6 +281,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		}
 	}()
 
+	serving = true
 	serveErr := make(chan error, 1)
 	go func() {
 		if ln != nil {
@@ -278,8 +292,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}()
 
 	code := 0
+	served := false
 	select {
 	case err := <-serveErr:
+		served = true
 		if !errors.Is(err, http.ErrServerClosed) {
 			level.Error(logger).Log("msg", "cannot serve", "err", err)
 			code = 1
@@ -292,32 +308,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	if err := srv.Shutdown(sctx); err != nil {
 		level.Warn(logger).Log("msg", "HTTP server did not stop in time", "err", err)
 	}
+	if !served {
+		<-serveErr // Serve returns as soon as Shutdown has closed the listeners
+	}
 	mgr.Stop(sctx)
-	level.Info(logger).Log("msg", "stopped")
 	return code
-}
-
-func newLogger(w io.Writer, format, lvl string) log.Logger {
-	var l log.Logger
-	if format == "json" {
-		l = log.NewJSONLogger(log.NewSyncWriter(w))
-	} else {
-		l = log.NewLogfmtLogger(log.NewSyncWriter(w))
-	}
-	var opt level.Option
-	switch lvl {
-	case "debug":
-		opt = level.AllowDebug()
-	case "warn":
-		opt = level.AllowWarn()
-	case "error":
-		opt = level.AllowError()
-	default:
-		opt = level.AllowInfo()
-	}
-	// ts and caller are added by the caller, after the slog bridge is built
-	// from this logger (slog records carry their own).
-	return level.NewFilter(l, opt)
 }
 
 // stdErrLogger adapts go-kit to promhttp's error logger.

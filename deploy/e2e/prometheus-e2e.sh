@@ -24,7 +24,7 @@ timeout_s=${E2E_TIMEOUT:-120}
 deadline=$((SECONDS + timeout_s))
 
 for tool in prometheus curl jq go; do
-  command -v "$tool" >/dev/null || { echo "prometheus-e2e: $tool is missing (deploy/check.sh installs it: apt-get install prometheus curl jq)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "prometheus-e2e: $tool is missing (DEPLOY_CHECK_INSTALL=1 bash deploy/check.sh installs it: apt-get install prometheus curl jq)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)

@@ -598,7 +598,12 @@ func helmBin(t *testing.T) string {
 	if p, err := exec.LookPath("helm"); err == nil {
 		return p
 	}
-	t.Fatal("helm not found: deploy/check.sh installs it (or set HELM=/path/to/helm)")
+	// deploy/check.sh says SKIPPED for these cases when it has no helm;
+	// with DEPLOY_CHECK_INSTALL=1 (CI) it installs helm, so none is a failure.
+	if os.Getenv("DEPLOY_CHECK_INSTALL") == "1" {
+		t.Fatal("helm not found: DEPLOY_CHECK_INSTALL=1 bash deploy/check.sh installs it (or set HELM=/path/to/helm)")
+	}
+	t.Skip("helm not found: DEPLOY_CHECK_INSTALL=1 bash deploy/check.sh installs it (or set HELM=/path/to/helm)")
 	return ""
 }
 

@@ -13,8 +13,9 @@
 // reload picks up a rotated key, and they never appear in an error, in
 // Redacted output or in fmt output of a Config (see Secret).
 //
-// The package imports no Prometheus package and no other package of this
-// module.
+// Every file is read with internal/safefile (regular files only, bounded in
+// size and time). The package imports no Prometheus package and no other
+// package of this module but that one.
 package config
 
 import (

@@ -394,7 +394,7 @@ func TestReadFileLimit(t *testing.T) {
 	if _, statErr := os.Stat("/dev/zero"); statErr == nil {
 		_, err = Parse([]byte("accounts:\n  - {name: p, api_key_file: /dev/zero}\n"))
 		require.Error(t, err)
-		assert.Equal(t, `accounts[0].api_key_file: "/dev/zero": file is larger than 4194304 bytes`, err.Error())
+		assert.Equal(t, `accounts[0].api_key_file: "/dev/zero": read /dev/zero: not a regular file (a character device)`, err.Error())
 	}
 }
 

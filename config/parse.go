@@ -16,11 +16,14 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
-// maxFileSize bounds every file Parse reads (secrets, TLS files), so that a
-// path like /dev/zero fails instead of exhausting memory.
-const maxFileSize = 4 << 20
+// maxFileSize bounds every file Load and Parse read (the configuration,
+// secrets, TLS files): safefile's cap, checked again here for the files a
+// WithReadFile function returns.
+const maxFileSize = safefile.MaxSize
 
 // ParseOption changes where Parse reads files and environment variables.
 type ParseOption func(*parser)
@@ -56,9 +59,11 @@ func WithReadFile(f func(string) ([]byte, error)) ParseOption {
 
 // Load reads and parses a configuration file. Relative paths in it are
 // resolved against its directory; environment variables come from the
-// process.
+// process. The file, like every file it names, must be a regular file of
+// at most 4 MiB (safefile.MaxSize); a named pipe or a device fails at once
+// instead of blocking or exhausting memory.
 func Load(filename string) (*Config, error) {
-	b, err := os.ReadFile(filename)
+	b, err := safefile.ReadFile(filename)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
@@ -72,7 +77,7 @@ func Load(filename string) (*Config, error) {
 // (beginning "yaml: ") for a document that does not decode. It never
 // contains a secret.
 func Parse(data []byte, opts ...ParseOption) (*Config, error) {
-	p := parser{lookupEnv: os.LookupEnv, readFile: readFileLimited}
+	p := parser{lookupEnv: os.LookupEnv, readFile: safefile.ReadFile}
 	for _, o := range opts {
 		o(&p)
 	}
@@ -273,15 +278,6 @@ func kindName(tag string) string {
 		return "a number"
 	}
 	return tag
-}
-
-func readFileLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close() //nolint:errcheck // read-only file: Close reports nothing useful
-	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
 func (p *parser) path(f string) string {

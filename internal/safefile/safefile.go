@@ -73,6 +73,10 @@ func read(name string, maxSize int64) ([]byte, error) {
 	// the fstat below is what counts (the path may change in between).
 	fi, err := os.Stat(name)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // what the user asked for, as os.ReadFile says it
+		}
 		return nil, err
 	}
 	if err := checkRegular(name, fi, maxSize); err != nil {

@@ -77,7 +77,7 @@ func TestReadFile(t *testing.T) {
 		{name: "link to a named pipe", path: fifoLink, is: ErrNotRegular, msg: "read " + fifoLink + ": not a regular file (a named pipe)"},
 		{name: "/dev/zero", path: "/dev/zero", is: ErrNotRegular, msg: "read /dev/zero: not a regular file (a character device)"},
 		{name: "directory", path: dir, is: syscall.EISDIR, msg: "read " + dir + ": is a directory"},
-		{name: "missing", path: filepath.Join(dir, "missing"), is: fs.ErrNotExist},
+		{name: "missing", path: filepath.Join(dir, "missing"), is: fs.ErrNotExist, msg: "open " + filepath.Join(dir, "missing") + ": no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

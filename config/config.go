@@ -13,9 +13,12 @@
 // reload picks up a rotated key, and they never appear in an error, in
 // Redacted output or in fmt output of a Config (see Secret).
 //
+// SafeConfig holds the running configuration and reloads it safely, with
+// the reload metrics beside it.
+//
 // Every file is read with internal/safefile (regular files only, bounded in
-// size and time). The package imports no Prometheus package and no other
-// package of this module but that one.
+// size and time). Of this module the package imports only that one; of
+// Prometheus only client_golang, for SafeConfig's gauges.
 package config
 
 import (

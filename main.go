@@ -182,15 +182,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			return 1
 		}
 	}
-	reloads := newReloader(logger, reg, mgr, load)
+	reloadLoad := load
 	if adminHandler != nil {
-		reloads.extra = adminHandler.ReloadToken
+		reloadLoad = func() (*config.Config, error) {
+			cfg, err := load()
+			if err == nil {
+				err = adminHandler.ReloadToken()
+			}
+			return cfg, err
+		}
 	}
-	if err := mgr.Apply(cfg); err != nil {
+	reloads, err := config.NewSafeConfig(reg, logger, reloadLoad, mgr.Apply)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot set up reloads", "err", err)
+		return 1
+	}
+	if err := reloads.Set(cfg); err != nil {
 		level.Error(logger).Log("msg", "cannot start collectors", "err", err)
 		return 1
 	}
-	reloads.succeeded()
+	// Reloads in flight end at shutdown, even one waiting on a hung file.
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
 
 	mux := http.NewServeMux()
 	metricsHandler, err := exposition.Handler(mgr.Gatherer(reg), promhttp.HandlerOpts{
@@ -220,7 +233,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			http.Error(w, "Only POST is allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := reloads.reload(); err != nil {
+		if err := reloads.Reload(reloadCtx); err != nil {
 			http.Error(w, "Reload failed; the previous configuration stays active: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -252,17 +265,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
 	var hupDone sync.WaitGroup
 	hupDone.Add(1)
-	defer func() { signal.Stop(hup); close(done); hupDone.Wait() }()
+	defer func() { signal.Stop(hup); stopReloads(); hupDone.Wait() }()
 	go func() {
 		defer hupDone.Done()
 		for {
 			select {
 			case <-hup:
-				_ = reloads.reload()
-			case <-done:
+				_ = reloads.Reload(reloadCtx)
+			case <-reloadCtx.Done():
 				return
 			}
 		}
@@ -325,54 +337,6 @@ type stdErrLogger struct{ logger log.Logger }
 
 func (l stdErrLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "error serving metrics", "err", fmt.Sprint(v...))
-}
-
-// reloader applies configuration reloads and exports their outcome.
-type reloader struct {
-	mu      sync.Mutex
-	logger  log.Logger
-	mgr     *collector.Manager
-	load    func() (*config.Config, error)
-	extra   func() error // also re-read on reload (the admin token)
-	success prometheus.Gauge
-	when    prometheus.Gauge
-}
-
-func newReloader(logger log.Logger, reg prometheus.Registerer, mgr *collector.Manager, load func() (*config.Config, error)) *reloader {
-	r := &reloader{
-		logger: logger, mgr: mgr, load: load,
-		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or kept the previous configuration (0)."}),
-		when:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully."}),
-	}
-	reg.MustRegister(r.success, r.when)
-	return r
-}
-
-func (r *reloader) succeeded() {
-	r.success.Set(1)
-	r.when.SetToCurrentTime()
-}
-
-// reload parses the configuration fully, then swaps it in; on any error the
-// running configuration and pollers stay untouched.
-func (r *reloader) reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cfg, err := r.load()
-	if err == nil && r.extra != nil {
-		err = r.extra()
-	}
-	if err == nil {
-		err = r.mgr.Apply(cfg)
-	}
-	if err != nil {
-		r.success.Set(0)
-		level.Error(r.logger).Log("msg", "configuration reload failed; keeping the previous configuration", "err", err)
-		return err
-	}
-	r.succeeded()
-	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(accountNames(cfg), ","))
-	return nil
 }
 
 func accountNames(cfg *config.Config) []string {

@@ -407,3 +407,63 @@ func TestCollectorSelectionFlags(t *testing.T) {
 		d.stop(t)
 	}
 }
+
+// TestReloadWithFIFOSecret: a secret file replaced by a named pipe fails a
+// SIGHUP reload at once (reload_successful 0, logged) instead of wedging
+// the reloader; a later reload and the shutdown still work (issue 14 §1).
+func TestReloadWithFIFOSecret(t *testing.T) {
+	e := newTestEnv(t)
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d.waitReady(t)
+	keyFile := filepath.Join(e.dir, "key")
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, syscall.Mkfifo(keyFile, 0o600))
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(m, "ece_exporter_config_last_reload_successful 0")
+	}, 10*time.Second, 20*time.Millisecond, "the SIGHUP reload failed and says so")
+	assert.Contains(t, d.logs.String(), `accounts[0].api_key_file: \"key\": read `+keyFile+`: not a regular file (a named pipe)`)
+
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, os.WriteFile(keyFile, []byte(sentinelKey+"\n"), 0o600))
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Post(d.url+"/-/reload", "", nil)
+	require.NoError(t, err, "a later reload is not held up")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	_, metrics := d.get(t, "/metrics")
+	assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1")
+	assert.Equal(t, 0, d.stop(t), "shutdown works")
+	assert.NotContains(t, d.logs.String(), sentinelKey)
+}
+
+// TestConfigCheckWithFIFO: --config.check on a named pipe (or with a FIFO
+// secret) fails at once naming the file, instead of blocking forever.
+func TestConfigCheckWithFIFO(t *testing.T) {
+	e := newTestEnv(t)
+	fifo := filepath.Join(e.dir, "fifo.yml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	keyFile := filepath.Join(e.dir, "key")
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, syscall.Mkfifo(keyFile, 0o600))
+	for _, tc := range []struct{ file, want string }{
+		{fifo, `err="read config file: read ` + fifo + `: not a regular file (a named pipe)"`},
+		{e.config, `err="accounts[0].api_key_file: \"key\": read ` + keyFile + `: not a regular file (a named pipe)"`},
+	} {
+		var out syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- run(context.Background(), []string{"--config.file=" + tc.file, "--config.check"}, &out, &out, nil)
+		}()
+		select {
+		case code := <-done:
+			assert.Equal(t, 1, code)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("--config.check on %s blocked", tc.file)
+		}
+		assert.Contains(t, out.String(), tc.want)
+	}
+}

@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		configCheck    = app.Flag("config.check", "Validate the configuration, print the effective configuration (secrets as <secret>) and exit.").Bool()
 		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		disableExpMet  = app.Flag("web.disable-exporter-metrics", "Exclude the Go runtime and process metrics of the exporter itself.").Bool()
+		lifecycle      = app.Flag("web.enable-lifecycle", "Enable reloading the configuration via HTTP (POST or PUT /-/reload). SIGHUP always reloads.").Bool()
 		maxRequests    = app.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat      = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
@@ -228,9 +229,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "Only POST is allowed", http.StatusMethodNotAllowed)
+		// As Prometheus: GET is 405 either way; without the flag POST and
+		// PUT are 403, since the default listen address is every interface.
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if !*lifecycle {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
 			return
 		}
 		if err := reloads.Reload(reloadCtx); err != nil {

@@ -76,7 +76,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	e.ess.SetFault("get-api-keys", ecesim.Fault{Status: 401})
 	e.ece.SetFault("get-deployment-es-resource-remote-clusters", ecesim.Fault{Status: 502, HTMLBody: true})
-	d := startDaemon(t, "--config.file="+e.config, "--log.level=debug", "--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
+	d := startDaemon(t, "--config.file="+e.config, "--log.level=debug", "--web.enable-lifecycle", "--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
 	d.waitReady(t)
 
 	_, metrics := d.get(t, "/metrics")
@@ -140,7 +140,7 @@ func TestReloadStorm(t *testing.T) {
 	e := newTestEnv(t)
 	good, err := os.ReadFile(e.config)
 	require.NoError(t, err)
-	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
 	d.waitReady(t)
 
 	stop := make(chan struct{})
@@ -258,7 +258,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 // reload after the file is back succeeds.
 func TestReloadWithBrokenSecretFile(t *testing.T) {
 	e := newTestEnv(t)
-	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
 	d.waitReady(t)
 	keyFile := filepath.Join(e.dir, "key")
 	reload := func() (int, string) {
@@ -413,7 +413,7 @@ func TestCollectorSelectionFlags(t *testing.T) {
 // the reloader; a later reload and the shutdown still work (issue 14 §1).
 func TestReloadWithFIFOSecret(t *testing.T) {
 	e := newTestEnv(t)
-	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
 	d.waitReady(t)
 	keyFile := filepath.Join(e.dir, "key")
 	require.NoError(t, os.Remove(keyFile))
@@ -465,5 +465,57 @@ func TestConfigCheckWithFIFO(t *testing.T) {
 			t.Fatalf("--config.check on %s blocked", tc.file)
 		}
 		assert.Contains(t, out.String(), tc.want)
+	}
+}
+
+// TestLifecycleFlag: /-/reload reloads over HTTP only with
+// --web.enable-lifecycle, like Prometheus: without it POST and PUT get 403
+// "Lifecycle API is not enabled." and nothing is reloaded; GET is 405
+// either way. SIGHUP reloads regardless (TestSIGHUPReloads runs without the
+// flag).
+func TestLifecycleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		postStatus int
+		postBody   string
+	}{
+		{"disabled by default", nil, http.StatusForbidden, "Lifecycle API is not enabled.\n"},
+		{"enabled", []string{"--web.enable-lifecycle"}, http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			d := startDaemon(t, append([]string{"--config.file=" + e.config, "--no-collector.billing", "--no-collector.billing_charts"}, tc.args...)...)
+			d.waitReady(t)
+			// A bad configuration: a reload that runs fails, one that does not
+			// leaves ece_exporter_config_last_reload_successful at 1.
+			require.NoError(t, os.WriteFile(e.config, []byte("accounts: [{name: Bad!}]\n"), 0o600))
+			for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodGet} {
+				req, err := http.NewRequest(method, d.url+"/-/reload", nil)
+				require.NoError(t, err)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case method == http.MethodGet:
+					assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+					assert.Equal(t, "POST, PUT", resp.Header.Get("Allow"))
+				case tc.postStatus == http.StatusOK:
+					assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, method)
+					assert.Contains(t, string(b), "accounts[0].name", method)
+				default:
+					assert.Equal(t, tc.postStatus, resp.StatusCode, method)
+					assert.Equal(t, tc.postBody, string(b), method)
+				}
+			}
+			_, metrics := d.get(t, "/metrics")
+			if tc.postStatus == http.StatusOK {
+				assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 0")
+			} else {
+				assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1", "nothing was reloaded")
+			}
+			assert.Equal(t, 0, d.stop(t))
+		})
 	}
 }

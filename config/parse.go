@@ -74,8 +74,10 @@ func Load(filename string) (*Config, error) {
 // validates it, and resolves the credentials of every account (reading
 // secret files and environment variables) and checks its TLS files. The
 // error names the field path and the bad value, or is yaml's own error
-// (beginning "yaml: ") for a document that does not decode. It never
-// contains a secret.
+// (beginning "yaml: ") for a document that does not decode. It reports
+// every error found, one per line: the document's, then those of reading
+// the files and variables of the accounts that passed the document check.
+// It never contains a secret.
 func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	p := parser{lookupEnv: os.LookupEnv, readFile: safefile.ReadFile}
 	for _, o := range opts {
@@ -85,10 +87,16 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var cfg *Config
+	var msgs []string
+	resolve := true
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err, data)
-	}
-	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlError(err, data)
+		}
+		msgs = typeErrorMessages(te, data)
+		resolve = !structural(te) // the accounts were not checked
+	} else if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		if err != nil {
 			return nil, yamlError(err, data)
 		}
@@ -100,9 +108,15 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	}
 
 	for i := range cfg.Accounts {
-		if err := p.resolve(&cfg.Accounts[i], fmt.Sprintf("accounts[%d]", i)); err != nil {
-			return nil, err
+		if !resolve || cfg.Accounts[i].invalid {
+			continue
 		}
+		for _, err := range p.resolve(&cfg.Accounts[i], fmt.Sprintf("accounts[%d]", i)) {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) > 0 {
+		return nil, errors.New(strings.Join(msgs, "\n"))
 	}
 	return cfg, nil
 }
@@ -119,17 +133,31 @@ func yamlError(err error, data []byte) error {
 		}
 		return err // ours, from the UnmarshalYAML checks: names the field
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
-	idx := newNodeIndex(&root)
+	return errors.New(strings.Join(typeErrorMessages(te, data), "\n"))
+}
+
+// typeErrorMessages rewrites yaml's type errors (they begin "line N:") as
+// yamlError says, and keeps ours (the semantic checks, which begin with
+// the field path) as they are.
+func typeErrorMessages(te *yaml.TypeError, data []byte) []string {
+	var idx *nodeIndex
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
+		if !strings.HasPrefix(m, "line ") {
+			msgs[i] = m
+			continue
+		}
+		if idx == nil {
+			var root yaml.Node
+			_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
+			idx = newNodeIndex(&root)
+		}
 		msgs[i] = unquoteValues(idx.name(publicTypeNames.Replace(m)))
 		if strings.HasPrefix(msgs[i], "line ") {
 			msgs[i] = "yaml: " + msgs[i] // no field to name for sure
 		}
 	}
-	return errors.New(strings.Join(msgs, "\n"))
+	return msgs
 }
 
 // quotedValueRE matches the values yaml quotes in its errors.
@@ -305,9 +333,14 @@ func (p *parser) read(at, name string) (string, []byte, error) {
 
 // resolve reads the credentials and TLS files of an account whose
 // credential source has been checked by UnmarshalYAML, and rewrites its
-// file paths to the resolved ones.
-func (p *parser) resolve(a *Account, at string) error {
+// file paths to the resolved ones. It returns every error.
+func (p *parser) resolve(a *Account, at string) []error {
 	a.Credentials = Credentials{}
+	errs := collect(p.resolveCredentials(a, at))
+	return append(errs, p.resolveTLS(a, at)...)
+}
+
+func (p *parser) resolveCredentials(a *Account, at string) error {
 	switch {
 	case a.APIKeyFile != "":
 		path, b, err := p.read(at+".api_key_file", a.APIKeyFile)
@@ -349,7 +382,7 @@ func (p *parser) resolve(a *Account, at string) error {
 		// Unreachable after UnmarshalYAML; kept for Configs built by hand.
 		return fmt.Errorf("%s: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)", at)
 	}
-	return p.resolveTLS(a, at)
+	return nil
 }
 
 // checkAPIKey rejects keys that cannot go into an Authorization header, the
@@ -364,11 +397,12 @@ func checkAPIKey(key string) error {
 // resolveTLS checks that the TLS files are readable and hold what they
 // should, so that --config.check catches a wrong path, and fingerprints them
 // for Equal.
-func (p *parser) resolveTLS(a *Account, at string) error {
+func (p *parser) resolveTLS(a *Account, at string) []error {
 	h := sha256.New()
 	var contents [3][]byte
 	certName, keyName := a.TLS.CertFile, a.TLS.KeyFile
 	read := false
+	var errs []error
 	for i, f := range []struct {
 		key  string
 		name *string
@@ -382,17 +416,22 @@ func (p *parser) resolveTLS(a *Account, at string) error {
 		}
 		path, b, err := p.read(at+".tls."+f.key, *f.name)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		if i == 0 && !x509.NewCertPool().AppendCertsFromPEM(b) {
-			return fmt.Errorf("%s.tls.ca_file: %q: no PEM certificate found", at, *f.name)
+			errs = append(errs, fmt.Errorf("%s.tls.ca_file: %q: no PEM certificate found", at, *f.name))
+			continue
 		}
 		*f.name, contents[i], read = path, b, true
 	}
-	if contents[1] != nil {
+	if contents[1] != nil && contents[2] != nil {
 		if _, err := tls.X509KeyPair(contents[1], contents[2]); err != nil {
-			return fmt.Errorf("%s.tls: cert_file %q and key_file %q: %v", at, certName, keyName, err)
+			errs = append(errs, fmt.Errorf("%s.tls: cert_file %q and key_file %q: %v", at, certName, keyName, err))
 		}
+	}
+	if errs != nil {
+		return errs
 	}
 	if !read {
 		a.tlsDigest = nil

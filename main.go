@@ -105,6 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 
 	baseLogger := newLogger(stderr, *logFormat, *logLevel)
 	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	for _, w := range flagWarnings(collector.EnabledFromFlags(), *adminEnabled, *adminTokenFile) {
+		level.Warn(logger).Log("msg", w)
+	}
 
 	// The demo runs the simulated API in-process and points a generated
 	// configuration at it.
@@ -344,6 +347,19 @@ type stdErrLogger struct{ logger log.Logger }
 
 func (l stdErrLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "error serving metrics", "err", fmt.Sprint(v...))
+}
+
+// flagWarnings are the flag combinations that are valid but most likely
+// not what was meant; --config.check prints them too.
+func flagWarnings(enabled []string, adminEnabled bool, adminTokenFile string) []string {
+	var ws []string
+	if len(enabled) == 0 {
+		ws = append(ws, "no collector is enabled (--collector.disable-defaults or --no-collector.<name> without any --collector.<name>): only the exporter's own metrics are served")
+	}
+	if adminTokenFile != "" && !adminEnabled {
+		ws = append(ws, "--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it")
+	}
+	return ws
 }
 
 func accountNames(cfg *config.Config) []string {

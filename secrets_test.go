@@ -519,3 +519,36 @@ func TestLifecycleFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestFlagWarnings: flag combinations that are valid but most likely not
+// what was meant are warned about, by --config.check too (issue 14 §20).
+func TestFlagWarnings(t *testing.T) {
+	e := newTestEnv(t)
+	const (
+		noCollector = `msg="no collector is enabled (--collector.disable-defaults or --no-collector.<name> without any --collector.<name>): only the exporter's own metrics are served"`
+		tokenOnly   = `msg="--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it"`
+	)
+	token := "--admin.token-file=" + filepath.Join(e.dir, "token")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--collector.disable-defaults"}, []string{noCollector}},
+		{[]string{"--no-collector.deployments", "--no-collector.billing", "--no-collector.billing_charts", "--no-collector.remote_clusters", "--no-collector.api_keys"}, []string{noCollector}},
+		{[]string{token}, []string{tokenOnly}},
+		{[]string{"--collector.disable-defaults", token}, []string{noCollector, tokenOnly}},
+		{[]string{"--admin.enabled", token}, nil},
+		{[]string{"--collector.disable-defaults", "--collector.deployments"}, nil},
+	} {
+		var out syncBuffer
+		code := run(context.Background(), append([]string{"--config.file=" + e.config, "--config.check"}, tc.args...), io.Discard, &out, nil)
+		assert.Equal(t, 0, code, "%v", tc.args)
+		var warns []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if i := strings.Index(line, "msg="); i >= 0 && strings.Contains(line, "level=warn") {
+				warns = append(warns, line[i:])
+			}
+		}
+		assert.Equal(t, tc.want, warns, "%v", tc.args)
+	}
+}

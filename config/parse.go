@@ -20,10 +20,20 @@ import (
 	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
-// maxFileSize bounds every file Load and Parse read (the configuration,
-// secrets, TLS files): safefile's cap, checked again here for the files a
-// WithReadFile function returns.
+// maxFileSize bounds every file Parse reads (secrets, TLS files):
+// safefile's cap, checked again here for the files a WithReadFile function
+// returns.
 const maxFileSize = safefile.MaxSize
+
+// MaxConfigFileSize bounds the configuration file Load reads: 1 MiB, some
+// thousands of accounts. Decoding YAML takes about 100 times the size of
+// the document in memory, so this keeps a hostile or mistaken file well
+// under the 256 MiB the shipped manifests allow.
+const MaxConfigFileSize = 1 << 20
+
+// maxErrors is how many errors one Parse reports; a file of thousands of
+// bad lines gives the first ones and a count of the rest.
+const maxErrors = 25
 
 // ParseOption changes where Parse reads files and environment variables.
 type ParseOption func(*parser)
@@ -59,11 +69,11 @@ func WithReadFile(f func(string) ([]byte, error)) ParseOption {
 
 // Load reads and parses a configuration file. Relative paths in it are
 // resolved against its directory; environment variables come from the
-// process. The file, like every file it names, must be a regular file of
-// at most 4 MiB (safefile.MaxSize); a named pipe or a device fails at once
-// instead of blocking or exhausting memory.
+// process. The file must be a regular file of at most MaxConfigFileSize,
+// every file it names one of at most 4 MiB (safefile.MaxSize); a named
+// pipe or a device fails at once instead of blocking or exhausting memory.
 func Load(filename string) (*Config, error) {
-	b, err := safefile.ReadFile(filename)
+	b, err := safefile.ReadFileLimit(filename, MaxConfigFileSize, safefile.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
@@ -116,7 +126,7 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 		}
 	}
 	if len(msgs) > 0 {
-		return nil, errors.New(strings.Join(msgs, "\n"))
+		return nil, joinErrors(msgs)
 	}
 	return cfg, nil
 }
@@ -133,7 +143,15 @@ func yamlError(err error, data []byte) error {
 		}
 		return err // ours, from the UnmarshalYAML checks: names the field
 	}
-	return errors.New(strings.Join(typeErrorMessages(te, data), "\n"))
+	return joinErrors(typeErrorMessages(te, data))
+}
+
+// joinErrors is one error of one message per line, at most maxErrors.
+func joinErrors(msgs []string) error {
+	if len(msgs) > maxErrors {
+		msgs = append(msgs[:maxErrors:maxErrors], fmt.Sprintf("... and %d more errors", len(msgs)-maxErrors))
+	}
+	return errors.New(strings.Join(msgs, "\n"))
 }
 
 // typeErrorMessages rewrites yaml's type errors (they begin "line N:") as
@@ -143,7 +161,11 @@ func typeErrorMessages(te *yaml.TypeError, data []byte) []string {
 	var idx *nodeIndex
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
-		if !strings.HasPrefix(m, "line ") {
+		switch {
+		case i >= maxErrors: // counted, never shown; yaml's may quote a value
+			msgs[i] = "(not shown)"
+			continue
+		case !strings.HasPrefix(m, "line "): // ours
 			msgs[i] = m
 			continue
 		}
@@ -176,7 +198,7 @@ var (
 // nothing rather than a wrong field.
 type nodeIndex struct {
 	keys     map[lineName][]string // (line, key) → paths of such keys
-	values   []pathNode            // every value node with its path
+	values   map[int][]pathNode    // line → every value node on it, with its path
 	hasAlias bool
 }
 
@@ -191,11 +213,11 @@ type pathNode struct {
 }
 
 func newNodeIndex(root *yaml.Node) *nodeIndex {
-	idx := &nodeIndex{keys: map[lineName][]string{}}
+	idx := &nodeIndex{keys: map[lineName][]string{}, values: map[int][]pathNode{}}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		if n.Kind != yaml.DocumentNode {
-			idx.values = append(idx.values, pathNode{path, n})
+			idx.values[n.Line] = append(idx.values[n.Line], pathNode{path, n})
 		}
 		switch n.Kind {
 		case yaml.DocumentNode:
@@ -242,8 +264,8 @@ func (idx *nodeIndex) name(msg string) string {
 	line, _ := strconv.Atoi(m[1])
 	tag, quoted, target := m[2], m[3], m[4]
 	var found []pathNode
-	for _, v := range idx.values {
-		if v.node.Line != line || v.node.ShortTag() != tag || (v.path == "") != (target == "config.Config") {
+	for _, v := range idx.values[line] { // by line: a file of many errors stays linear
+		if v.node.ShortTag() != tag || (v.path == "") != (target == "config.Config") {
 			continue
 		}
 		if quoted != "" && !sameValue(v.node.Value, quoted) {

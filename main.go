@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		configCheck    = app.Flag("config.check", "Validate the configuration, print the effective configuration (secrets as <secret>) and exit.").Bool()
 		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics: a clean path starting with /, outside /-/ and /admin/v1/.").Default("/metrics").String()
 		disableExpMet  = app.Flag("web.disable-exporter-metrics", "Exclude the Go runtime and process metrics of the exporter itself.").Bool()
+		lifecycle      = app.Flag("web.enable-lifecycle", "Enable reloading the configuration via HTTP (POST or PUT /-/reload). SIGHUP always reloads.").Bool()
 		maxRequests    = app.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat      = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
@@ -116,6 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			level.Info(logger).Log("msg", "stopped")
 		}
 	}()
+	for _, w := range flagWarnings(collector.EnabledFromFlags(), *adminEnabled, *adminTokenFile) {
+		level.Warn(logger).Log("msg", w)
+	}
 
 	// The demo runs the simulated API in-process and points a generated
 	// configuration at it.
@@ -194,15 +198,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			return 1
 		}
 	}
-	reloads := newReloader(logger, reg, mgr, load)
+	reloadLoad := load
 	if adminHandler != nil {
-		reloads.extra = adminHandler.ReloadToken
+		reloadLoad = func() (*config.Config, error) {
+			cfg, err := load()
+			if err == nil {
+				err = adminHandler.ReloadToken()
+			}
+			return cfg, err
+		}
 	}
-	if err := mgr.Apply(cfg); err != nil {
+	reloads, err := config.NewSafeConfig(reg, logger, reloadLoad, mgr.Apply)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot set up reloads", "err", err)
+		return 1
+	}
+	if err := reloads.Set(cfg); err != nil {
 		level.Error(logger).Log("msg", "cannot start collectors", "err", err)
 		return 1
 	}
-	reloads.succeeded()
+	// Reloads in flight end at shutdown, even one waiting on a hung file.
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
 
 	mux := http.NewServeMux()
 	metricsHandler, err := exposition.Handler(mgr.Gatherer(reg), promhttp.HandlerOpts{
@@ -227,12 +244,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "Only POST is allowed", http.StatusMethodNotAllowed)
+		// As Prometheus: GET is 405 either way; without the flag POST and
+		// PUT are 403, since the default listen address is every interface.
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := reloads.reload(); err != nil {
+		if !*lifecycle {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
+			return
+		}
+		if err := reloads.Reload(reloadCtx); err != nil {
 			http.Error(w, "Reload failed; the previous configuration stays active: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -265,17 +288,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
 	var hupDone sync.WaitGroup
 	hupDone.Add(1)
-	defer func() { signal.Stop(hup); close(done); hupDone.Wait() }()
+	defer func() { signal.Stop(hup); stopReloads(); hupDone.Wait() }()
 	go func() {
 		defer hupDone.Done()
 		for {
 			select {
 			case <-hup:
-				_ = reloads.reload()
-			case <-done:
+				_ = reloads.Reload(reloadCtx)
+			case <-reloadCtx.Done():
 				return
 			}
 		}
@@ -322,52 +344,17 @@ func (l stdErrLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "error serving metrics", "err", fmt.Sprint(v...))
 }
 
-// reloader applies configuration reloads and exports their outcome.
-type reloader struct {
-	mu      sync.Mutex
-	logger  log.Logger
-	mgr     *collector.Manager
-	load    func() (*config.Config, error)
-	extra   func() error // also re-read on reload (the admin token)
-	success prometheus.Gauge
-	when    prometheus.Gauge
-}
-
-func newReloader(logger log.Logger, reg prometheus.Registerer, mgr *collector.Manager, load func() (*config.Config, error)) *reloader {
-	r := &reloader{
-		logger: logger, mgr: mgr, load: load,
-		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or kept the previous configuration (0)."}),
-		when:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully."}),
+// flagWarnings are the flag combinations that are valid but most likely
+// not what was meant; --config.check prints them too.
+func flagWarnings(enabled []string, adminEnabled bool, adminTokenFile string) []string {
+	var ws []string
+	if len(enabled) == 0 {
+		ws = append(ws, "no collector is enabled (--collector.disable-defaults or --no-collector.<name> without any --collector.<name>): only the exporter's own metrics are served")
 	}
-	reg.MustRegister(r.success, r.when)
-	return r
-}
-
-func (r *reloader) succeeded() {
-	r.success.Set(1)
-	r.when.SetToCurrentTime()
-}
-
-// reload parses the configuration fully, then swaps it in; on any error the
-// running configuration and pollers stay untouched.
-func (r *reloader) reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cfg, err := r.load()
-	if err == nil && r.extra != nil {
-		err = r.extra()
+	if adminTokenFile != "" && !adminEnabled {
+		ws = append(ws, "--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it")
 	}
-	if err == nil {
-		err = r.mgr.Apply(cfg)
-	}
-	if err != nil {
-		r.success.Set(0)
-		level.Error(r.logger).Log("msg", "configuration reload failed; keeping the previous configuration", "err", err)
-		return err
-	}
-	r.succeeded()
-	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(accountNames(cfg), ","))
-	return nil
+	return ws
 }
 
 func accountNames(cfg *config.Config) []string {

@@ -21,7 +21,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
 // PathPrefix is where the handler is mounted.
@@ -197,7 +197,7 @@ func (h *Handler) ReloadToken() error {
 	if h.opts.TokenFile == "" {
 		return errors.New("admin token file is not set (--admin.token-file)")
 	}
-	b, err := os.ReadFile(h.opts.TokenFile)
+	b, err := safefile.ReadFile(h.opts.TokenFile) // a FIFO or device fails at once
 	if err != nil {
 		return fmt.Errorf("read admin token file: %w", err)
 	}

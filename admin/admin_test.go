@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -571,4 +572,34 @@ func TestUpstreamFailureLogsOneLine(t *testing.T) {
 			assert.Contains(t, lines[0], "err=")
 		})
 	}
+}
+
+// TestTokenFileFIFO: a named pipe as the token file fails at once, at
+// start and on reload, instead of blocking forever (issue 14 §1); the
+// current token stays.
+func TestTokenFileFIFO(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	fifo := filepath.Join(t.TempDir(), "token-fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	want := "read admin token file: read " + fifo + ": not a regular file (a named pipe)"
+
+	errs := make(chan error, 2)
+	go func() {
+		_, err := New(Options{TokenFile: fifo}, fakeBackend{})
+		errs <- err
+	}()
+	f.h.opts.TokenFile = fifo
+	go func() { errs <- f.h.ReloadToken() }()
+	for range 2 {
+		select {
+		case err := <-errs:
+			require.Error(t, err)
+			assert.Equal(t, want, err.Error())
+		case <-time.After(5 * time.Second):
+			t.Fatal("reading a FIFO token file blocked")
+		}
+	}
+	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the token read at start still works")
 }

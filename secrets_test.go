@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/ece-exporter/ece_exporter/collector"
 	"html"
 	"io"
 	"net"
@@ -628,12 +629,16 @@ func TestFlagWarnings(t *testing.T) {
 		tokenOnly   = `msg="--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it"`
 	)
 	token := "--admin.token-file=" + filepath.Join(e.dir, "token")
+	var noDefaults []string // every default collector turned off one by one
+	for _, name := range collector.DefaultEnabled() {
+		noDefaults = append(noDefaults, "--no-collector."+name)
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"--collector.disable-defaults"}, []string{noCollector}},
-		{[]string{"--no-collector.deployments", "--no-collector.billing", "--no-collector.billing_charts", "--no-collector.remote_clusters", "--no-collector.api_keys"}, []string{noCollector}},
+		{noDefaults, []string{noCollector}},
 		{[]string{token}, []string{tokenOnly}},
 		{[]string{"--collector.disable-defaults", token}, []string{noCollector, tokenOnly}},
 		{[]string{"--admin.enabled", token}, nil},

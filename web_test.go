@@ -384,7 +384,7 @@ func TestLogLinesOneKeySet(t *testing.T) {
 	defer client.CloseIdleConnections()
 	for _, format := range []string{"logfmt", "json"} {
 		t.Run(format, func(t *testing.T) {
-			d := startDaemon(t, "--demo", "--log.level=debug", "--log.format="+format, "--web.config.file="+webConfig)
+			d := startDaemon(t, "--demo", "--log.level=debug", "--log.format="+format, "--web.config.file="+webConfig, "--web.enable-lifecycle")
 			base := strings.Replace(d.url, "http://", "https://", 1)
 			get := func(path string) int {
 				resp, err := client.Get(base + path)

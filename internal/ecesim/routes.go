@@ -165,7 +165,7 @@ func (s *Server) live() []*deployment {
 	}
 	out := make([]*deployment, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
-		if !s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; !gone {
 			out = append(out, d)
 		}
 	}
@@ -176,7 +176,7 @@ func (s *Server) live() []*deployment {
 func (s *Server) find(id string) *deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deleted[id] {
+	if _, gone := s.deleted[id]; gone {
 		return nil
 	}
 	return s.w.byID[id]

@@ -275,11 +275,11 @@ type Server struct {
 	mu           sync.Mutex
 	counts       map[string]int
 	faults       map[string]*faultState
-	release      chan struct{} // closed by ClearFaults: ends Hang
-	deleted      map[string]bool
-	gen          int    // bumped when the listed deployments change
-	listGen      int    // gen of listCache
-	listCache    []byte // encoded list-deployments answer
+	release      chan struct{}        // closed by ClearFaults: ends Hang
+	deleted      map[string]time.Time // deployment id -> when it was deleted
+	gen          int                  // bumped when the listed deployments change
+	listGen      int                  // gen of listCache
+	listCache    []byte               // encoded list-deployments answer
 	tokens       map[string]time.Time
 	tokenSeq     int
 	realUpgrades int
@@ -347,7 +347,7 @@ func New(opts Options) *Server {
 		counts:  map[string]int{},
 		faults:  map[string]*faultState{},
 		release: make(chan struct{}),
-		deleted: map[string]bool{},
+		deleted: map[string]time.Time{},
 		tokens:  map[string]time.Time{},
 		listGen: -1,
 	}
@@ -363,7 +363,7 @@ func (s *Server) Deployments() []DeploymentRef {
 	defer s.mu.Unlock()
 	out := make([]DeploymentRef, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
-		if s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; gone {
 			continue
 		}
 		ref := DeploymentRef{ID: d.id, Name: d.name, OrganizationID: d.org, Resources: make([]ResourceRef, 0, len(d.resources))}
@@ -389,15 +389,21 @@ func (s *Server) OrganizationIDs() []string {
 }
 
 // DeleteDeployment makes a deployment disappear: later listings omit it,
-// and detail, billing and upgrade calls answer as for an unknown
-// deployment. It reports whether the deployment existed and was listed.
+// and detail and upgrade calls answer as for an unknown deployment.
+// Billing, as Elastic's, keeps billing it up to the hour of its deletion
+// (costs listing, overview, items, charts), so month-to-date costs never
+// fall; it drops out of windows that start after its deletion. It reports
+// whether the deployment existed and was listed.
 func (s *Server) DeleteDeployment(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.w.byID[id]; !ok || s.deleted[id] {
+	if _, gone := s.deleted[id]; gone {
 		return false
 	}
-	s.deleted[id] = true
+	if _, ok := s.w.byID[id]; !ok {
+		return false
+	}
+	s.deleted[id] = s.opts.Now().UTC()
 	s.gen++
 	return true
 }
@@ -406,8 +412,9 @@ func (s *Server) DeleteDeployment(id string) bool {
 // with fresh ids, created in the current hour (so nothing billed yet) and
 // without remote clusters of their own: what a platform that deletes and
 // recreates deployments looks like between two polls. Remote clusters of
-// other deployments keep pointing at the removed ids, as they would. It
-// returns the removed and the added ids.
+// other deployments keep pointing at the removed ids, as they would.
+// Billing keeps the removed ones up to their deletion, as DeleteDeployment.
+// It returns the removed and the added ids.
 func (s *Server) ChurnDeployments(n int) (removed, added []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -415,12 +422,13 @@ func (s *Server) ChurnDeployments(n int) (removed, added []string) {
 	hourNow := s.opts.Now().UTC().Truncate(time.Hour)
 	var live []*deployment
 	for _, d := range s.w.deployments {
-		if !s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; !gone {
 			live = append(live, d)
 		}
 	}
+	now := s.opts.Now().UTC()
 	for _, d := range live[:min(n, len(live))] {
-		s.deleted[d.id] = true
+		s.deleted[d.id] = now
 		removed = append(removed, d.id)
 		s.w.addDeployment(r, s.opts.Mode, len(s.w.deployments), d.org, hourNow)
 		nd := s.w.deployments[len(s.w.deployments)-1]

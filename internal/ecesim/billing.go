@@ -297,7 +297,7 @@ func (d *deployment) items(w window) jsItems {
 		u := d.usage(r, w.from, w.end)
 		from := start
 		if u.oldHours > 0 {
-			resized := r.resizedAt.Add(30 * time.Minute)
+			resized := r.splitAt()
 			out.Resources = append(out.Resources, item(r, r.oldSKU, u.oldHours, u.oldMicro, r.oldPerHourMicro, start, minTime(w.to, resized)))
 			from = minTime(maxTime(start, resized), w.to)
 		}

@@ -82,7 +82,7 @@ func TestCostsAreConsistent(t *testing.T) {
 					assert.InDelta(t, dt, num(t, items.body, "costs", "total"), eps)
 					for _, r := range res {
 						h := num(t, r, "hours")
-						assert.Equal(t, math.Trunc(2*h), 2*h, "whole hours, or halves around a resize")
+						assert.Equal(t, math.Trunc(h*splitDenom), h*splitDenom, "whole hours, or a share of the hour of a resize")
 						assert.InDelta(t, h*num(t, r, "price_per_hour"), num(t, r, "price"), eps, "price = hours × price_per_hour")
 					}
 					for _, x := range dts {

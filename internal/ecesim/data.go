@@ -276,7 +276,10 @@ func (w *world) addKeys(o Options, now time.Time) {
 	users := []string{"sim-user-1"}
 	if o.Mode == ModeECE {
 		users = []string{"sim-user-1", "sim-user-2"}
-		if !slices.Contains(builtinUsers, o.Username) {
+		if !slices.Contains(users, o.APIKeyUser) && !slices.Contains(builtinUsers, o.APIKeyUser) {
+			users = append([]string{o.APIKeyUser}, users...)
+		}
+		if !slices.Contains(users, o.Username) && !slices.Contains(builtinUsers, o.Username) {
 			users = append([]string{o.Username}, users...)
 		}
 	}

@@ -228,9 +228,10 @@ func TestDateTimesWithMillis(t *testing.T) {
 }
 
 // TestECEKeyOwners: ECE cannot create keys for its built-in admin and
-// readonly users: with the default admin login the own listing is empty,
-// every key belongs to another user, and admin's listing is empty, not
-// unknown.
+// readonly users: every key belongs to another user, and admin's listing
+// is empty, not unknown. The API key, as every ECE key, is owned by the
+// (non-built-in) user who created it, so its own listing has that user's
+// keys, while the default admin login (basic auth) owns none.
 func TestECEKeyOwners(t *testing.T) {
 	t.Parallel()
 	_, base := start(t, Options{Mode: ModeECE, Seed: 78, APIKeys: 9})
@@ -246,7 +247,27 @@ func TestECEKeyOwners(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"sim-user-1": true, "sim-user-2": true}, owners)
 	assert.Positive(t, never, "keys that never expire (ECE 3.0 and older)")
-	assert.Empty(t, list(t, get(t, base+"users/auth/keys").body, "keys"), "admin owns no key")
+	own := list(t, get(t, base+"users/auth/keys").body, "keys")
+	require.NotEmpty(t, own, "the API key's owner has keys")
+	for _, k := range own {
+		assert.Equal(t, "sim-user-1", path(t, k, "user_id"), "the API key's owner by default")
+	}
+	asAdmin := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:sim-password"))
+	a := do(t, "GET", base+"users/auth/keys", asAdmin, nil)
+	require.Equal(t, 200, a.status)
+	assert.Empty(t, list(t, a.body, "keys"), "admin owns no key")
+	id := path(t, own[0], "id").(string)
+	assert.Equal(t, 200, get(t, base+"users/auth/keys/"+id).status, "the owner reads its key")
+	assert.Equal(t, 404, do(t, "GET", base+"users/auth/keys/"+id, asAdmin, nil).status, "admin does not own it")
+
+	// A configured owner.
+	_, base2 := start(t, Options{Mode: ModeECE, Seed: 78, APIKeys: 9, APIKeyUser: "ops-bot"})
+	own = list(t, get(t, base2+"users/auth/keys").body, "keys")
+	require.NotEmpty(t, own)
+	for _, k := range own {
+		assert.Equal(t, "ops-bot", path(t, k, "user_id"))
+	}
+	assert.Equal(t, 200, get(t, base2+"users/ops-bot/auth/keys").status)
 	for _, u := range []string{"admin", "readonly"} {
 		a := get(t, base+"users/"+u+"/auth/keys")
 		assert.Equal(t, 200, a.status, u)

@@ -346,19 +346,22 @@ func (s *Server) keysReply(filter func(apiKey) bool) reply {
 	return okReply(http.StatusOK, map[string]any{"keys": keys})
 }
 
-// apiKeys lists the caller's keys: all of them in ESS, the configured
-// user's in ECE (the API key belongs to that user; the built-in admin and
-// readonly users have none).
-func (s *Server) apiKeys(_ *http.Request, _ map[string]string) reply {
+// apiKeys lists the caller's keys: all of them in ESS; in ECE those of
+// the user the request acts as (the API key's owner, or the configured
+// user for basic auth and tokens; the built-in admin and readonly users
+// have none).
+func (s *Server) apiKeys(r *http.Request, _ map[string]string) reply {
 	if s.opts.Mode == ModeESS {
 		return s.keysReply(nil)
 	}
-	return s.keysReply(func(k apiKey) bool { return k.userID == s.opts.Username })
+	user := s.caller(r)
+	return s.keysReply(func(k apiKey) bool { return k.userID == user })
 }
 
-func (s *Server) apiKey(_ *http.Request, p map[string]string) reply {
+func (s *Server) apiKey(r *http.Request, p map[string]string) reply {
+	user := s.caller(r)
 	for _, k := range s.w.keys {
-		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == s.opts.Username) {
+		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == user) {
 			return okReply(http.StatusOK, s.keyJSON(k))
 		}
 	}
@@ -374,7 +377,7 @@ func (s *Server) apiKeysAll(_ *http.Request, _ map[string]string) reply {
 
 func (s *Server) apiKeysOfUser(_ *http.Request, p map[string]string) reply {
 	user := p["user_id"]
-	for _, u := range append([]string{s.opts.Username}, append(builtinUsers, s.w.users...)...) {
+	for _, u := range append([]string{s.opts.Username, s.opts.APIKeyUser}, append(builtinUsers, s.w.users...)...) {
 		if u == user {
 			return s.keysReply(func(k apiKey) bool { return k.userID == user })
 		}

@@ -135,11 +135,13 @@
 package ecesim
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,11 +208,16 @@ type Options struct {
 	// "sim-api-key".
 	APIKey string
 	// Username and Password are the ECE basic-auth and _login credentials,
-	// default "admin" / "sim-password". The API key belongs to this user.
-	// ECE keys are owned by this user and sim-user-1 and sim-user-2, but
-	// never by the built-in admin and readonly users, for which ECE
-	// cannot create keys.
+	// default "admin" / "sim-password". ECE keys are owned by this user,
+	// APIKeyUser, sim-user-1 and sim-user-2, but never by the built-in
+	// admin and readonly users, for which ECE cannot create keys.
 	Username, Password string
+	// APIKeyUser is the ECE user who owns APIKey (in ECE a key is owned by
+	// the user who created it, never a built-in user): requests made with
+	// the API key list that user's keys as their own. Default: Username
+	// when it is not built-in, else "sim-user-1". Basic auth and bearer
+	// tokens act as Username.
+	APIKeyUser string
 	// TokenTTL is the lifetime of ECE bearer tokens, default 15m.
 	TokenTTL time.Duration
 	// Now is the clock, default time.Now. Data is generated relative to
@@ -328,6 +335,12 @@ func New(opts Options) *Server {
 	}
 	if o.Password == "" {
 		o.Password = "sim-password"
+	}
+	if o.APIKeyUser == "" {
+		o.APIKeyUser = o.Username
+		if slices.Contains(builtinUsers, o.Username) {
+			o.APIKeyUser = "sim-user-1"
+		}
 	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 15 * time.Minute
@@ -581,6 +594,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, m matched, rl ra
 		if kind == authAPIKey && s.opts.Mode == ModeECE && !s.opts.APIKeyExpiration.IsZero() {
 			w.Header().Set("x-elastic-api-key-expiration", s.opts.APIKeyExpiration.UTC().Format(time.RFC3339))
 		}
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, s.userOf(kind)))
 	}
 	if m.rt.mode != "" && m.rt.mode != s.opts.Mode {
 		return s.unavailable(m.rt)
@@ -599,6 +613,26 @@ func (s *Server) unavailable(rt *routeDef) reply {
 	}
 	return errReply(http.StatusNotFound, "root.resource_not_found",
 		fmt.Sprintf("The operation [%s] is only available in Elastic Cloud Enterprise", rt.op))
+}
+
+// callerKey holds, in a request's context, the user it authenticated as.
+type callerKey struct{}
+
+// userOf is the ECE user a request authenticated with kind acts as: the
+// API key's owner, or the configured user for basic auth and tokens.
+func (s *Server) userOf(kind string) string {
+	if kind == authAPIKey {
+		return s.opts.APIKeyUser
+	}
+	return s.opts.Username
+}
+
+// caller is the user a request acts as.
+func (s *Server) caller(r *http.Request) string {
+	if u, ok := r.Context().Value(callerKey{}).(string); ok {
+		return u
+	}
+	return s.opts.Username
 }
 
 const (

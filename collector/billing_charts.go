@@ -95,7 +95,11 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 		if err != nil {
 			return nil, c.guard.check(err)
 		}
-		ids := c.addChart(s, org, "", chart, to, ownsOrg)
+		// The organization chart's series are deployments: include/exclude
+		// apply to them (id and the name the chart gives) as to every
+		// per-deployment series. They are not sharded: like billing's
+		// per-deployment costs, the organization's shard exports them.
+		ids := c.addChart(s, org, "", chart, to, ownsOrg, c.env.Account.Deployments.Match)
 		if c.perDeployment {
 			// The organization chart's series are its deployments (deleted
 			// ones included), named as the chart names them: the
@@ -122,7 +126,7 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 			continue
 		}
-		c.addChart(s, j.org, j.dep, results[i], to, true)
+		c.addChart(s, j.org, j.dep, results[i], to, true, nil)
 	}
 	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
 		return nil, fmt.Errorf("charts of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
@@ -136,8 +140,9 @@ type chartSeries struct{ id, name string }
 
 // addChart exposes the last bucket that started at or before now as
 // "current" and the one before it as "previous", and returns the series
-// seen in those buckets.
-func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []chartSeries {
+// seen in those buckets. keep, if set, selects the series by id and name
+// (the first non-empty name either bucket gives).
+func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool, keep func(id, name string) bool) []chartSeries {
 	items := make([]eceapi.ChartItem, 0, len(chart.Data))
 	for _, it := range chart.Data {
 		if !it.Timestamp.After(now) {
@@ -156,6 +161,15 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 	var ids []chartSeries
 	seenID := map[string]struct{}{}
 	names := map[string]string{}
+	for back := range 2 {
+		if idx := len(items) - 1 - back; idx >= 0 {
+			for _, v := range items[idx].Values {
+				if names[v.ID] == "" {
+					names[v.ID] = v.Name
+				}
+			}
+		}
+	}
 	for back, bucket := range []string{"current", "previous"} {
 		idx := len(items) - 1 - back
 		if idx < 0 {
@@ -168,13 +182,13 @@ func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *e
 		sums := map[string]float64{}
 		var order []string
 		for _, v := range it.Values {
+			if keep != nil && !keep(v.ID, names[v.ID]) {
+				continue
+			}
 			if _, ok := sums[v.ID]; !ok {
 				order = append(order, v.ID)
 			}
 			sums[v.ID] += v.Value
-			if names[v.ID] == "" {
-				names[v.ID] = v.Name
-			}
 		}
 		for _, id := range order {
 			if emit {

@@ -390,6 +390,22 @@ type Response struct {
 
 type ctxKey struct{}
 
+// emptyOKKey marks a request whose operation declares up front that a 2xx
+// answer may carry no body at all (or only whitespace): the upgrade dry
+// run. Such a body decodes as success, leaving v as it was.
+type emptyOKKey struct{}
+
+// allowEmptyBody returns ctx marked so that an empty success body is not a
+// decode error for the request made with it.
+func allowEmptyBody(ctx context.Context) context.Context {
+	return context.WithValue(ctx, emptyOKKey{}, true)
+}
+
+func emptyBodyAllowed(r *http.Request) bool {
+	ok, _ := r.Context().Value(emptyOKKey{}).(bool)
+	return ok
+}
+
 func operationOf(r *http.Request) string {
 	if r == nil {
 		return ""
@@ -610,7 +626,7 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 		c.observe(obs)
 		return resp, err
 	}
-	err = c.decodeSized(hr.Body, hr.ContentLength, v, obs.Operation)
+	err = c.decodeBody(hr.Body, hr.ContentLength, v, obs.Operation, emptyBodyAllowed(orig))
 	obs.Duration, obs.Err = time.Since(start), err
 	c.observe(obs)
 	return resp, err
@@ -633,6 +649,13 @@ func (c *Client) decode(body io.Reader, v any, op string) error {
 }
 
 func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op string) error {
+	return c.decodeBody(body, contentLength, v, op, false)
+}
+
+// decodeBody is decodeSized for an operation that may declare (emptyOK)
+// that an empty success body is an answer: a body that is empty after
+// trimming whitespace then decodes as success, v untouched.
+func (c *Client) decodeBody(body io.Reader, contentLength int64, v any, op string, emptyOK bool) error {
 	limit := c.bodyLimit(op)
 	lr := &limitedReader{r: body, n: limit, limit: limit, op: op}
 	if contentLength > limit {
@@ -652,6 +675,9 @@ func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op stri
 	}
 	if err != nil {
 		return readError(op, err, lr.err)
+	}
+	if emptyOK && len(bytes.TrimSpace(data)) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return &DecodeError{Operation: op, Err: err}

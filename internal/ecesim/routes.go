@@ -169,7 +169,7 @@ func (s *Server) live() []*deployment {
 	}
 	out := make([]*deployment, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
-		if !s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; !gone {
 			out = append(out, d)
 		}
 	}
@@ -180,7 +180,7 @@ func (s *Server) live() []*deployment {
 func (s *Server) find(id string) *deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deleted[id] {
+	if _, gone := s.deleted[id]; gone {
 		return nil
 	}
 	return s.w.byID[id]
@@ -350,19 +350,22 @@ func (s *Server) keysReply(filter func(apiKey) bool) reply {
 	return okReply(http.StatusOK, map[string]any{"keys": keys})
 }
 
-// apiKeys lists the caller's keys: all of them in ESS, the configured
-// user's in ECE (the API key belongs to that user; the built-in admin and
-// readonly users have none).
-func (s *Server) apiKeys(_ *http.Request, _ map[string]string) reply {
+// apiKeys lists the caller's keys: all of them in ESS; in ECE those of
+// the user the request acts as (the API key's owner, or the configured
+// user for basic auth and tokens; the built-in admin and readonly users
+// have none).
+func (s *Server) apiKeys(r *http.Request, _ map[string]string) reply {
 	if s.opts.Mode == ModeESS {
 		return s.keysReply(nil)
 	}
-	return s.keysReply(func(k apiKey) bool { return k.userID == s.opts.Username })
+	user := s.caller(r)
+	return s.keysReply(func(k apiKey) bool { return k.userID == user })
 }
 
-func (s *Server) apiKey(_ *http.Request, p map[string]string) reply {
+func (s *Server) apiKey(r *http.Request, p map[string]string) reply {
+	user := s.caller(r)
 	for _, k := range s.w.keys {
-		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == s.opts.Username) {
+		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == user) {
 			return okReply(http.StatusOK, s.keyJSON(k))
 		}
 	}
@@ -378,7 +381,7 @@ func (s *Server) apiKeysAll(_ *http.Request, _ map[string]string) reply {
 
 func (s *Server) apiKeysOfUser(_ *http.Request, p map[string]string) reply {
 	user := p["user_id"]
-	for _, u := range append([]string{s.opts.Username}, append(builtinUsers, s.w.users...)...) {
+	for _, u := range append([]string{s.opts.Username, s.opts.APIKeyUser}, append(builtinUsers, s.w.users...)...) {
 		if u == user {
 			return s.keysReply(func(k apiKey) bool { return k.userID == user })
 		}

@@ -313,8 +313,9 @@ func (s *Server) metered(org string) []meteredInstance {
 // deployments, then its projects and services.
 func (s *Server) v2All(org string, w window, names bool) []jsV2Instance {
 	var out []jsV2Instance
-	for _, d := range s.orgDeployments(org) {
-		out = append(out, d.v2Instance(w))
+	for _, d := range s.orgDeployments(org, w) {
+		// As in v1: a deployment deleted this month is billed up to its deletion.
+		out = append(out, d.v2Instance(d.in(w)))
 	}
 	for _, m := range s.metered(org) {
 		out = append(out, m.v2Instance(w, names))

@@ -101,7 +101,7 @@ func costs() *dashboard.DashboardBuilder {
 		WithPanel(pieP("Cost by dimension", "ece_billing_organization_dimension_cost_ecu: month-to-date cost by dimension (capacity, data transfer, storage, ...).", ecu, 6, 9,
 			qi("A", `sum by (dimension) (ece_billing_organization_dimension_cost_ecu{`+selOrg+`})`, "{{dimension}}"))).
 		WithPanel(pieP("Cost by resource kind", "ece_billing_item_cost_ecu summed by kind (elasticsearch, kibana, apm, ...).", ecu, 6, 9,
-			qi("A", `sum by (kind) (ece_billing_item_cost_ecu{`+selOrg+`})`, "{{kind}}"))).
+			qi("A", `sum by (kind) (ece_billing_item_cost_ecu{`+selOrg+`,deployment_id=~"$deployment_id"})`, "{{kind}}"))).
 		WithPanel(timeP("Daily cost trend (complete days, from the cost charts)", "The previous (complete) daily bucket of the organization cost chart (ece_billing_chart_cost_ecu{bucket=\"previous\"}): the organization total and its five most expensive deployments. The same numbers as the recording rules ece:billing_*_daily_cost_ecu.", ecu, 12, 9,
 			q("A", `sum by (organization_id) (`+chart+`"previous"})`, "organization {{organization_id}}"),
 			q("B", `topk(5, `+withNames(`sum by (account, deployment_id) (label_replace(`+chart+`"previous"}, "deployment_id", "$1", "series_id", "(.+)"))`)+`)`, "{{deployment_name}}")).

@@ -181,6 +181,16 @@ func render(b *dashboard.DashboardBuilder) ([]byte, error) {
 	for i := range d.Links {
 		d.Links[i].Placement = nil
 	}
+	for _, p := range d.Panels {
+		if p.Panel != nil {
+			unplace(p.Panel.Links)
+		}
+		if p.RowPanel != nil {
+			for i := range p.RowPanel.Panels {
+				unplace(p.RowPanel.Panels[i].Links)
+			}
+		}
+	}
 	var id uint32
 	var l layout
 	for _, p := range d.Panels {
@@ -235,4 +245,12 @@ func (l *layout) row() uint32 {
 	y := max(l.bottom, l.y)
 	*l = layout{y: y + 1, bottom: y + 1}
 	return y
+}
+
+// unplace drops the SDK's default placement of panel links (a dashboard-link
+// field that panel links do not have).
+func unplace(links []dashboard.DashboardLink) {
+	for i := range links {
+		links[i].Placement = nil
+	}
 }

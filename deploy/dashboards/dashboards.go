@@ -6,6 +6,7 @@ package main
 // deployment_id=~"$deployment_id" where the dashboard has that variable.
 
 import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
@@ -24,6 +25,23 @@ func withNames(expr string) string {
 	return expr + ` * on (account, deployment_id) group_left (deployment_name) max by (account, deployment_id, deployment_name) (ece_deployment_info{` + selAcct + `})`
 }
 
+// open is a panel link to another dashboard, keeping the time range and
+// the account (and the variables named) selection.
+func open(uid, what string, vars ...string) []cog.Builder[dashboard.DashboardLink] {
+	url := "/d/" + uid + "?${__url_time_range}"
+	for _, v := range append([]string{"account"}, vars...) {
+		url += "&${" + v + ":queryparam}"
+	}
+	return openURL(url, what)
+}
+
+func openURL(url, what string) []cog.Builder[dashboard.DashboardLink] {
+	return []cog.Builder[dashboard.DashboardLink]{dashboard.NewDashboardLinkBuilder("Open " + what).Type(dashboard.DashboardLinkTypeLink).Url(url)}
+}
+
+// openPlatform opens the platform dashboard on the account of the repeated row.
+var openPlatform = openURL("/d/ece-exporter-platform?${__url_time_range}&var-account=${ece_platform}", "the ECE platform dashboard")
+
 // platformVar lists the accounts with ECE platform series; the overview's
 // ECE platform row repeats over it. Grafana cannot repeat a row zero times
 // (grafana/grafana#10764): on an ESS-only setup the row is shown once,
@@ -40,17 +58,22 @@ func overview() *dashboard.DashboardBuilder {
 		orgVar, platformVar).
 		WithRow(row("At a glance")).
 		WithPanel(statP("Month-to-date cost", "ece_billing_organization_cost_ecu: cost of the current month so far, per organization.", ecu, 4, 4, true,
-			q("A", `sum by (organization_id) (ece_billing_organization_cost_ecu{`+selOrg+`})`, "{{organization_id}}"))).
+			q("A", `sum by (organization_id) (ece_billing_organization_cost_ecu{`+selOrg+`})`, "{{organization_id}}")).
+			Links(open("ece-exporter-costs", "the costs dashboard", "organization_id"))).
 		WithPanel(statP("Hourly rate", "ece_billing_organization_hourly_rate_ecu: what the organization costs per hour now.", "suffix: ECU/h", 4, 4, true,
-			q("A", `sum by (organization_id) (ece_billing_organization_hourly_rate_ecu{`+selOrg+`})`, "{{organization_id}}"))).
+			q("A", `sum by (organization_id) (ece_billing_organization_hourly_rate_ecu{`+selOrg+`})`, "{{organization_id}}")).
+			Links(open("ece-exporter-costs", "the costs dashboard", "organization_id"))).
 		WithPanel(countStat("Unhealthy deployments", "Deployments the API reports unhealthy (ece_deployment_healthy == 0); see the deployment health dashboard.", "red", 4, 4,
-			q("A", `count(ece_deployment_healthy{`+selAcct+`} == 0) or vector(0)`, "unhealthy"))).
+			q("A", `count(ece_deployment_healthy{`+selAcct+`} == 0) or vector(0)`, "unhealthy")).
+			Links(open("ece-exporter-health", "the deployment health dashboard"))).
 		WithPanel(countStat("Broken remote links", "Cross-cluster links unhealthy now (ece_remote_cluster_healthy == 0).", "red", 4, 4,
-			q("A", `count(ece_remote_cluster_healthy{`+selAcct+`} == 0) or vector(0)`, "unhealthy"))).
+			q("A", `count(ece_remote_cluster_healthy{`+selAcct+`} == 0) or vector(0)`, "unhealthy")).
+			Links(open("ece-exporter-health", "the deployment health dashboard"))).
 		WithPanel(countStat("API keys expiring within 28 days", "Keys whose ece_api_key_expiration_timestamp_seconds is less than 28 days away (the warning alert's threshold).", "orange", 4, 4,
 			q("A", `count(ece_api_key_expiration_timestamp_seconds{`+selAcct+`} - time() < 28 * 86400) or vector(0)`, "expiring"))).
 		WithPanel(countStat("Failing collectors", "Collectors whose last poll failed (ece_exporter_collector_success == 0); see the exporter dashboard.", "red", 4, 4,
-			q("A", `count(ece_exporter_collector_success{`+selAcct+`} == 0) or vector(0)`, "failing"))).
+			q("A", `count(ece_exporter_collector_success{`+selAcct+`} == 0) or vector(0)`, "failing")).
+			Links(open("ece-exporter-self", "the exporter dashboard"))).
 		WithRow(row("API keys (refreshed every 15 minutes)")).
 		WithPanel(barP("Days until API keys expire", "ece_api_key_expiration_timestamp_seconds minus now. Keys that never expire have no expiration series and are not listed here (see the table). Alerts: < 28 days warning, < 7 days critical.",
 			"d", common.BarGaugeDisplayModeBasic, 12, 10,
@@ -62,20 +85,25 @@ func overview() *dashboard.DashboardBuilder {
 			WithTransformation(organize([]string{"Value"}, nil, []string{"account", "key_id", "description", "user_id", "organization_id", "expires"}))).
 		WithRow(row("ECE platform: $ece_platform").Repeat("ece_platform").
 			WithPanel(countStat("Disconnected allocators", "Allocators not connected to the platform (ece_platform_allocator_connected == 0).", "red", 4, 4,
-				q("A", `count(ece_platform_allocator_connected{`+selPlat+`} == 0) or vector(0)`, "disconnected"))).
+				q("A", `count(ece_platform_allocator_connected{`+selPlat+`} == 0) or vector(0)`, "disconnected")).
+				Links(openPlatform)).
 			WithPanel(statP("Fullest zone (memory)", "The highest per-zone share of allocator memory in use (ece_platform_allocator_zone_memory_used_bytes / _capacity_bytes). Alerts: 85 % warning, 95 % critical.", "percentunit", 5, 4, true,
 				q("A", `max(ece_platform_allocator_zone_memory_used_bytes{`+selPlat+`} / ece_platform_allocator_zone_memory_capacity_bytes{`+selPlat+`})`, "fullest zone")).
-				ColorScheme(byThresholds()).Thresholds(steps("green", 0.85, "orange", 0.95, "red"))).
+				ColorScheme(byThresholds()).Thresholds(steps("green", 0.85, "orange", 0.95, "red")).
+				Links(openPlatform)).
 			WithPanel(statP("Proxies", "ece_platform_proxies_status: the proxies' overall health (green, yellow, red).", "none", 5, 4, false,
 				qi("A", `max by (status) (ece_platform_proxies_status{`+selPlat+`} == 1)`, "{{status}}")).
 				TextMode(common.BigValueTextModeName).
-				OverrideByName("green", fixedColor("green")).OverrideByName("yellow", fixedColor("yellow")).OverrideByName("red", fixedColor("red"))).
+				OverrideByName("green", fixedColor("green")).OverrideByName("yellow", fixedColor("yellow")).OverrideByName("red", fixedColor("red")).
+				Links(openPlatform)).
 			WithPanel(statP("License expires in", "ece_platform_license_expiration_timestamp_seconds minus now. Alerts: < 30 days warning, < 7 days critical.", "dtdurations", 5, 4, false,
 				q("A", `min(ece_platform_license_expiration_timestamp_seconds{`+selPlat+`}) - time()`, "license")).
-				ColorScheme(byThresholds()).Thresholds(steps("red", 7*86400, "orange", 30*86400, "green"))).
+				ColorScheme(byThresholds()).Thresholds(steps("red", 7*86400, "orange", 30*86400, "green")).
+				Links(openPlatform)).
 			WithPanel(statP("First certificate to expire", "The soonest ece_platform_certificate_expiration_timestamp_seconds minus now. Alerts: < 30 days warning, < 7 days critical.", "dtdurations", 5, 4, false,
 				q("A", `min(ece_platform_certificate_expiration_timestamp_seconds{`+selPlat+`}) - time()`, "certificate")).
-				ColorScheme(byThresholds()).Thresholds(steps("red", 7*86400, "orange", 30*86400, "green"))))
+				ColorScheme(byThresholds()).Thresholds(steps("red", 7*86400, "orange", 30*86400, "green")).
+				Links(openPlatform)))
 }
 
 func costs() *dashboard.DashboardBuilder {

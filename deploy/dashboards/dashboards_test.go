@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -57,6 +58,11 @@ type genPanel struct {
 	Targets []struct {
 		Expr string `json:"expr"`
 	} `json:"targets"`
+	Links []struct {
+		Title     string  `json:"title"`
+		URL       string  `json:"url"`
+		Placement *string `json:"placement"`
+	} `json:"links"`
 	Panels []genPanel `json:"panels"`
 }
 
@@ -130,6 +136,33 @@ func TestDashboardsAreLinked(t *testing.T) {
 			assert.Positive(t, p.GridPos.W, "%s: panel %q", file, p.Title)
 		}
 	}
+	// Panel links open another generated dashboard, with the time range and
+	// variables this dashboard has.
+	all := generated(t)
+	links := 0
+	for file, d := range all {
+		vars := map[string]bool{"__url_time_range": true}
+		for _, v := range d.Templating.List {
+			vars[v.Name] = true
+		}
+		for _, p := range flatten(d.Panels) {
+			for _, l := range p.Links {
+				links++
+				assert.Nil(t, l.Placement, "%s: panel %q: link placement", file, p.Title)
+				rest, ok := strings.CutPrefix(l.URL, "/d/")
+				if !assert.True(t, ok, "%s: panel %q: link %q", file, p.Title, l.URL) {
+					continue
+				}
+				uid, query, _ := strings.Cut(rest, "?")
+				assert.NotEmpty(t, uids[uid], "%s: panel %q links to an unknown dashboard %q", file, p.Title, uid)
+				assert.Contains(t, query, "${__url_time_range}", "%s: panel %q: the link drops the time range", file, p.Title)
+				for _, m := range regexp.MustCompile(`\$\{([a-z_]+)(:[a-z]+)?\}`).FindAllStringSubmatch(query, -1) {
+					assert.True(t, vars[m[1]], "%s: panel %q: the link uses ${%s}, which the dashboard does not define", file, p.Title, m[1])
+				}
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, links, 10, "the overview's panels open the area dashboards")
 	assert.Equal(t, map[string]string{
 		"ece-exporter": "ece-exporter-overview.json", "ece-exporter-costs": "ece-exporter-costs.json",
 		"ece-exporter-health": "ece-exporter-health.json", "ece-exporter-platform": "ece-exporter-platform.json",

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -253,5 +256,23 @@ func TestCarriesOverHandWritten(t *testing.T) {
 			match = match || strings.Join(a, "\n") == strings.Join(b, "\n")
 		}
 		assert.True(t, match, "panel %q: queries differ from the hand-written dashboard's\nwant %q\ngot  %q", o.Title, o.Exprs, found)
+	}
+}
+
+// TestStrictlyDecodes: each committed dashboard decodes strictly into the
+// SDK's dashboard model (generated from Grafana's schema), panel options
+// and queries included: no unknown field, no wrong type, nothing required
+// missing.
+func TestStrictlyDecodes(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	for _, s := range dashboards {
+		b, err := os.ReadFile(filepath.Join(committed, s.file))
+		require.NoError(t, err)
+		var d dashboard.Dashboard
+		err = d.UnmarshalJSONStrict(b)
+		if be, ok := err.(cog.BuildErrors); ok && len(be) == 0 {
+			err = nil // the SDK returns its empty error list as a non-nil error
+		}
+		assert.NoError(t, err, s.file)
 	}
 }

@@ -64,7 +64,8 @@ func barP(title, desc, unit string, mode common.BarGaugeDisplayMode, w, h uint32
 // pieP is a donut with a table legend of values and percents.
 func pieP(title, desc, unit string, w, h uint32, x *prometheus.DataqueryBuilder) *piechart.PanelBuilder {
 	return piechart.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Unit(unit).Span(w).Height(h).
-		PieType(piechart.PieChartTypeDonut).ReduceOptions(reduceLast()).
+		PieType(piechart.PieChartTypeDonut).ReduceOptions(reduceLast()).Orientation(common.VizOrientationAuto).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
 		Legend(piechart.NewPieChartLegendOptionsBuilder().DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementBottom).
 			Values([]piechart.PieChartLegendValues{piechart.PieChartLegendValuesValue, piechart.PieChartLegendValuesPercent}).ShowLegend(true)).
 		WithTarget(x)
@@ -72,7 +73,8 @@ func pieP(title, desc, unit string, w, h uint32, x *prometheus.DataqueryBuilder)
 
 // tableP is a table of instant queries in table format.
 func tableP(title, desc string, w, h uint32, qs ...*prometheus.DataqueryBuilder) *table.PanelBuilder {
-	p := table.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Span(w).Height(h).ShowHeader(true)
+	p := table.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Span(w).Height(h).ShowHeader(true).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}).CountRows(false))
 	for _, x := range qs {
 		p = p.WithTarget(x)
 	}
@@ -117,6 +119,7 @@ func timelineP(title, desc string, w, h uint32, mapping []dashboard.ValueMapping
 	return statetimeline.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
 		Mappings(mapping).ColorScheme(byThresholds()).Thresholds(th).
 		ShowValue(common.VisibilityModeNever).MergeValues(true).RowHeight(0.8).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom)).
 		WithTarget(x)
 }

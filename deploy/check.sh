@@ -11,7 +11,9 @@
 #      Kubernetes and prometheus-operator types, cross-checked (probes, ports,
 #      selectors, security context, config parsed by the daemon's own parser,
 #      Secret mounts, daemon flags); the schema's refusals; docker-compose.yml
-#      loaded and schema-validated by compose-go
+#      loaded and schema-validated by compose-go; deploy/dashboards (separate
+#      Go module): the committed grafana/dashboards/*.json are byte for byte
+#      what the grafana-foundation-sdk generator writes
 #   4. Dockerfile lint (npm dockerfile-utils and dockerfilelint)
 #   5. shellcheck of the scripts
 #   6. e2e/prometheus-e2e.sh: the demo exporter and a real Prometheus
@@ -159,6 +161,8 @@ else
   # Without helm, deploy/validate skips its helm cases (go test -v lists them).
   [ -n "$HELM" ] || skipped "deploy/validate: helm template output" "helm is not installed (the kustomize base and compose were checked)"
 fi
+step "deploy/dashboards: the committed dashboards are the generator's output"
+(cd dashboards && go vet ./... && go test -count=1 ./...)
 
 # --- 4. Dockerfile lint ------------------------------------------------
 step "Dockerfile lint"

@@ -13,9 +13,9 @@
 #      ece_platform_* are present; the recording rules produce series; an
 #      API-key-expiry alert, a remote-cluster-health alert and the ECE
 #      license, certificate and zone-memory alerts are firing
-#      (/api/v1/alerts) on the demo data and no collector-failing alert is; every query of the Grafana
-#      dashboard evaluates without error (and returns data, except the few
-#      the demo cannot have).
+#      (/api/v1/alerts) on the demo data and no collector-failing alert is; every query of the generated
+#      Grafana dashboards evaluates without error (and returns data, except
+#      the few the demo cannot have, listed with their reason).
 # Bounded: E2E_TIMEOUT seconds in all (default 120), the build included.
 # Processes are stopped by pid on exit; the temporary directory is removed.
 set -euo pipefail
@@ -120,28 +120,54 @@ echo "ok: never-expiring keys ($(jq -r 'map(.account + "/" + .key_id) | join(", 
 if firing '^ECEExporterCollectorFailing$'; then fail "ECEExporterCollectorFailing fires on the demo"; fi
 echo "ok: no collector-failing alert"
 
-# Every query of the dashboard, with the variables set to "all". The rate()
-# panels need two scrapes of the exporter's counters within the window.
+# Every query of every generated dashboard (deploy/grafana/dashboards), with
+# the variables set to "all". The rate() panels need two scrapes of the
+# exporter's counters within the window.
 for counter in ece_exporter_collector_errors_total ece_exporter_api_requests_total ece_exporter_api_request_duration_seconds_bucket; do
   wait_for "rate($counter) has two samples" nonempty "rate(${counter}[1m])"
 done
-empty_ok='previous_month_cost_ecu|credential_expiration|ratelimit'
+# Queries allowed to return nothing on the demo (a regexp over the query),
+# each with its reason. None today: the simulator sends the rate-limit
+# headers, the credential expiry and a closed previous month.
+empty_ok=''
+# The health dashboard's families come from the deployment_health and
+# stack_versions collectors (issue 16); on a build without them their
+# queries must still evaluate, and are listed as skipped for data.
+issue16='ece_deployment_healthy|ece_deployment_resource_(healthy|plan_healthy|plan_pending|version_info)|ece_elasticsearch_(shards_status|snapshot_healthy|snapshot_latest_success)|ece_instance_(memory_pressure_ratio|disk_)|ece_stack_version_'
+have16=1
+nonempty 'count(ece_deployment_healthy) > 0' || have16=0
 dash_fail=0
-while IFS= read -r expr; do
-  q=${expr//\$__rate_interval/1m}
-  q=${q//\$account/.*}
-  q=${q//\$organization_id/.*}
-  ans=$(query "$q")
-  if [ "$(jq -r .status <<<"$ans" 2>/dev/null)" != success ]; then
-    echo "dashboard query fails: $expr" >&2
-    jq -r '.error // .' <<<"$ans" >&2 || true
-    dash_fail=1
-  elif [ "$(jq '.data.result | length' <<<"$ans")" = 0 ] && ! grep -Eq "$empty_ok" <<<"$expr"; then
-    echo "dashboard query returns nothing on the demo: $expr" >&2
-    dash_fail=1
-  fi
-done < <(jq -r '.. | objects | select(has("expr")) | .expr' deploy/grafana/ece-exporter.json)
+evaluated=0
+with_data=0
+for dash in deploy/grafana/dashboards/*.json; do
+  n=0
+  while IFS= read -r expr; do
+    n=$((n + 1))
+    q=${expr//\$__rate_interval/1m}
+    # Every other variable ($account, $organization_id, $deployment_id,
+    # $ece_platform) at "all"; label_replace's "$1" is not a variable.
+    q=$(sed -E 's/\$\{?[a-z_]+\}?/.*/g' <<<"$q")
+    ans=$(query "$q")
+    if [ "$(jq -r .status <<<"$ans" 2>/dev/null)" != success ]; then
+      echo "dashboard query fails: $(basename "$dash"): $expr" >&2
+      jq -r '.error // .' <<<"$ans" >&2 || true
+      dash_fail=1
+    elif [ "$(jq '.data.result | length' <<<"$ans")" != 0 ]; then
+      with_data=$((with_data + 1))
+    elif [ -n "$empty_ok" ] && grep -Eq "$empty_ok" <<<"$expr"; then
+      echo "empty on the demo (allowed): $(basename "$dash"): $expr"
+    elif [ $have16 = 0 ] && grep -Eq "$issue16" <<<"$expr"; then
+      echo "skipped for data (no issue 16 collectors in this build): $(basename "$dash"): $expr"
+    else
+      echo "dashboard query returns nothing on the demo: $(basename "$dash"): $expr" >&2
+      dash_fail=1
+    fi
+  done < <(jq -r '.. | objects | select(has("expr")) | .expr' "$dash")
+  echo "ok: $(basename "$dash"): $n queries evaluated"
+  evaluated=$((evaluated + n))
+done
 [ $dash_fail = 0 ] || fail "dashboard queries"
-echo "ok: every dashboard query evaluates ($(jq '[.. | objects | select(has("expr"))] | length' deploy/grafana/ece-exporter.json) queries)"
+[ "$evaluated" -gt 60 ] || fail "only $evaluated dashboard queries found"
+echo "ok: every dashboard query evaluates ($evaluated queries, $with_data with data on the demo)"
 
 echo "prometheus-e2e: passed in ${SECONDS}s"

@@ -331,7 +331,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		level.Warn(logger).Log("msg", "HTTP server did not stop in time", "err", err)
 	}
 	if !served {
-		<-serveErr // Serve returns as soon as Shutdown has closed the listeners
+		// Serve returns as soon as Shutdown has closed the listeners, with
+		// http.ErrServerClosed, which says nothing new.
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			level.Warn(logger).Log("msg", "HTTP server stopped with an error", "err", err)
+		}
 	}
 	mgr.Stop(sctx)
 	return code

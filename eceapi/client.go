@@ -60,6 +60,7 @@ type Client struct {
 	Organizations *OrganizationsService
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
+	Stack         *StackService
 }
 
 type service struct{ client *Client }
@@ -107,6 +108,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Organizations = &OrganizationsService{c}
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
+	c.Stack = &StackService{c}
 	return c, nil
 }
 

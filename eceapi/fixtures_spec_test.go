@@ -48,7 +48,10 @@ func TestFixturesMatchSpec(t *testing.T) {
 		{"api_keys.json", "GET", "/users/auth/keys", 200, "get-api-keys", true},
 		{"api_keys_all.json", "GET", "/users/auth/keys/_all", 200, "get-users-api-keys", true},
 		{"api_keys_all.json", "GET", "/users/admin/auth/keys", 200, "get-user-api-keys", true},
+		{"search_deployments.json", "POST", "/deployments/_search", 200, "search-deployments", true},
+		{"stack_versions.json", "GET", "/stack/versions?show_deleted=true", 200, "get-version-stacks", true},
 		// Drift on purpose.
+		{"search_deployments_drift.json", "POST", "/deployments/_search", 200, "search-deployments", false},
 		{"costs_items_fractional.json", "GET", "/billing/costs/1234567890/items", 200, "get-costs-items", false},
 		{"charts_float_timestamps.json", "GET", "/billing/costs/1234567890/charts", 200, "get-costs-charts", true},
 	} {

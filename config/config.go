@@ -179,6 +179,10 @@ type Collectors struct {
 	RemoteClusters RemoteClustersCollector `yaml:"remote_clusters"`
 	APIKeys        APIKeysCollector        `yaml:"api_keys"`
 	Upgrades       UpgradesCollector       `yaml:"upgrades"`
+	// DeploymentHealth and StackVersions are set by the collectors of the
+	// same names (collector/deployment_health.go, stack_versions.go).
+	DeploymentHealth DeploymentHealthCollector `yaml:"deployment_health"`
+	StackVersions    StackVersionsCollector    `yaml:"stack_versions"`
 }
 
 // DeploymentsCollector configures deployment discovery.
@@ -226,6 +230,19 @@ type UpgradesCollector struct {
 	Concurrency int           `yaml:"concurrency"`
 }
 
+// DeploymentHealthCollector configures the deployment_health collector.
+type DeploymentHealthCollector struct {
+	Interval time.Duration `yaml:"interval"`
+	// Tags are the keys of deployment tags (metadata.tags) exported as
+	// tag_<key> labels of ece_deployment_tag_info; none by default.
+	Tags []string `yaml:"tags"`
+}
+
+// StackVersionsCollector configures the stack_versions collector.
+type StackVersionsCollector struct {
+	Interval time.Duration `yaml:"interval"`
+}
+
 // HTTP configures the API client of every account.
 type HTTP struct {
 	// Timeout bounds one request attempt.
@@ -246,12 +263,14 @@ var (
 	// DefaultCollectors are the collector settings used for every key the
 	// configuration leaves out.
 	DefaultCollectors = Collectors{
-		Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-		Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-		BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
-		RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-		APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
-		Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+		Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
+		Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
+		BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
+		RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
+		APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
+		Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+		DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
+		StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
 	}
 	// DefaultHTTP are the HTTP client settings used for every key the
 	// configuration leaves out.
@@ -262,12 +281,14 @@ var (
 	// MinIntervals are the shortest poll intervals accepted, by collector
 	// key. They keep a configuration from exhausting the API rate limit.
 	MinIntervals = map[string]time.Duration{
-		"deployments":     30 * time.Second,
-		"billing":         5 * time.Minute,
-		"billing_charts":  15 * time.Minute,
-		"remote_clusters": 15 * time.Second,
-		"api_keys":        time.Minute,
-		"upgrades":        time.Hour,
+		"deployments":       30 * time.Second,
+		"billing":           5 * time.Minute,
+		"billing_charts":    15 * time.Minute,
+		"remote_clusters":   15 * time.Second,
+		"api_keys":          time.Minute,
+		"upgrades":          time.Hour,
+		"deployment_health": 30 * time.Second,
+		"stack_versions":    15 * time.Minute,
 	}
 )
 

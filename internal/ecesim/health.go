@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,7 +36,8 @@ import (
 //
 // Search answers are sorted by deployment id. The cursor holds the last id
 // of the page (search_after semantics), so a deployment deleted between
-// two pages neither shifts nor repeats the others. A page with
+// two pages neither shifts nor repeats the others, and the size of the
+// search it continues (a request with a cursor ignores its other fields). A page with
 // deployments always carries a cursor; the page after the last one is
 // empty and has none, so a client must stop on either. size defaults to
 // defaultSearchSize and is capped at maxSearchSize. An unparsable body or
@@ -298,11 +300,15 @@ func (s *Server) searchDeployments(r *http.Request, _ map[string]string) reply {
 	}
 	after := ""
 	if req.Cursor != "" {
+		// "When set, all other fields are ignored": the cursor carries
+		// the size of the search it continues.
 		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
-		if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
+		sz, id, ok := strings.Cut(strings.TrimPrefix(string(raw), cursorPrefix), ":")
+		n, nerr := strconv.Atoi(sz)
+		if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) || !ok || nerr != nil || n < 0 || n > maxSearchSize {
 			return errReply(http.StatusBadRequest, "root.invalid_json_request", "The cursor is not valid", "cursor")
 		}
-		after = strings.TrimPrefix(string(raw), cursorPrefix)
+		size, after = n, id
 	}
 	deps := slices.Clone(s.live())
 	slices.SortFunc(deps, func(a, b *deployment) int { return cmp.Compare(a.id, b.id) })
@@ -326,7 +332,7 @@ func (s *Server) searchDeployments(r *http.Request, _ map[string]string) reply {
 	}
 	s.mu.Unlock()
 	if len(page) > 0 {
-		out.Cursor = base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + page[len(page)-1].id))
+		out.Cursor = base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(size) + ":" + page[len(page)-1].id))
 	}
 	return okReply(http.StatusOK, out)
 }

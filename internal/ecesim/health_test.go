@@ -20,7 +20,11 @@ func walk(t *testing.T, s *Server, base string, mode Mode, size int, between fun
 	cursor := ""
 	for page := 0; ; page++ {
 		require.Less(t, page, 1000, "the walk ends")
-		body, _ := json.Marshal(map[string]any{"size": size, "cursor": cursor, "sort": []any{map[string]any{"id": map[string]any{"order": "asc"}}}})
+		req := map[string]any{"size": size, "sort": []any{map[string]any{"id": map[string]any{"order": "asc"}}}}
+		if cursor != "" {
+			req = map[string]any{"cursor": cursor, "size": 1} // the cursor's size wins
+		}
+		body, _ := json.Marshal(req)
 		a := do(t, "POST", base+"deployments/_search", apiKeyAuth, body)
 		require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
 		checkAnswer(t, sp, opSearchDeployments, a)

@@ -1,11 +1,15 @@
 package ecesim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,5 +190,31 @@ func TestStackVersions(t *testing.T) {
 				assert.Contains(t, versions, currentVersion)
 			}
 		})
+	}
+}
+
+// TestSearchHangEndsWhenTheClientGivesUp: a hang on a POST with a body
+// (the search) ends when the client gives up, as on a GET; otherwise a
+// hung handler would block the server's Close forever.
+func TestSearchHangEndsWhenTheClientGivesUp(t *testing.T) {
+	t.Parallel()
+	s := New(Options{Seed: 2, Now: fixedNow})
+	srv := httptest.NewServer(s)
+	s.SetFault(opSearchDeployments, Fault{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/v1/deployments/_search", strings.NewReader(`{"size":10}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", apiKeyAuth)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		s.ClearFaults() // unblock, then fail
+		<-closed
+		t.Fatal("the hung search handler did not end when its client gave up")
 	}
 }

@@ -205,6 +205,10 @@ type Collectors struct {
 	PlatformRunners      PlatformCollector `yaml:"platform_runners"`
 	PlatformLicense      PlatformCollector `yaml:"platform_license"`
 	PlatformCertificates PlatformCollector `yaml:"platform_certificates"`
+	// DeploymentHealth and StackVersions are set by the collectors of the
+	// same names (collector/deployment_health.go, stack_versions.go).
+	DeploymentHealth DeploymentHealthCollector `yaml:"deployment_health"`
+	StackVersions    StackVersionsCollector    `yaml:"stack_versions"`
 }
 
 // DeploymentsCollector configures deployment discovery.
@@ -261,6 +265,19 @@ type PlatformCollector struct {
 	key string
 }
 
+// DeploymentHealthCollector configures the deployment_health collector.
+type DeploymentHealthCollector struct {
+	Interval time.Duration `yaml:"interval"`
+	// Tags are the keys of deployment tags (metadata.tags) exported as
+	// tag_<key> labels of ece_deployment_tag_info; none by default.
+	Tags []string `yaml:"tags"`
+}
+
+// StackVersionsCollector configures the stack_versions collector.
+type StackVersionsCollector struct {
+	Interval time.Duration `yaml:"interval"`
+}
+
 // HTTP configures the API client of every account.
 type HTTP struct {
 	// Timeout bounds one request attempt.
@@ -281,12 +298,14 @@ var (
 	// DefaultCollectors are the collector settings used for every key the
 	// configuration leaves out.
 	DefaultCollectors = Collectors{
-		Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-		Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-		BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
-		RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-		APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
-		Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+		Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
+		Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
+		BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
+		RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
+		APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
+		Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+		DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
+		StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
 
 		PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
 		PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
@@ -303,12 +322,14 @@ var (
 	// MinIntervals are the shortest poll intervals accepted, by collector
 	// key. They keep a configuration from exhausting the API rate limit.
 	MinIntervals = map[string]time.Duration{
-		"deployments":     30 * time.Second,
-		"billing":         5 * time.Minute,
-		"billing_charts":  15 * time.Minute,
-		"remote_clusters": 15 * time.Second,
-		"api_keys":        time.Minute,
-		"upgrades":        time.Hour,
+		"deployments":       30 * time.Second,
+		"billing":           5 * time.Minute,
+		"billing_charts":    15 * time.Minute,
+		"remote_clusters":   15 * time.Second,
+		"api_keys":          time.Minute,
+		"upgrades":          time.Hour,
+		"deployment_health": 30 * time.Second,
+		"stack_versions":    15 * time.Minute,
 
 		"platform_allocators":   15 * time.Second,
 		"platform_proxies":      15 * time.Second,

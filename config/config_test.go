@@ -91,6 +91,10 @@ var invalidCases = map[string]string{
 	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
 	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
 	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
+	"health-interval-too-short.yml": `collectors.deployment_health.interval: "10s": must be at least 30s`,
+	"health-tag-empty.yml":          `collectors.deployment_health.tags[1]: must not be empty`,
+	"health-tag-twice.yml":          `collectors.deployment_health.tags[2]: "team": listed twice`,
+	"stack-versions-too-short.yml":  `collectors.stack_versions.interval: "1m": must be at least 15m0s`,
 	"bad-concurrency.yml":           `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
 	"max-in-flight.yml":             `http.max_in_flight: 0: must be between 1 and 256`,
 	"http-timeout-too-long.yml":     `http.timeout: "11m": must be at most 10m0s`,
@@ -184,12 +188,14 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			Credentials: Credentials{APIKey: sentinel},
 		}},
 		Collectors: Collectors{
-			Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-			Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-			BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
-			RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-			APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
-			Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+			Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
+			Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
+			BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
+			RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
+			APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
+			Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+			DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
+			StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
 
 			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
 			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
@@ -677,4 +683,25 @@ func TestPlatformCollectors(t *testing.T) {
 	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
 	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
 	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
+}
+
+func TestDeploymentHealthTags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"", nil},
+		{"collectors:\n  deployment_health: {tags: []}\n", nil},
+		{"collectors:\n  deployment_health: {tags: [team, cost-center, \"app.kubernetes.io/name\"]}\n", []string{"team", "cost-center", "app.kubernetes.io/name"}},
+	} {
+		cfg, err := Parse([]byte("accounts:\n  - {name: prod, api_key: k}\n"+tc.yaml), WithLookupEnv(testEnv))
+		require.NoError(t, err, tc.yaml)
+		assert.Equal(t, tc.want, cfg.Collectors.DeploymentHealth.Tags, tc.yaml)
+		out, err := cfg.Redacted()
+		require.NoError(t, err)
+		again, err := Parse(out, WithLookupEnv(testEnv))
+		require.NoError(t, err)
+		assert.Equal(t, cfg.Collectors, again.Collectors, "round trip")
+	}
 }

@@ -68,6 +68,7 @@ type Client struct {
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
 	Platform      *PlatformService
+	Stack         *StackService
 }
 
 type service struct{ client *Client }
@@ -120,6 +121,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
 	c.Platform = &PlatformService{c}
+	c.Stack = &StackService{c}
 	return c, nil
 }
 

@@ -40,6 +40,8 @@ type methodCase struct {
 	method string
 	path   string // below /api/v1 (/api/v2 with v2)
 	query  url.Values
+	// body is the JSON request body the method must send ("" = none).
+	body string
 	// fixture is the success body (testdata/) and status its HTTP status.
 	fixture string
 	status  int
@@ -140,6 +142,77 @@ func methodCases() map[string]methodCase {
 					return err
 				},
 			},
+		},
+		"Deployments.Search": {
+			op: "search-deployments", method: http.MethodPost, path: "/deployments/_search",
+			body:    `{"size":250,"cursor":"c2ltLWN1cnNvci0x","sort":[{"id":{"order":"asc"}}]}`,
+			fixture: "search_deployments.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Cursor: "c2ltLWN1cnNvci0x", Sort: SortByID}))
+			},
+			check: func(t *testing.T, v any) {
+				r := v.(*DeploymentsSearchResponse)
+				assert.Equal(t, "c2ltLWN1cnNvci0y", r.Cursor)
+				assert.Equal(t, 2.0, r.ReturnCount)
+				require.Len(t, r.Deployments, 2)
+				d := r.Deployments[0]
+				assert.Equal(t, depID, d.ID)
+				assert.True(t, d.Healthy)
+				require.NotNil(t, d.Metadata)
+				assert.Equal(t, []MetadataItem{{"team", "search"}, {"cost-center", "cc-42"}}, d.Metadata.Tags)
+				require.Len(t, d.Resources.Elasticsearch, 1)
+				es := d.Resources.Elasticsearch[0]
+				assert.Equal(t, "main-elasticsearch", es.RefID)
+				assert.Equal(t, "started", es.Info.Status)
+				assert.Equal(t, "8.14.3", es.Info.PlanInfo.Current.Plan.Version())
+				assert.Len(t, es.Info.PlanInfo.History, 2)
+				assert.Equal(t, "green", es.Info.Elasticsearch.ShardsStatus.Status)
+				assert.Equal(t, 96.0, es.Info.Snapshots.Count)
+				assert.Equal(t, time.Date(2026, 11, 18, 13, 0, 0, 0, time.UTC), *es.Info.Snapshots.LatestSuccessfulEndTime)
+				in := es.Info.Topology.Instances[1]
+				assert.Equal(t, "instance-0000000001", in.InstanceName)
+				assert.Equal(t, "europe-west1-c", in.Zone)
+				assert.Equal(t, 4096.0, in.Memory.InstanceCapacity)
+				assert.Equal(t, 48.0, *in.Memory.MemoryPressure)
+				assert.Equal(t, 66.0, *in.Memory.NativeMemoryPressure)
+				assert.Equal(t, 30720.0, in.Disk.DiskSpaceUsed)
+				assert.Equal(t, 122880.0, *in.Disk.DiskSpaceAvailable)
+				require.Len(t, d.Resources.Kibana, 1)
+				assert.Equal(t, "8.14.3", d.Resources.Kibana[0].Info.PlanInfo.Current.Plan.Version())
+				assert.Nil(t, d.Resources.Kibana[0].Info.Topology.Instances[0].Disk)
+
+				d2 := r.Deployments[1]
+				assert.False(t, d2.Healthy)
+				assert.Nil(t, d2.Metadata)
+				es2 := d2.Resources.Elasticsearch[0].Info
+				require.NotNil(t, es2.PlanInfo.Pending)
+				assert.Nil(t, es2.PlanInfo.Pending.AttemptEndTime)
+				assert.False(t, es2.PlanInfo.Healthy)
+				assert.Equal(t, "red", es2.Elasticsearch.ShardsStatus.Status)
+				assert.Len(t, es2.Elasticsearch.BlockingIssues.ClusterLevel, 1)
+				assert.False(t, es2.Elasticsearch.MasterInfo.Healthy)
+				assert.Equal(t, "FAILED", es2.Snapshots.LatestStatus)
+				require.Len(t, es2.SystemAlerts, 3)
+				assert.Equal(t, ClusterSystemAlert{AlertType: "automatic_restart", InstanceName: "instance-0000000000", Timestamp: time.Date(2026, 11, 18, 13, 10, 0, 0, time.UTC)}, es2.SystemAlerts[0])
+				require.Len(t, d2.Resources.IntegrationsServer, 1)
+				assert.Equal(t, "8.11.1", d2.Resources.IntegrationsServer[0].Info.PlanInfo.Current.Plan.Version())
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "search deployments: ",
+		},
+		"Stack.Versions": {
+			op: "get-version-stacks", method: http.MethodGet, path: "/stack/versions", query: url.Values{"show_deleted": {"true"}},
+			fixture: "stack_versions.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Stack.Versions(ctx, true)) },
+			check: func(t *testing.T, v any) {
+				r := v.(*StackVersionConfigs)
+				require.Len(t, r.Stacks, 4)
+				yes, no := true, false
+				assert.Equal(t, StackVersionConfig{Version: "8.11.1", Deleted: true, Whitelisted: &yes, Accessible: &no,
+					MinUpgradableFrom: "7.17.0", UpgradableTo: []string{"8.14.3", "8.15.1"}}, r.Stacks[2])
+				assert.Equal(t, &no, r.Stacks[3].Whitelisted)
+				assert.Equal(t, []string{}, r.Stacks[0].UpgradableTo)
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list stack versions: ",
 		},
 		"Accounts.Get": {
 			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
@@ -608,8 +681,13 @@ func testMethodSuccess(t *testing.T, mc methodCase) {
 		assert.Equal(t, "ece_exporter/1.2.3", r.Header.Get("User-Agent"))
 		b, err := io.ReadAll(r.Body)
 		assert.NoError(t, err)
-		assert.Empty(t, b, "no operation here has a request body")
-		assert.Empty(t, r.Header.Get("Content-Type"))
+		if mc.body == "" {
+			assert.Empty(t, b, "the operation has no request body")
+			assert.Empty(t, r.Header.Get("Content-Type"))
+		} else {
+			assert.JSONEq(t, mc.body, string(b))
+			assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		}
 		writeJSON(w, mc.status, body)
 	}))
 	v, resp, err := mc.call(context.Background(), c)
@@ -776,6 +854,8 @@ func errorsAsRateLimit(err error) bool {
 func TestDeploymentsService_List(t *testing.T)           { testMethod(t, "Deployments.List") }
 func TestDeploymentsService_RemoteClusters(t *testing.T) { testMethod(t, "Deployments.RemoteClusters") }
 func TestDeploymentsService_UpgradeDryRun(t *testing.T)  { testMethod(t, "Deployments.UpgradeDryRun") }
+func TestDeploymentsService_Search(t *testing.T)         { testMethod(t, "Deployments.Search") }
+func TestStackService_Versions(t *testing.T)             { testMethod(t, "Stack.Versions") }
 func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accounts.Get") }
 func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
 func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
@@ -819,7 +899,7 @@ func TestEveryMethodHasACase(t *testing.T) {
 	}
 	sort.Strings(methods)
 	sort.Strings(cases)
-	assert.Len(t, methods, 22)
+	assert.Len(t, methods, 24)
 	assert.Equal(t, methods, cases)
 }
 

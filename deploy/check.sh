@@ -85,7 +85,7 @@ helm_() { "$HELM" "$@" 2> >(grep -v 'found symbolic link' >&2); }
 # --- 1. Prometheus -----------------------------------------------------
 step "promtool: check rules, unit tests, compose config"
 promtool check rules prometheus/alerts.yml prometheus/recording.yml
-promtool test rules prometheus/rules.test.yml
+promtool test rules prometheus/rules.test.yml prometheus/rules.finops.test.yml
 promtool check config --syntax-only prometheus/prometheus.yml
 if [ -f ../testdata/metrics.golden ]; then
   step "promtool: check metrics of the golden /metrics"

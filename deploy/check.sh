@@ -22,7 +22,8 @@
 # for promtool and the e2e, curl, jq, shellcheck, buildah) with apt-get;
 # helm with `go install` into $(go env GOPATH)/bin; the npm linters into
 # $DEPLOY_TOOLS (default ~/.cache/ece_exporter-tools). With everything
-# installed it takes about a minute.
+# installed it takes about three minutes (the FinOps promtool tests span a
+# month: about 90 s of them).
 #
 # DEPLOY_CHECK_SKIP="e2e image" skips steps 6 and 7 (quick local runs).
 set -euo pipefail

@@ -295,6 +295,25 @@ func (m *Manager) Discovery(account string) (*Discovery, bool) {
 	return st.discovery, true
 }
 
+// Resources returns the resources (kind, ref_id and id) of a discovered
+// deployment of a configured account, and whether the deployment is known.
+// It makes the Manager the admin endpoint's Backend.
+func (m *Manager) Resources(account, deploymentID string) ([]eceapi.DeploymentResource, bool) {
+	d, ok := m.Discovery(account)
+	if !ok {
+		return nil, false
+	}
+	dep, ok := d.Find(deploymentID)
+	if !ok {
+		return nil, false
+	}
+	out := make([]eceapi.DeploymentResource, 0, len(dep.Resources))
+	for _, r := range dep.Resources {
+		out = append(out, eceapi.DeploymentResource{Kind: r.Kind, RefID: r.RefID, ID: r.ID})
+	}
+	return out, true
+}
+
 // Accounts returns the configured account names, sorted.
 func (m *Manager) Accounts() []string {
 	m.mu.RLock()

@@ -17,7 +17,8 @@
 // the reload metrics beside it.
 //
 // Every file is read with internal/safefile (regular files only, bounded in
-// size and time). Of this module the package imports only that one; of
+// size and time). Of this module the package imports that one,
+// internal/secret (Secret) and eceapi (the client defaults it shares); of
 // Prometheus only client_golang, for SafeConfig's gauges.
 package config
 

@@ -3,8 +3,6 @@ package eceapi
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -74,14 +71,6 @@ type service struct{ client *Client }
 
 // Option configures a Client.
 type Option func(*Client) error
-
-// TLSOptions configures the TLS client side.
-type TLSOptions struct {
-	CAFile             string
-	CertFile, KeyFile  string
-	ServerName         string
-	InsecureSkipVerify bool
-}
 
 // NewClient returns a client. Without options it talks to the public ESS
 // endpoint without credentials.
@@ -237,39 +226,6 @@ func WithTimeout(d time.Duration) Option {
 			return errors.New("timeout must be positive")
 		}
 		c.httpClient.Timeout = d
-		return nil
-	}
-}
-
-// WithTLS configures CA, client certificate and verification.
-func WithTLS(o TLSOptions) Option {
-	return func(c *Client) error {
-		tr, ok := c.httpClient.Transport.(*http.Transport)
-		if !ok {
-			return errors.New("TLS options need the default transport")
-		}
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in for ECE self-signed certificates
-		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
-			if err != nil {
-				return fmt.Errorf("read CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("CA file %q holds no PEM certificate", o.CAFile)
-			}
-			cfg.RootCAs = pool
-		}
-		if o.CertFile != "" || o.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-			if err != nil {
-				return fmt.Errorf("load client certificate: %w", err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		tr = tr.Clone()
-		tr.TLSClientConfig = cfg
-		c.httpClient.Transport = tr
 		return nil
 	}
 }

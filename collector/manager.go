@@ -404,12 +404,12 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 	if h.MaxRequestsPerHour > 0 {
 		opts = append(opts, eceapi.WithRequestBudget(h.MaxRequestsPerHour, time.Hour))
 	}
-	if acc.TLS != (config.TLS{}) {
-		opts = append(opts, eceapi.WithTLS(eceapi.TLSOptions{
-			CAFile: acc.TLS.CAFile, CertFile: acc.TLS.CertFile, KeyFile: acc.TLS.KeyFile,
-			ServerName: acc.TLS.ServerName, InsecureSkipVerify: acc.TLS.InsecureSkipVerify,
-		}))
+	// Built once at load from the files config read; the client reads none.
+	tlsConfig, err := acc.TLSConfig()
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, eceapi.WithTLSConfig(tlsConfig))
 	switch {
 	case acc.Credentials.APIKey != "":
 		opts = append(opts, eceapi.WithAPIKey(acc.Credentials.APIKey.Reveal()))

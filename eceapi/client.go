@@ -201,10 +201,14 @@ func WithLogin(username, password string) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent to "ece_exporter/<version>".
-func WithUserAgent(version string) Option {
+// WithUserAgent sets the User-Agent header of every request to userAgent,
+// e.g. "ece_exporter/1.4.0"; the default is "ece_exporter/dev".
+func WithUserAgent(userAgent string) Option {
 	return func(c *Client) error {
-		c.userAgent = "ece_exporter/" + version
+		if strings.TrimSpace(userAgent) == "" {
+			return errors.New("user agent is empty")
+		}
+		c.userAgent = userAgent
 		return nil
 	}
 }

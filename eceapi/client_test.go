@@ -63,7 +63,7 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 		WithBaseURL(srv.URL + basePath),
 		WithBillingV2URL(srv.URL + basePath),
 		WithAPIKey(sentinelKey),
-		WithUserAgent("1.2.3"),
+		WithUserAgent("ece_exporter/1.2.3"),
 		WithBackoff(time.Millisecond, 5*time.Millisecond, time.Second),
 	}, opts...)
 	c, err := NewClient(all...)
@@ -226,6 +226,7 @@ func TestNewClient_InvalidOptions(t *testing.T) {
 		"zero body limit":        WithMaxBodyBytes(0),
 		"zero in flight":         WithMaxInFlight(0),
 		"zero budget":            WithRequestBudget(0, time.Hour),
+		"empty user agent":       WithUserAgent(" "),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -242,8 +243,10 @@ func TestUserAgent(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{nil, "ece_exporter/1.2.3"}, // setup's WithUserAgent("1.2.3")
-		{[]Option{WithUserAgent("0.9.0-rc.1")}, "ece_exporter/0.9.0-rc.1"},
+		{nil, "ece_exporter/1.2.3"}, // setup's WithUserAgent("ece_exporter/1.2.3")
+		{[]Option{WithUserAgent("ece_exporter/0.9.0-rc.1")}, "ece_exporter/0.9.0-rc.1"},
+		// The user agent is sent as given, not made into ece_exporter/<it>.
+		{[]Option{WithUserAgent("custom-agent/2.0 (+https://example.com)")}, "custom-agent/2.0 (+https://example.com)"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			t.Parallel()

@@ -394,7 +394,7 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) (*eceapi.Client, error) {
 	opts := []eceapi.Option{
 		eceapi.WithBaseURL(acc.URL),
-		eceapi.WithUserAgent(m.opts.Version),
+		eceapi.WithUserAgent("ece_exporter/" + m.opts.Version),
 		eceapi.WithTimeout(h.Timeout),
 		eceapi.WithMaxRetries(h.MaxRetries),
 		eceapi.WithMaxInFlight(h.MaxInFlight),

@@ -115,7 +115,7 @@ func TestDecode_Lenient(t *testing.T) {
 	t.Run("fractional hours and DTS quantities", func(t *testing.T) {
 		t.Parallel()
 		var v ItemsCosts
-		require.NoError(t, decode(fixture(t, "costs_items_fractional.json"), &v))
+		require.NoError(t, decode(fixture(t, "get-costs-items/drift-fractional.json"), &v))
 		assert.Equal(t, 10.5, v.Resources[0].Hours)
 		assert.Equal(t, 8.326714027673006, v.DataTransferAndStorage[0].Quantity.Value)
 	})
@@ -188,7 +188,7 @@ func TestChartTimestamps(t *testing.T) {
 	t.Run("fixture with float timestamps", func(t *testing.T) {
 		t.Parallel()
 		var ch ChartItems
-		require.NoError(t, json.Unmarshal([]byte(fixture(t, "charts_float_timestamps.json")), &ch))
+		require.NoError(t, json.Unmarshal([]byte(fixture(t, "get-costs-charts/float-timestamps.json")), &ch))
 		require.Len(t, ch.Data, 3)
 		for i, day := range []int{17, 18, 19} {
 			assert.Equal(t, time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC), ch.Data[i].Timestamp)
@@ -211,9 +211,9 @@ func TestCredentialsNeverDecoded(t *testing.T) {
 		fixture string
 		v       any
 	}{
-		{"api_keys.json", &APIKeysResponse{}},
-		{"api_keys_all.json", &APIKeysResponse{}},
-		{"deployments.json", &DeploymentsListResponse{}},
+		{"get-api-keys/normal.json", &APIKeysResponse{}},
+		{"get-users-api-keys/normal.json", &APIKeysResponse{}},
+		{"list-deployments/normal.json", &DeploymentsListResponse{}},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()

@@ -71,7 +71,7 @@ func methodCases() map[string]methodCase {
 
 	return map[string]methodCase{
 		"Deployments.List": {
-			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "deployments.json", status: 200,
+			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "list-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Deployments.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				d := v.(*DeploymentsListResponse)
@@ -93,7 +93,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.RemoteClusters": {
 			op: "get-deployment-es-resource-remote-clusters", method: http.MethodGet, path: "/deployments/" + depID + "/elasticsearch/main-elasticsearch/remote-clusters",
-			fixture: "remote_clusters.json", status: 200,
+			fixture: "get-deployment-es-resource-remote-clusters/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.RemoteClusters(ctx, depID, "main-elasticsearch"))
 			},
@@ -122,7 +122,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.UpgradeDryRun": {
 			op: "upgrade-deployment-stateless-resource", method: http.MethodPost, path: "/deployments/" + depID + "/kibana/main-kibana/_upgrade",
-			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade.json", status: 202,
+			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade-deployment-stateless-resource/normal.json", status: 202,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.UpgradeDryRun(ctx, depID, "kibana", "main-kibana"))
 			},
@@ -142,7 +142,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Accounts.Get": {
-			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
+			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "get-current-account/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Accounts.Get(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &AccountResponse{ID: orgID, Trust: &AccountTrustSettings{TrustAll: true}}, v)
@@ -150,7 +150,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "accounts.not_found", errPrefix: "get account: ",
 		},
 		"Organizations.List": {
-			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "organizations.json", status: 200,
+			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "list-organizations/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Organizations.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &OrganizationList{Organizations: []Organization{{ID: orgID, Name: "Example Corp"}}}, v)
@@ -158,7 +158,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "user.not_found", errPrefix: "list organizations: ",
 		},
 		"Billing.Overview": {
-			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "costs_overview.json", status: 200,
+			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "get-costs-overview/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Overview(ctx, orgID, costs))
 			},
@@ -183,7 +183,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Deployments": {
-			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "costs_deployments.json", status: 200,
+			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "get-costs-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Deployments(ctx, orgID, costs))
 			},
@@ -205,7 +205,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Items": {
-			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "costs_items.json", status: 200,
+			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "get-costs-items/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Items(ctx, orgID, costs))
 			},
@@ -231,7 +231,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Billing.DeploymentItems": {
 			op: "get-costs-items-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/items", query: costsQ,
-			fixture: "costs_items_deployment.json", status: 200,
+			fixture: "get-costs-items-by-deployment/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentItems(ctx, orgID, depID, costs))
 			},
@@ -256,7 +256,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Charts": {
-			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "charts_daily_millis.json", status: 200,
+			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "get-costs-charts/daily-millis.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Charts(ctx, orgID, daily))
 			},
@@ -279,7 +279,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Billing.DeploymentCharts": {
 			op: "get-costs-charts-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/charts", query: monthlyQ,
-			fixture: "charts_monthly_seconds.json", status: 200,
+			fixture: "get-costs-charts-by-deployment/monthly-seconds.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentCharts(ctx, orgID, depID, monthly))
 			},
@@ -303,7 +303,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"APIKeys.List": {
-			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "api_keys.json", status: 200,
+			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "get-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -317,7 +317,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list API keys: ",
 		},
 		"APIKeys.ListAll": {
-			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "api_keys_all.json", status: 200,
+			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "get-users-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.ListAll(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -329,7 +329,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized", errPrefix: "list API keys of all users: ",
 		},
 		"APIKeys.ListForUser": {
-			op: "get-user-api-keys", method: http.MethodGet, path: "/users/" + eceAdmin + "/auth/keys", fixture: "api_keys_all.json", status: 200,
+			op: "get-user-api-keys", method: http.MethodGet, path: "/users/" + eceAdmin + "/auth/keys", fixture: "get-users-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.APIKeys.ListForUser(ctx, eceAdmin))
 			},
@@ -441,7 +441,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Platform.Allocators": {
 			op: "get-allocators", method: http.MethodGet, path: "/platform/infrastructure/allocators",
-			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "platform_allocators.json", status: 200,
+			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "get-allocators/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.Allocators(ctx, &AllocatorsOptions{From: 100, Size: 50}))
 			},
@@ -465,7 +465,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list allocators: ",
 		},
 		"Platform.ProxiesHealth": {
-			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "platform_proxies_health.json", status: 200,
+			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "get-proxies-health/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.ProxiesHealth(ctx))
 			},
@@ -475,7 +475,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "get proxies health: ",
 		},
 		"Platform.Runners": {
-			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "platform_runners.json", status: 200,
+			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "get-runners/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.Runners(ctx)) },
 			check: func(t *testing.T, v any) {
 				r := v.(*RunnerOverview)
@@ -489,7 +489,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list runners: ",
 		},
 		"Platform.License": {
-			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "platform_license.json", status: 200,
+			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "get-license/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.License(ctx)) },
 			check: func(t *testing.T, v any) {
 				l := v.(*LicenseObject)
@@ -503,7 +503,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "license.license_not_found", errPrefix: "get license: ",
 		},
 		"Platform.TLSCertificate": {
-			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "platform_tls.json", status: 200,
+			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "get-tls-certificate/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.TLSCertificate(ctx, "adminconsole"))
 			},

@@ -173,18 +173,18 @@ func TestRequestsKeepTheBasePath(t *testing.T) {
 // "jane%2520doe").
 func TestPathSegmentsAreEscapedOnce(t *testing.T) {
 	t.Parallel()
-	for _, user := range []string{"jane doe", "jürgen", "a;b", "a,b", "a+b", "user@example.com", "a:b"} {
-		t.Run(user, func(t *testing.T) {
+	for _, ref := range []string{"jane doe", "jürgen", "a;b", "a,b", "a+b", "user@example.com", "a:b"} {
+		t.Run(ref, func(t *testing.T) {
 			t.Parallel()
 			c, mux, _ := setup(t)
 			var path string
-			mux.HandleFunc(p("/users/"), func(w http.ResponseWriter, r *http.Request) {
+			mux.HandleFunc(p("/deployments/"), func(w http.ResponseWriter, r *http.Request) {
 				path = r.URL.Path
-				writeJSON(w, http.StatusOK, `{"keys":[]}`)
+				writeJSON(w, http.StatusOK, `{"resources":[]}`)
 			})
-			_, _, err := c.APIKeys.ListForUser(context.Background(), user)
+			_, _, err := c.Deployments.RemoteClusters(context.Background(), "d1", ref)
 			require.NoError(t, err)
-			assert.Equal(t, p("/users/"+user+"/auth/keys"), path)
+			assert.Equal(t, p("/deployments/d1/elasticsearch/"+ref+"/remote-clusters"), path)
 		})
 	}
 }

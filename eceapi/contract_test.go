@@ -187,10 +187,6 @@ func clientCalls(mode ecesim.Mode) []call {
 				_, _, err := c.APIKeys.ListAll(ctx)
 				return err
 			}},
-			call{"get-user-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
-				_, _, err := c.APIKeys.ListForUser(ctx, "admin")
-				return err
-			}},
 		), platformCalls()...)
 	}
 	return append(calls,
@@ -266,7 +262,6 @@ var documentedErrors = map[string]func(s *ecesim.Server, d *ecesim.DeploymentRef
 	"get-costs-items-by-deployment":              func(s *ecesim.Server, d *ecesim.DeploymentRef, _ *string) { d.ID = "ffffffffffffffffffffffffffffffff" },
 	"get-costs-charts":                           func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
 	"get-costs-charts-by-deployment":             func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
-	"get-user-api-keys":                          nil,
 }
 
 func TestContractAgainstOfficialSpec(t *testing.T) {

@@ -24,10 +24,9 @@ var bodyLimits = map[string]int64{
 	"get-costs-charts":      8 << 20,
 	"get-costs-items":       8 << 20,
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
-	// 4 MiB: ~22,000 keys), or one user's.
+	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,
 	"get-api-keys":       2 << 20,
-	"get-user-api-keys":  2 << 20,
 	// Per-deployment answers, fanned out over many deployments at once:
 	// they must stay small, as max_in_flight of them may be read together.
 	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a

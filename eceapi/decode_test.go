@@ -112,10 +112,32 @@ func TestDecode_Lenient(t *testing.T) {
 		assert.Equal(t, "synthetics_browser", v.Costs.Dimensions[0].Type)
 		assert.Equal(t, "serverless_project", v.Resources[0].Kind)
 	})
+	t.Run("itemized costs", func(t *testing.T) {
+		t.Parallel()
+		var i ItemsCosts
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/four-resources.json"), &i))
+		assert.Equal(t, 1020.75, i.Costs.Total)
+		require.Len(t, i.DataTransferAndStorage, 4)
+		assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
+			Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
+		require.Len(t, i.Resources, 4)
+		assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
+			Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
+			Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
+		assert.Equal(t, "integrations_server", i.Resources[3].Kind)
+	})
+	t.Run("null lists of itemized costs", func(t *testing.T) {
+		t.Parallel()
+		var i ItemsCosts
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-null-lists.json"), &i))
+		assert.Empty(t, i.Resources)
+		assert.Empty(t, i.DataTransferAndStorage)
+		assert.Len(t, i.Costs.Dimensions, 6)
+	})
 	t.Run("fractional hours and DTS quantities", func(t *testing.T) {
 		t.Parallel()
 		var v ItemsCosts
-		require.NoError(t, decode(fixture(t, "get-costs-items/drift-fractional.json"), &v))
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-fractional.json"), &v))
 		assert.Equal(t, 10.5, v.Resources[0].Hours)
 		assert.Equal(t, 8.326714027673006, v.DataTransferAndStorage[0].Quantity.Value)
 	})

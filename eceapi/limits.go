@@ -18,11 +18,9 @@ var bodyLimits = map[string]int64{
 	"list-deployments": 16 << 20,
 	// Organization-wide billing answers, one request per organization and
 	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
-	// deployments), ~90 bytes per deployment and day for daily charts,
-	// up to ~2 KiB per deployment for the itemized costs.
+	// deployments), ~90 bytes per deployment and day for daily charts.
 	"get-costs-deployments": 8 << 20,
 	"get-costs-charts":      8 << 20,
-	"get-costs-items":       8 << 20,
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
 	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,

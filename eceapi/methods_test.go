@@ -208,31 +208,6 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
-		"Billing.Items": {
-			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "get-costs-items/normal.json", status: 200,
-			call: func(ctx context.Context, c *Client) (any, *Response, error) {
-				return wrap(c.Billing.Items(ctx, orgID, costs))
-			},
-			check: func(t *testing.T, v any) {
-				i := v.(*ItemsCosts)
-				assert.Equal(t, 1020.75, i.Costs.Total)
-				require.Len(t, i.DataTransferAndStorage, 4)
-				assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
-					Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
-				require.Len(t, i.Resources, 4)
-				assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
-					Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
-					Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
-				assert.Equal(t, "integrations_server", i.Resources[3].Kind)
-			},
-			errStatus: 404, errCode: "organization.not_found", errPrefix: `get itemized costs of organization "` + orgID + `": `,
-			withSegments: []func(context.Context, *Client, string) error{
-				func(ctx context.Context, c *Client, v string) error {
-					_, _, err := c.Billing.Items(ctx, v, costs)
-					return err
-				},
-			},
-		},
 		"Billing.DeploymentItems": {
 			op: "get-costs-items-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/items", query: costsQ,
 			fixture: "get-costs-items-by-deployment/normal.json", status: 200,
@@ -765,7 +740,6 @@ func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accoun
 func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
 func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
 func TestBillingService_Deployments(t *testing.T)        { testMethod(t, "Billing.Deployments") }
-func TestBillingService_Items(t *testing.T)              { testMethod(t, "Billing.Items") }
 func TestBillingService_DeploymentItems(t *testing.T)    { testMethod(t, "Billing.DeploymentItems") }
 func TestBillingService_Charts(t *testing.T)             { testMethod(t, "Billing.Charts") }
 func TestBillingService_DeploymentCharts(t *testing.T)   { testMethod(t, "Billing.DeploymentCharts") }

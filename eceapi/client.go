@@ -311,12 +311,6 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// BaseURL returns the API base URL, ending in /api/v1/.
-func (c *Client) BaseURL() string { return c.baseURL.String() }
-
-// BillingV2URL returns the Cloud Billing API base URL, ending in /api/v2/.
-func (c *Client) BillingV2URL() string { return c.billingV2URL.String() }
-
 // RateLimit is what the x-ratelimit-* headers of an answer said.
 type RateLimit struct {
 	// Present: x-ratelimit-remaining was sent, so Remaining is meaningful.

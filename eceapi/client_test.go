@@ -133,15 +133,15 @@ func TestNewClient_BaseURL(t *testing.T) {
 			t.Parallel()
 			c, err := NewClient(WithBaseURL(tc.in))
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, c.BaseURL())
+			assert.Equal(t, tc.want, c.baseURL.String())
 		})
 	}
 	t.Run("ESS default", func(t *testing.T) {
 		t.Parallel()
 		c, err := NewClient()
 		require.NoError(t, err)
-		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.BaseURL())
-		assert.Equal(t, DefaultESSURL+APIBasePath+"/", c.BaseURL())
+		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.baseURL.String())
+		assert.Equal(t, DefaultESSURL+APIBasePath+"/", c.baseURL.String())
 	})
 	for _, bad := range []string{"ftp://x", "https://", "api.elastic-cloud.com", "::", "https://" + sentinelUser + ":" + sentinelPassword + "@ece:12443"} {
 		t.Run("invalid/"+bad, func(t *testing.T) {

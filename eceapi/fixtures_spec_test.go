@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,4 +141,59 @@ func billingV2Operations(t *testing.T) map[string]bool {
 		}
 	}
 	return ids
+}
+
+// TestServiceDocsNameTheSpecOperation: every service method's doc comment
+// ends, as go-github's do, with the operation it calls, "METHOD /path
+// (operation-id)", and that is the operation of that id in the spec.
+func TestServiceDocsNameTheSpecOperation(t *testing.T) {
+	t.Parallel()
+	v1 := specOperations(t, "apidocs.json")
+	v2 := map[string]specOperation{}
+	data, err := os.ReadFile(filepath.Join(specDir, "billing-v2.yaml"))
+	require.NoError(t, err)
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	require.NoError(t, err)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			v2[op.OperationID] = specOperation{method: method, path: path}
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	last := regexp.MustCompile(`^(GET|POST|PUT|DELETE|PATCH) (/\S*?)(\?\S+)? \(([A-Za-z0-9-]+)\)$`)
+	fset := token.NewFileSet()
+	n := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || !fd.Name.IsExported() {
+				continue
+			}
+			star, ok := fd.Recv.List[0].Type.(*ast.StarExpr)
+			if id, isIdent := star.X.(*ast.Ident); !ok || !isIdent || !strings.HasSuffix(id.Name, "Service") {
+				continue
+			}
+			n++
+			where := name + ": " + fd.Name.Name
+			lines := strings.Split(strings.TrimSpace(fd.Doc.Text()), "\n")
+			m := last.FindStringSubmatch(lines[len(lines)-1])
+			if !assert.NotNil(t, m, "%s: the doc comment must end with \"METHOD /path (operation-id)\"", where) {
+				continue
+			}
+			op, ok := v1[m[4]]
+			if !ok {
+				op, ok = v2[m[4]] // its paths carry /api/v2 already
+			}
+			if assert.True(t, ok, "%s: %s is no operation of the specs", where, m[4]) {
+				assert.Equal(t, op.method+" "+op.path, m[1]+" "+m[2], where)
+			}
+		}
+	}
+	assert.Positive(t, n)
 }

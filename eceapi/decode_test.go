@@ -102,13 +102,13 @@ func TestDecode_Lenient(t *testing.T) {
 	t.Run("unknown fields are ignored", func(t *testing.T) {
 		t.Parallel()
 		var v OrganizationList
-		require.NoError(t, decode(`{"organizations":[{"id":"o","name":"n","new_field":{"deep":[1,2,{"x":null}]}}],"next_page":"c","extra":true}`, &v))
+		require.NoError(t, decode(fixture(t, "list-organizations/unknown-fields.json"), &v))
 		assert.Equal(t, OrganizationList{Organizations: []Organization{{ID: "o", Name: "n"}}, NextPage: "c"}, v)
 	})
 	t.Run("unknown enum values are kept", func(t *testing.T) {
 		t.Parallel()
 		var v ItemsCosts
-		require.NoError(t, decode(`{"costs":{"total":1,"dimensions":[{"type":"synthetics_browser","cost":1}]},"resources":[{"kind":"serverless_project"}]}`, &v))
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-unknown-enums.json"), &v))
 		assert.Equal(t, "synthetics_browser", v.Costs.Dimensions[0].Type)
 		assert.Equal(t, "serverless_project", v.Resources[0].Kind)
 	})
@@ -144,7 +144,7 @@ func TestDecode_Lenient(t *testing.T) {
 	t.Run("large and exponent numbers", func(t *testing.T) {
 		t.Parallel()
 		var v DeploymentsCosts
-		require.NoError(t, decode(`{"total_cost":1.5e6,"deployments":[{"hourly_rate":1E-3,"costs":{"total":9007199254740993}}]}`, &v))
+		require.NoError(t, decode(fixture(t, "get-costs-deployments/drift-exponent-numbers.json"), &v))
 		assert.Equal(t, 1.5e6, v.TotalCost)
 		assert.Equal(t, 0.001, v.Deployments[0].HourlyRate)
 	})

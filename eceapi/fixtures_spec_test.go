@@ -71,9 +71,10 @@ var pathParams = map[string]string{
 // its operation in the official spec, so that the client is tested against
 // answers shaped exactly like the documented ones. The list is the tree:
 // a fixture added is checked without being listed. The drift fixtures
-// (testdata/<operation>/drift-*.json: fractional integers) are checked to
-// be outside the spec: they show that the client tolerates what the live
-// API sends beyond it. Float notation of an integral timestamp
+// (testdata/<operation>/drift-*.json: fractional integers, nulls for lists
+// and objects, unknown enum values, fields left out) are checked to be
+// outside the spec: they show that the client tolerates what the live API
+// sends beyond it. Float notation of an integral timestamp
 // (1.7948736e9) is still a JSON Schema integer. The Cloud Billing API (v2)
 // fixtures are checked against billing-v2.yaml by
 // TestBillingV2FixturesMatchSpec.

@@ -912,16 +912,14 @@ func TestAllocatorsOptionsQuery(t *testing.T) {
 func TestPlatformDecodesDrift(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
-	mux.HandleFunc(p("/platform/infrastructure/allocators"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"zones":[{"zone_id":"z","allocators":[{"allocator_id":"a","zone_id":"z","status":{"connected":true,"healthy":true,"maintenance_mode":false},
-			"capacity":{"memory":{"total":1024.5,"used":0.25},"storage":null},"instances":null,"build_info":null,"new_field":{"x":1}}]}]}`)
-	})
-	mux.HandleFunc(p("/platform/configuration/security/tls/ui"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"user_supplied":false,"chain":null,"chain_status":{"expiration_date":"9 Dec 2026","first_certificate_to_expire":""}}`)
-	})
-	mux.HandleFunc(p("/platform/license"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"license":{"uid":"u","type":"platinum","expiry_date_in_millis":1.7987616e12,"max_allocators":10,"max_ram_per_allocator_mb":65536.0},"usage_stats":null}`)
-	})
+	for path, file := range map[string]string{
+		"/platform/infrastructure/allocators":     "get-allocators/drift-fractions-and-nulls.json",
+		"/platform/configuration/security/tls/ui": "get-tls-certificate/drift-null-chain-unusual-date.json",
+		"/platform/license":                       "get-license/drift-float-millis-null-usage.json",
+	} {
+		body := fixture(t, file)
+		mux.HandleFunc(p(path), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) })
+	}
 	a, _, err := c.Platform.Allocators(context.Background(), nil)
 	require.NoError(t, err)
 	got := a.Zones[0].Allocators[0]

@@ -46,10 +46,11 @@ const (
 // client's default.
 const DefaultESSURL = eceapi.DefaultESSURL
 
-// Values of the enumerated collector options.
+// Values of the enumerated collector options. The bucketing strategies
+// are the client's (eceapi.Bucketing), so that the two cannot drift.
 const (
-	BucketingDaily   = "daily"
-	BucketingMonthly = "monthly"
+	BucketingDaily   = string(eceapi.BucketingDaily)
+	BucketingMonthly = string(eceapi.BucketingMonthly)
 	ScopeOwn         = "own"
 	ScopeAll         = "all"
 )

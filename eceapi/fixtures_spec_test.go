@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
 )
 
 // specOperation is where an operation of a Swagger 2.0 document lives.
@@ -160,40 +159,22 @@ func TestServiceDocsNameTheSpecOperation(t *testing.T) {
 			v2[op.OperationID] = specOperation{method: method, path: path}
 		}
 	}
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
 	last := regexp.MustCompile(`^(GET|POST|PUT|DELETE|PATCH) (/\S*?)(\?\S+)? \(([A-Za-z0-9-]+)\)$`)
-	fset := token.NewFileSet()
 	n := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
+	for _, decl := range eceapi.ServiceMethodDecls(t) {
+		n++
+		where := decl.File + ": " + decl.Name
+		lines := strings.Split(strings.TrimSpace(decl.Doc), "\n")
+		m := last.FindStringSubmatch(lines[len(lines)-1])
+		if !assert.NotNil(t, m, "%s: the doc comment must end with \"METHOD /path (operation-id)\"", where) {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
-		require.NoError(t, err)
-		for _, d := range f.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Recv == nil || !fd.Name.IsExported() {
-				continue
-			}
-			star, ok := fd.Recv.List[0].Type.(*ast.StarExpr)
-			if id, isIdent := star.X.(*ast.Ident); !ok || !isIdent || !strings.HasSuffix(id.Name, "Service") {
-				continue
-			}
-			n++
-			where := name + ": " + fd.Name.Name
-			lines := strings.Split(strings.TrimSpace(fd.Doc.Text()), "\n")
-			m := last.FindStringSubmatch(lines[len(lines)-1])
-			if !assert.NotNil(t, m, "%s: the doc comment must end with \"METHOD /path (operation-id)\"", where) {
-				continue
-			}
-			op, ok := v1[m[4]]
-			if !ok {
-				op, ok = v2[m[4]] // its paths carry /api/v2 already
-			}
-			if assert.True(t, ok, "%s: %s is no operation of the specs", where, m[4]) {
-				assert.Equal(t, op.method+" "+op.path, m[1]+" "+m[2], where)
-			}
+		op, ok := v1[m[4]]
+		if !ok {
+			op, ok = v2[m[4]] // its paths carry /api/v2 already
+		}
+		if assert.True(t, ok, "%s: %s is no operation of the specs", where, m[4]) {
+			assert.Equal(t, op.method+" "+op.path, m[1]+" "+m[2], where)
 		}
 	}
 	assert.Positive(t, n)

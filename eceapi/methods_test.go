@@ -787,6 +787,27 @@ func TestEveryMethodHasACase(t *testing.T) {
 // services in the package's source files, as Client field.Method names.
 func sourceServiceMethods(t *testing.T) []string {
 	t.Helper()
+	var out []string
+	for _, m := range ServiceMethodDecls(t) {
+		out = append(out, m.Name)
+	}
+	sort.Strings(out)
+	require.NotEmpty(t, out)
+	return out
+}
+
+// ServiceMethodDecl is an exported method of a service as the package's
+// sources declare it (exported for the eceapi_test tests).
+type ServiceMethodDecl struct {
+	Name string // Client field.Method, e.g. "Deployments.List"
+	File string
+	Doc  string // its doc comment
+}
+
+// ServiceMethodDecls parses the package's non-test sources for the
+// exported methods declared on a *...Service.
+func ServiceMethodDecls(t *testing.T) []ServiceMethodDecl {
+	t.Helper()
 	fields := map[string]string{} // service type -> Client field
 	ct := reflect.TypeOf(Client{})
 	for i := 0; i < ct.NumField(); i++ {
@@ -796,13 +817,13 @@ func sourceServiceMethods(t *testing.T) []string {
 	}
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
-	var out []string
+	var out []ServiceMethodDecl
 	fset := token.NewFileSet()
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
 		require.NoError(t, err)
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
@@ -815,12 +836,10 @@ func sourceServiceMethods(t *testing.T) []string {
 			}
 			if id, ok := star.X.(*ast.Ident); ok && strings.HasSuffix(id.Name, "Service") {
 				require.Contains(t, fields, id.Name, "a service that is not a Client field")
-				out = append(out, fields[id.Name]+"."+fd.Name.Name)
+				out = append(out, ServiceMethodDecl{Name: fields[id.Name] + "." + fd.Name.Name, File: name, Doc: fd.Doc.Text()})
 			}
 		}
 	}
-	sort.Strings(out)
-	require.NotEmpty(t, out)
 	return out
 }
 

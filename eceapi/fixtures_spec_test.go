@@ -73,8 +73,9 @@ var pathParams = map[string]string{
 // (testdata/<operation>/drift-*.json: fractional integers, nulls for lists
 // and objects, unknown enum values, fields left out) are checked to be
 // outside the spec: they show that the client tolerates what the live API
-// sends beyond it. Float notation of an integral timestamp
-// (1.7948736e9) is still a JSON Schema integer. The Cloud Billing API (v2)
+// sends beyond it. Error answers (testdata/<operation>/error-<status>-*.json)
+// are checked against the documented answer of that status. Float notation
+// of an integral timestamp (1.7948736e9) is still a JSON Schema integer. The Cloud Billing API (v2)
 // fixtures are checked against billing-v2.yaml by
 // TestBillingV2FixturesMatchSpec.
 func TestFixturesMatchSpec(t *testing.T) {
@@ -113,7 +114,15 @@ func TestFixturesMatchSpec(t *testing.T) {
 			require.Equal(t, opID, route.Operation.OperationID)
 			ri := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-			rv := &openapi3filter.ResponseValidationInput{RequestValidationInput: ri, Status: op.status,
+			// An error answer, error-<status>-*.json, is checked against
+			// the operation's documented answer of that status.
+			status := op.status
+			if rest, ok := strings.CutPrefix(name, "error-"); ok {
+				code, _, _ := strings.Cut(rest, "-")
+				status, err = strconv.Atoi(code)
+				require.NoError(t, err, "error fixtures are named error-<status>-<case>.json")
+			}
+			rv := &openapi3filter.ResponseValidationInput{RequestValidationInput: ri, Status: status,
 				Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body)),
 				Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
 			err = openapi3filter.ValidateResponse(context.Background(), rv)

@@ -505,7 +505,7 @@ func (c *Client) retryWait(err error, attempt int) (time.Duration, bool) {
 		var de *DecodeError
 		// A TLS handshake that failed (an unknown authority, a name
 		// mismatch, an expired certificate) fails the same way again.
-		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || IsTLSError(err) {
+		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || isTLSError(err) {
 			return 0, false
 		}
 		var ne net.Error
@@ -750,7 +750,7 @@ func parseExpiration(v string) time.Time {
 		return t.UTC()
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-		return NormalizeTimestamp(n)
+		return normalizeTimestamp(n)
 	}
 	return time.Time{}
 }

@@ -216,10 +216,10 @@ func TestChartTimestamps(t *testing.T) {
 			assert.Equal(t, time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC), ch.Data[i].Timestamp)
 		}
 	})
-	t.Run("NormalizeTimestamp threshold", func(t *testing.T) {
+	t.Run("normalizeTimestamp threshold", func(t *testing.T) {
 		t.Parallel()
-		assert.Equal(t, time.Unix(millisThreshold-1, 0).UTC(), NormalizeTimestamp(millisThreshold-1), "just below: seconds (year 5138)")
-		assert.Equal(t, time.UnixMilli(millisThreshold).UTC(), NormalizeTimestamp(millisThreshold), "from the threshold: milliseconds (1973)")
+		assert.Equal(t, time.Unix(millisThreshold-1, 0).UTC(), normalizeTimestamp(millisThreshold-1), "just below: seconds (year 5138)")
+		assert.Equal(t, time.UnixMilli(millisThreshold).UTC(), normalizeTimestamp(millisThreshold), "from the threshold: milliseconds (1973)")
 	})
 }
 

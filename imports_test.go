@@ -1,7 +1,11 @@
 package main
 
 import (
+	"go/ast"
 	"go/build"
+	"go/parser"
+	"go/token"
+	"os"
 	"path"
 	"strings"
 	"testing"
@@ -42,4 +46,26 @@ func TestImportDirection(t *testing.T) {
 	// The simulator is not part of the client.
 	_, err := build.Default.Import(module+"/eceapi/sim", ".", build.FindOnly)
 	assert.Error(t, err, "eceapi/sim must not exist: the simulator is internal/ecesim")
+}
+
+// TestMainIsWiring: main.go stays wiring (at most 150 lines) and no
+// function of package main grows past 60 lines (issue 15 §5).
+func TestMainIsWiring(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, strings.Count(string(src), "\n"), 150, "main.go lines")
+	p, err := build.Default.ImportDir(".", 0)
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok {
+				lines := fset.Position(fd.End()).Line - fset.Position(fd.Pos()).Line + 1
+				assert.LessOrEqual(t, lines, 60, "%s: %s", name, fd.Name.Name)
+			}
+		}
+	}
 }

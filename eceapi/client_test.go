@@ -14,8 +14,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -87,9 +85,10 @@ func errorBody(code, message string) string {
 	return `{"errors":[{"code":"` + code + `","message":"` + message + `"}]}`
 }
 
+// fixture reads testdata/<operation>/<case>.json.
 func fixture(t testing.TB, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := readTestdata(name)
 	require.NoError(t, err)
 	return string(b)
 }

@@ -167,7 +167,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		level.Error(logger).Log("msg", "cannot set up collectors", "err", err)
 		return 1
 	}
-	reg.MustRegister(mgr)
 	if *totalShards > 1 {
 		reg.MustRegister(collector.ShardMetrics(sharder)...)
 	}

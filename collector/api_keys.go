@@ -37,7 +37,7 @@ type apiKeysCollector struct {
 }
 
 func newAPIKeysCollector(env Env) (Source, error) {
-	f := descFactory{collector: apiKeysName, interval: env.Settings.APIKeys.Interval}
+	f := env.descSet(apiKeysName)
 	return &apiKeysCollector{
 		env: env,
 		// scope "all" lists every user's keys; it exists on ECE only.

@@ -2,12 +2,10 @@ package collector
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,19 +26,19 @@ func TestAPIKeysFixture(t *testing.T) {
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_api_key_expiration_timestamp_seconds When the API key expires; absent for keys that never expire. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_expiration_timestamp_seconds When the API key expires; absent for keys that never expire. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_expiration_timestamp_seconds gauge
 ece_api_key_expiration_timestamp_seconds{account="test",key_id="k1",user_id="u1"} 1.7960832e+09
-# HELP ece_api_key_info API key metadata, value 1; expires is "false" for keys that never expire. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_info API key metadata, value 1; expires is "false" for keys that never expire. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_info gauge
 ece_api_key_info{account="test",description="ci",expires="true",key_id="k1",organization_id="o1",user_id="u1"} 1
 ece_api_key_info{account="test",description="forever",expires="false",key_id="k2",organization_id="o1",user_id="u1"} 1
-# HELP ece_api_key_creation_timestamp_seconds When the API key was created. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_creation_timestamp_seconds When the API key was created. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_creation_timestamp_seconds gauge
 ece_api_key_creation_timestamp_seconds{account="test",key_id="k1",user_id="u1"} 1.767323045e+09
 ece_api_key_creation_timestamp_seconds{account="test",key_id="k2",user_id="u1"} 1.7487360e+09
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want),
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want),
 		"ece_api_key_expiration_timestamp_seconds", "ece_api_key_info", "ece_api_key_creation_timestamp_seconds"))
 	require.NoError(t, lintSnapshot(snap))
 }
@@ -51,8 +49,8 @@ func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 	src, _ := newAPIKeysCollector(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
-	for _, m := range snap.metrics {
-		assert.NotContains(t, m.Desc().String(), ecesim.LeakedKeyValue)
+	for _, m := range samples(snap) {
+		assert.NotContains(t, m.name+m.help, ecesim.LeakedKeyValue)
 		assert.Equal(t, 0, countLabelValueContaining(t, snap, ecesim.LeakedKeyValue))
 	}
 	fams := familyNames(t, snap)
@@ -137,15 +135,13 @@ func TestAPIKeysAsECEListsThem(t *testing.T) {
 }
 
 // familyIs reports whether a metric belongs to the family name.
-func familyIs(m prometheus.Metric, name string) bool {
-	return strings.Contains(m.Desc().String(), `fqName: "`+name+`"`)
-}
+func familyIs(m sample, name string) bool { return m.name == name }
 
 // labelSets returns the label sets of one family of a snapshot.
 func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
 	t.Helper()
 	var out []map[string]string
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		if !familyIs(m, name) {
 			continue
 		}
@@ -161,7 +157,7 @@ func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
 func countLabelValueContaining(t *testing.T, s *Snapshot, sub string) int {
 	t.Helper()
 	n := 0
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		var pb = metricPB(t, m)
 		for _, lp := range pb.GetLabel() {
 			if contains(lp.GetValue(), sub) {

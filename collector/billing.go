@@ -144,7 +144,7 @@ type monthFigures struct {
 }
 
 func newBillingCollector(env Env) (Source, error) {
-	f := descFactory{collector: billingName, interval: env.Settings.Billing.Interval}
+	f := env.descSet(billingName)
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}

@@ -40,7 +40,7 @@ type billingChartsCollector struct {
 }
 
 func newBillingChartsCollector(env Env) (Source, error) {
-	f := descFactory{collector: billingChartsName, interval: env.Settings.BillingCharts.Interval}
+	f := env.descSet(billingChartsName)
 	b := eceapi.Bucketing(env.Settings.BillingCharts.Bucketing)
 	if b == "" {
 		b = eceapi.BucketingDaily

@@ -63,17 +63,17 @@ func TestBillingChartsFixtureMonthly(t *testing.T) {
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_billing_chart_cost_ecu Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id. Cached; refreshed every 6h by collector billing_charts.
+# HELP ece_billing_chart_cost_ecu Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id. Cached; refreshed by collector billing_charts.
 # TYPE ece_billing_chart_cost_ecu gauge
 ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d1"} 100
 ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d2"} 50
 ece_billing_chart_cost_ecu{account="test",bucket="previous",deployment_id="",organization_id="o1",series_id="d1"} 90
-# HELP ece_billing_chart_bucket_start_timestamp_seconds Start of the current or previous chart bucket. Cached; refreshed every 6h by collector billing_charts.
+# HELP ece_billing_chart_bucket_start_timestamp_seconds Start of the current or previous chart bucket. Cached; refreshed by collector billing_charts.
 # TYPE ece_billing_chart_bucket_start_timestamp_seconds gauge
 ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="current",deployment_id="",organization_id="o1"} 1.7934912e+09
 ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="previous",deployment_id="",organization_id="o1"} 1.7908128e+09
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want)))
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want)))
 }
 
 // TestBillingChartsPerDeploymentWithoutDiscovery: the per-deployment

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,9 +107,7 @@ func simBehind(t *testing.T, o ecesim.Options) (*ecesim.Server, *interceptor, En
 // snapshotText is the text exposition of a snapshot.
 func snapshotText(t *testing.T, s *Snapshot) string {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	mfs, err := reg.Gather()
+	mfs, err := snapGatherer(s).Gather()
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, mf := range mfs {

@@ -21,8 +21,8 @@ import (
 func sumFamily(t *testing.T, s *Snapshot, name string, label, value string) float64 {
 	t.Helper()
 	var sum float64
-	for _, m := range s.metrics {
-		if !contains(m.Desc().String(), `"`+name+`"`) {
+	for _, m := range samples(s) {
+		if m.name != name {
 			continue
 		}
 		pb := metricPB(t, m)
@@ -119,24 +119,24 @@ func TestBillingFixtureAggregatesItems(t *testing.T) {
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_billing_item_cost_ecu Itemized resource costs of the current month by kind and SKU, in ECU. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_cost_ecu Itemized resource costs of the current month by kind and SKU, in ECU. Cached; refreshed by collector billing.
 # TYPE ece_billing_item_cost_ecu gauge
 ece_billing_item_cost_ecu{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 30
-# HELP ece_billing_item_instances Number of instances of the itemized resource. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_instances Number of instances of the itemized resource. Cached; refreshed by collector billing.
 # TYPE ece_billing_item_instances gauge
 ece_billing_item_instances{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 2
-# HELP ece_billing_item_usage_seconds Itemized resource usage of the current month (the API's hours, converted to the base unit seconds). Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_usage_seconds Itemized resource usage of the current month (the API's hours, converted to the base unit seconds). Cached; refreshed by collector billing.
 # TYPE ece_billing_item_usage_seconds gauge
 ece_billing_item_usage_seconds{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 109800
-# HELP ece_billing_dts_quantity Data transfer and storage usage of the current month in the SKU's unit (raw quantity). Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_dts_quantity Data transfer and storage usage of the current month in the SKU's unit (raw quantity). Cached; refreshed by collector billing.
 # TYPE ece_billing_dts_quantity gauge
 ece_billing_dts_quantity{account="test",deployment_id="d1",organization_id="o1",sku="dts.out"} 8.25
-# HELP ece_billing_organization_dimension_cost_ecu Organization costs of the current month by billing dimension, in ECU. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_organization_dimension_cost_ecu Organization costs of the current month by billing dimension, in ECU. Cached; refreshed by collector billing.
 # TYPE ece_billing_organization_dimension_cost_ecu gauge
 ece_billing_organization_dimension_cost_ecu{account="test",dimension="capacity",organization_id="o1"} 30
 ece_billing_organization_dimension_cost_ecu{account="test",dimension="data_out",organization_id="o1"} 0.5
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want),
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want),
 		"ece_billing_item_cost_ecu", "ece_billing_item_instances", "ece_billing_item_usage_seconds", "ece_billing_dts_quantity", "ece_billing_organization_dimension_cost_ecu"))
 	fams := familyNames(t, snap)
 	assert.Zero(t, fams["ece_billing_organization_balance_available_ecu"], "no balance in the answer, no balance series")

@@ -7,21 +7,19 @@
 // a read lock and never calls the API; a failed poll keeps the previous
 // snapshot, marked stale by the self-metrics.
 //
-// Snapshots are served one of two ways per process. By default Manager is
-// a prometheus.Collector whose Collect sends every series (as
-// const-metric-like values) and the self-metrics: what tests and a plain
-// registry use. /metrics uses Manager.Gatherer, which serves the
-// snapshots' pre-sorted protobuf families directly and takes the
-// self-metrics from the registry; once Gatherer has been called, Collect
-// sends the self-metrics only, so no series is served twice. A
-// registry converts, hashes and sorts every series on every scrape, which
-// at 5,000 deployments (a quarter of a million series) costs more than the
-// scrape budget by itself. This departs from "const metrics built in
-// Collect" on purpose; TestGathererServesWhatTheRegistryServes proves both
-// paths expose the same bytes. (One difference: right after a reload that
-// changes an interval, accounts not yet repolled carry the old HELP text;
-// a registry drops such series with an error, the Gatherer serves them
-// under the HELP of the first account.)
+// Snapshots are served one way: Manager.Gatherer merges the families of
+// the registry holding the self-metrics (an ordinary collector, registered
+// by NewManager) with the snapshots' families, which seal sorted and built
+// once per poll. A registry converts, hashes and sorts every series on
+// every scrape, which at 5,000 deployments (a quarter of a million series)
+// costs more than the scrape budget by itself; this departs from "const
+// metrics built in Collect" on purpose, and
+// TestGathererServesWhatTheRegistryServes proves the Gatherer exposes the
+// bytes a registry would. Tests read data through the same Gatherer.
+//
+// HELP is fixed text; the poll interval is the self-metric
+// ece_exporter_collector_interval_seconds, so an interval change on reload
+// only retimes the poller.
 //
 // Collectors register themselves with registerCollector from their own file,
 // which gives them --collector.<name> / --no-collector.<name> flags.
@@ -63,6 +61,8 @@ type Env struct {
 	Now       func() time.Time
 	// orgs is shared by the collectors of one account.
 	orgs *orgSource
+	// descs, when set, receives the descriptors the factory creates.
+	descs *descSet
 }
 
 // Factory builds a Source for one account.
@@ -169,27 +169,29 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// descFactory builds descriptors whose HELP says how the value is cached.
-type descFactory struct {
+// descSet creates the descriptors of one collector and remembers them, so
+// that the registry can list every metric a collector can expose (README's
+// metric table is checked against that list). HELP is fixed text: how often
+// a collector polls is ece_exporter_collector_interval_seconds.
+type descSet struct {
 	collector string
-	interval  time.Duration
+	descs     []*seriesDesc
 }
 
-func (f descFactory) desc(name, help string, labels ...string) *seriesDesc {
-	help = fmt.Sprintf("%s Cached; refreshed every %s by collector %s.", help, shortDuration(f.interval), f.collector)
-	return newSeriesDesc(namespace+"_"+name, help, append([]string{"account"}, labels...))
+// descSet returns the descriptor set a collector's factory creates its
+// descriptors with: the registry's when it is listing them.
+func (e Env) descSet(collector string) *descSet {
+	if e.descs != nil {
+		return e.descs
+	}
+	return &descSet{collector: collector}
 }
 
-// shortDuration prints 1h0m0s as 1h and 5m0s as 5m.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
+func (f *descSet) desc(name, help string, labels ...string) *seriesDesc {
+	help = help + " Cached; refreshed by collector " + f.collector + "."
+	d := newSeriesDesc(namespace+"_"+name, help, append([]string{"account"}, labels...))
+	f.descs = append(f.descs, d)
+	return d
 }
 
 // Sharder decides which deployments this replica owns (see --shard).

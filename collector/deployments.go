@@ -34,7 +34,7 @@ type deploymentsCollector struct {
 }
 
 func newDeploymentsCollector(env Env) (Source, error) {
-	f := descFactory{collector: deploymentsName, interval: env.Settings.Deployments.Interval}
+	f := env.descSet(deploymentsName)
 	return &deploymentsCollector{
 		env:          env,
 		info:         f.desc("deployment_info", "Deployments visible to the account (after include/exclude filters), value 1.", "deployment_id", "deployment_name"),

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -222,11 +222,8 @@ func TestFaultMatrix(t *testing.T) {
 				// A scrape while the poll is in flight answers at once.
 				time.Sleep(20 * time.Millisecond)
 				start := time.Now()
-				ch := make(chan prometheus.Metric, good.snap.Len()+10)
-				st := p.state()
-				for _, m := range st.snap.metrics {
-					ch <- m
-				}
+				_, err = snapGatherer(p.state().snap).Gather()
+				require.NoError(t, err)
 				assert.Less(t, time.Since(start), 250*time.Millisecond, "scrape blocked by the poll (which hangs for 300ms)")
 				<-done
 
@@ -290,23 +287,25 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 
 // filterFamily returns a snapshot holding only the series of one family.
 func filterFamily(s *Snapshot, name string) *Snapshot {
-	out := NewSnapshot(s.account)
-	for _, m := range s.metrics {
-		if strings.Contains(m.Desc().String(), `"`+name+`"`) {
-			out.metrics = append(out.metrics, m)
+	s.seal()
+	out := &Snapshot{account: s.account, sealed: true}
+	for _, mf := range s.families {
+		if mf.GetName() == name {
+			out.families, out.series = append(out.families, mf), len(mf.Metric)
 		}
 	}
 	return out
 }
 
-// lintSnapshotGather gathers the snapshot with a pedantic registry: no
-// duplicate series, valid label values.
+// lintSnapshotGather seals and gathers the snapshot with the consistency
+// checks of a pedantic registry: no duplicate series (none dropped by
+// seal either), valid label values.
 func lintSnapshotGather(s *Snapshot) error {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(snapCollector{s}); err != nil {
-		return err
+	s.seal()
+	if s.invalid > 0 {
+		return fmt.Errorf("%d series dropped as invalid or duplicate", s.invalid)
 	}
-	_, err := reg.Gather()
+	_, err := snapGatherer(s).Gather()
 	return err
 }
 

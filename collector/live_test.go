@@ -113,7 +113,7 @@ func TestBillingTextPlainForbidden(t *testing.T) {
 func seriesValue(t *testing.T, s *Snapshot, name string, want map[string]string) float64 {
 	t.Helper()
 	var found []float64
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		pb := metricPB(t, m)
 		if !familyIs(m, name) {
 			continue

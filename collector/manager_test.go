@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func essConfig(url string) *config.Config {
 	return &cfg
 }
 
-func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager, *prometheus.Registry) {
+// startManager starts a Manager and returns it with the Gatherer /metrics
+// would serve.
+func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager, prometheus.Gatherer) {
 	t.Helper()
 	if len(enabled) == 0 {
 		enabled = DefaultEnabled()
@@ -31,7 +34,6 @@ func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager
 	m, err := NewManager(Options{Registerer: reg, Enabled: enabled, Now: testNow,
 		ClientOptions: []eceapi.Option{eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0)}})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(cfg))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -39,7 +41,7 @@ func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager
 		m.Stop(ctx)
 	})
 	waitReady(t, m)
-	return m, reg
+	return m, m.Gatherer(reg)
 }
 
 func waitReady(t *testing.T, m *Manager) {
@@ -179,7 +181,7 @@ ece_exporter_collector_success{account="prod",collector="deployments"} 1
 	assert.Equal(t, float64(4), testutil.ToFloat64(mustVec(t, reg)))
 }
 
-func mustVec(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
+func mustVec(t *testing.T, reg prometheus.Gatherer) prometheus.Collector {
 	t.Helper()
 	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
 		mfs, err := reg.Gather()
@@ -211,10 +213,32 @@ func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 		before[k] = p
 	}
 
-	// Only the api_keys interval changes: only that poller restarts, and it
+	// Only the api_keys interval changes: no poller restarts; the api_keys
+	// poller keeps its snapshot and only its ticker changes, which the
+	// interval gauge shows.
+	keysKey := pollerKey{"prod", "api_keys"}
+	keysSnap := before[keysKey].state().snap
+	require.NotNil(t, keysSnap)
+	retimed := *cfg
+	retimed.Collectors.APIKeys.Interval = 30 * time.Minute
+	require.NoError(t, m.Apply(&retimed))
+	for k, p := range before {
+		assert.Same(t, p, m.pollers[k], "%v restarted on an interval change", k)
+	}
+	assert.Same(t, keysSnap, m.pollers[keysKey].state().snap, "the snapshot is kept")
+	assert.Equal(t, 30*time.Minute, m.pollers[keysKey].state().interval)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP ece_exporter_collector_interval_seconds Poll interval of the collector.
+# TYPE ece_exporter_collector_interval_seconds gauge
+ece_exporter_collector_interval_seconds{account="prod",collector="api_keys"} 1800
+ece_exporter_collector_interval_seconds{account="prod",collector="deployments"} 300
+ece_exporter_collector_interval_seconds{account="prod",collector="remote_clusters"} 60
+`), "ece_exporter_collector_interval_seconds"))
+
+	// Another api_keys option changes: only that poller restarts, and it
 	// keeps its data until its new first poll.
-	next := *cfg
-	next.Collectors.APIKeys.Interval = 30 * time.Minute
+	next := retimed
+	next.Collectors.APIKeys.Scope = config.ScopeAll
 	require.NoError(t, m.Apply(&next))
 	assert.Same(t, before[pollerKey{"prod", "deployments"}], m.pollers[pollerKey{"prod", "deployments"}])
 	assert.Same(t, before[pollerKey{"prod", "remote_clusters"}], m.pollers[pollerKey{"prod", "remote_clusters"}])

@@ -47,7 +47,7 @@ type platformAllocatorsCollector struct {
 }
 
 func newPlatformAllocatorsCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformAllocatorsName, interval: env.Settings.PlatformAllocators.Interval}
+	f := env.descSet(platformAllocatorsName)
 	a := func(name, help string) *seriesDesc {
 		return f.desc("platform_allocator_"+name, help, "allocator_id", "zone")
 	}

@@ -48,7 +48,7 @@ type platformCertificatesCollector struct {
 }
 
 func newPlatformCertificatesCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformCertificatesName, interval: env.Settings.PlatformCertificates.Interval}
+	f := env.descSet(platformCertificatesName)
 	return &platformCertificatesCollector{
 		env: env,
 		chainExpires: f.desc("platform_certificate_expiration_timestamp_seconds",

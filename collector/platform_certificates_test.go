@@ -28,11 +28,11 @@ func TestPlatformCertificatesFixture(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, snap.Partial)
 	compareSnapshot(t, snap, `
-# HELP ece_platform_certificate_expiration_timestamp_seconds When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is "false" for chains ECE generated. Cached; refreshed every 1h by collector platform_certificates.
+# HELP ece_platform_certificate_expiration_timestamp_seconds When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is "false" for chains ECE generated. Cached; refreshed by collector platform_certificates.
 # TYPE ece_platform_certificate_expiration_timestamp_seconds gauge
 ece_platform_certificate_expiration_timestamp_seconds{account="test",service="adminconsole",user_supplied="true"} 1.7968176e+09
 ece_platform_certificate_expiration_timestamp_seconds{account="test",service="ui",user_supplied="false"} 1.8e+09
-# HELP ece_platform_certificate_not_after_timestamp_seconds When one certificate of the service's chain expires (position 0 is the server certificate). Cached; refreshed every 1h by collector platform_certificates.
+# HELP ece_platform_certificate_not_after_timestamp_seconds When one certificate of the service's chain expires (position 0 is the server certificate). Cached; refreshed by collector platform_certificates.
 # TYPE ece_platform_certificate_not_after_timestamp_seconds gauge
 ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=ECE fixture CA",position="0",serial_number="1002",service="adminconsole",subject="CN=adminconsole.ece.example"} 1.7968176e+09
 ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=ECE fixture CA",position="1",serial_number="1001",service="adminconsole",subject="CN=ECE fixture CA"} 2.0196864e+09

@@ -37,7 +37,7 @@ type platformLicenseCollector struct {
 }
 
 func newPlatformLicenseCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformLicenseName, interval: env.Settings.PlatformLicense.Interval}
+	f := env.descSet(platformLicenseName)
 	return &platformLicenseCollector{
 		env:              env,
 		expires:          f.desc("platform_license_expiration_timestamp_seconds", "When the ECE license expires."),

@@ -36,7 +36,7 @@ type platformProxiesCollector struct {
 }
 
 func newPlatformProxiesCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformProxiesName, interval: env.Settings.PlatformProxies.Interval}
+	f := env.descSet(platformProxiesName)
 	return &platformProxiesCollector{
 		env:      env,
 		status:   f.desc("platform_proxies_status", "Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others.", "status"),

@@ -31,7 +31,7 @@ type platformRunnersCollector struct {
 }
 
 func newPlatformRunnersCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformRunnersName, interval: env.Settings.PlatformRunners.Interval}
+	f := env.descSet(platformRunnersName)
 	return &platformRunnersCollector{
 		env:        env,
 		connected:  f.desc("platform_runner_connected", "Whether the runner is connected (1) or not (0).", "runner_id"),

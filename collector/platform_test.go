@@ -45,13 +45,11 @@ func pollOnce(t *testing.T, env Env, newSource Factory) (*Snapshot, error) {
 	return src.Poll(context.Background())
 }
 
-// compareSnapshot gathers the snapshot through a pedantic registry and
+// compareSnapshot gathers the snapshot (checked as a pedantic registry would) and
 // compares the named families with want, then lints the output.
 func compareSnapshot(t *testing.T, s *Snapshot, want string, names ...string) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), names...))
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(s), strings.NewReader(want), names...))
 	require.NoError(t, lintSnapshot(s))
 }
 
@@ -170,7 +168,6 @@ func TestPlatformRefusedLeavesTheOthersAlone(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m, err := NewManager(Options{Registerer: reg, Enabled: DefaultEnabled(), Now: testNow, Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(eceConfig(srv.URL)))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -190,7 +187,7 @@ ece_exporter_collector_success{account="onprem",collector="platform_proxies"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_runners"} 0
 ece_exporter_collector_success{account="onprem",collector="remote_clusters"} 1
 `
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
+	require.NoError(t, testutil.GatherAndCompare(m.Gatherer(reg), strings.NewReader(want), "ece_exporter_collector_success"))
 	for name := range platformFactories {
 		assert.Equal(t, 1.0, testutil.ToFloat64(m.self.errors.WithLabelValues("onprem", name, ReasonAuth)), name)
 		assert.Zero(t, testutil.ToFloat64(m.self.errors.WithLabelValues("onprem", name, ReasonNetwork)), name)

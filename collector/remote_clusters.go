@@ -38,7 +38,7 @@ type remoteClustersCollector struct {
 }
 
 func newRemoteClustersCollector(env Env) (Source, error) {
-	f := descFactory{collector: remoteClustersName, interval: env.Settings.RemoteClusters.Interval}
+	f := env.descSet(remoteClustersName)
 	l := []string{"deployment_id", "ref_id", "remote_deployment_id", "remote_ref_id", "alias"}
 	c := &remoteClustersCollector{
 		env:         env,

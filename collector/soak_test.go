@@ -48,7 +48,6 @@ func TestSoak(t *testing.T) {
 	m, err := NewManager(Options{Registerer: reg, Enabled: DefaultEnabled(), Now: testNow,
 		ClientOptions: []eceapi.Option{eceapi.WithBackoff(10*time.Millisecond, 50*time.Millisecond, time.Second), eceapi.WithMaxRetries(1)}})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(&cfg))
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()

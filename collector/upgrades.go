@@ -34,7 +34,7 @@ type upgradesCollector struct {
 }
 
 func newUpgradesCollector(env Env) (Source, error) {
-	f := descFactory{collector: upgradesName, interval: env.Settings.Upgrades.Interval}
+	f := env.descSet(upgradesName)
 	return &upgradesCollector{
 		env:         env,
 		concurrency: max(1, env.Settings.Upgrades.Concurrency),

@@ -103,7 +103,6 @@ func measure(n, scrapes int, latency time.Duration) error {
 	if err != nil {
 		return err
 	}
-	reg.MustRegister(m)
 	start := time.Now()
 	if err := m.Apply(&cfg); err != nil {
 		return err

@@ -75,12 +75,17 @@ type Snapshot struct {
 	// were duplicates.
 	invalid int
 
-	records []record // build time only
-	values  []string // build time only: label values of the records
+	// Build time only: the series recorded, their label pairs (indexes
+	// into pairs) and the interned pairs.
+	records []record
+	labels  []int32
+	pairs   []labelKey
+	names   []*string // of pairs, pointing into the descriptors
+	index   map[labelKey]int32
 }
 
-// record is one series before seal: its label values, in sorted label-name
-// order, are values[off:off+len(d.labels)].
+// record is one series before seal: its label pairs, in sorted label-name
+// order, are labels[off:off+len(d.labels)].
 type record struct {
 	d   *seriesDesc
 	v   float64
@@ -110,8 +115,11 @@ func (s *Snapshot) gauge(d *seriesDesc, v float64, labelValues ...string) {
 		s.invalid++
 		return
 	}
-	off := len(s.values)
-	for _, idx := range d.order {
+	if s.index == nil {
+		s.index = map[labelKey]int32{}
+	}
+	off := len(s.labels)
+	for i, idx := range d.order {
 		val := s.account
 		if idx > 0 {
 			val = labelValues[idx-1]
@@ -119,13 +127,21 @@ func (s *Snapshot) gauge(d *seriesDesc, v float64, labelValues ...string) {
 		if !utf8.ValidString(val) {
 			val = strings.ToValidUTF8(val, "\uFFFD")
 		}
-		s.values = append(s.values, val)
+		k := labelKey{d.sortedNames[i], val}
+		p, ok := s.index[k]
+		if !ok {
+			p = int32(len(s.pairs))
+			s.index[k] = p
+			s.pairs = append(s.pairs, k)
+			s.names = append(s.names, &d.sortedNames[i])
+		}
+		s.labels = append(s.labels, p)
 	}
 	s.records = append(s.records, record{d: d, v: v, off: off})
 }
 
-// labelsOf returns the label values of r, in sorted label-name order.
-func (s *Snapshot) labelsOf(r record) []string { return s.values[r.off : r.off+len(r.d.labels)] }
+// labelsOf returns the label pairs of r, in sorted label-name order.
+func (s *Snapshot) labelsOf(r record) []int32 { return s.labels[r.off : r.off+len(r.d.labels)] }
 
 // compareRecords orders series the way client_golang's registry does: by
 // name, then by label values in label-name order.
@@ -135,10 +151,14 @@ func (s *Snapshot) compareRecords(a, b record) int {
 	}
 	la, lb := s.labelsOf(a), s.labelsOf(b)
 	for i := 0; i < len(la) && i < len(lb); i++ {
-		if c := cmp.Compare(a.d.sortedNames[i], b.d.sortedNames[i]); c != 0 {
+		if la[i] == lb[i] {
+			continue // the same interned pair
+		}
+		pa, pb := s.pairs[la[i]], s.pairs[lb[i]]
+		if c := cmp.Compare(pa.name, pb.name); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(la[i], lb[i]); c != 0 {
+		if c := cmp.Compare(pa.value, pb.value); c != 0 {
 			return c
 		}
 	}
@@ -168,57 +188,51 @@ func (s *Snapshot) seal() {
 	}
 	s.build(kept, nLabels)
 	s.series = len(kept)
-	s.records, s.values = nil, nil
+	s.records, s.labels, s.pairs, s.names, s.index = nil, nil, nil, nil, nil
 }
 
 // build turns the sorted, unique records into families. Each struct kind
-// is one allocation; label pairs are interned and laid out, with their
-// value bytes, in order of first use.
+// is one allocation; the label pairs in use are laid out, with their value
+// bytes, in order of first use.
 func (s *Snapshot) build(recs []record, nLabels int) {
-	var (
-		metrics = make([]dto.Metric, len(recs))
-		gauges  = make([]dto.Gauge, len(recs))
-		floats  = make([]float64, len(recs))
-		ptrs    = make([]*dto.LabelPair, nLabels)
-		index   = make(map[labelKey]int32, len(recs)/4+8)
-		pairs   []dto.LabelPair
-		raw     []string // value of each pair, until they move into one string
-		size    int
-		pairOf  = make([]int32, nLabels)
-	)
-	at := 0
+	// Number the pairs in use by first use, and size their values.
+	order := make([]int32, len(s.pairs))
+	for i := range order {
+		order[i] = -1
+	}
+	var used []int32 // build indexes, by first use
+	size := 0
 	for _, r := range recs {
-		for j, val := range s.labelsOf(r) {
-			k := labelKey{r.d.sortedNames[j], val}
-			i, ok := index[k]
-			if !ok {
-				i = int32(len(pairs))
-				index[k] = i
-				pairs = append(pairs, dto.LabelPair{Name: &r.d.sortedNames[j]})
-				raw = append(raw, val)
-				size += len(val)
+		for _, p := range s.labelsOf(r) {
+			if order[p] < 0 {
+				order[p] = int32(len(used))
+				used = append(used, p)
+				size += len(s.pairs[p].value)
 			}
-			pairOf[at] = i
-			at++
 		}
 	}
 	// One string holds every label value; each pair's value is a slice of it.
 	var b strings.Builder
 	b.Grow(size)
-	for _, v := range raw {
-		b.WriteString(v)
+	for _, p := range used {
+		b.WriteString(s.pairs[p].value)
 	}
 	all, off := b.String(), 0
-	vals := make([]string, len(raw))
-	for i, v := range raw {
-		vals[i] = all[off : off+len(v)]
+	vals := make([]string, len(used))
+	pairs := make([]dto.LabelPair, len(used))
+	for i, p := range used {
+		k := &s.pairs[p]
+		vals[i] = all[off : off+len(k.value)]
+		off += len(k.value)
 		pairs[i].Value = &vals[i]
-		off += len(v)
+		pairs[i].Name = s.names[p]
 	}
-	for i, p := range pairOf {
-		ptrs[i] = &pairs[p]
-	}
-	at = 0
+
+	metrics := make([]dto.Metric, len(recs))
+	gauges := make([]dto.Gauge, len(recs))
+	floats := make([]float64, len(recs))
+	ptrs := make([]*dto.LabelPair, nLabels)
+	at := 0
 	for i := 0; i < len(recs); {
 		j := i + 1
 		for j < len(recs) && recs[j].d.name == recs[i].d.name {
@@ -227,11 +241,14 @@ func (s *Snapshot) build(recs []record, nLabels int) {
 		d := recs[i].d
 		mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, j-i)}
 		for k := i; k < j; k++ {
-			n := len(recs[k].d.labels)
+			lp := ptrs[at : at+len(recs[k].d.labels) : at+len(recs[k].d.labels)]
+			for n, p := range s.labelsOf(recs[k]) {
+				lp[n] = &pairs[order[p]]
+			}
+			at += len(lp)
 			floats[k] = recs[k].v
 			gauges[k].Value = &floats[k]
-			metrics[k].Label, metrics[k].Gauge = ptrs[at:at+n:at+n], &gauges[k]
-			at += n
+			metrics[k].Label, metrics[k].Gauge = lp, &gauges[k]
 			mf.Metric[k-i] = &metrics[k]
 		}
 		s.families = append(s.families, mf)

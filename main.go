@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		versionFlagSet = true
 		return nil
 	}).Bool()
-	collector.RegisterFlags(app)
+	selection := collector.RegisterFlags(app)
 	if _, err := app.Parse(args); err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
@@ -129,6 +129,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			level.Error(logger).Log("msg", "cannot print configuration", "err", err)
 			return 1
 		}
+		for _, note := range collector.SelectionNotes(selection.Enabled()) {
+			out = append(out, "# note: "+note+"\n"...)
+		}
 		if _, err := fmt.Fprintf(stdout, "%s", out); err != nil {
 			level.Error(logger).Log("msg", "cannot print configuration", "err", err)
 			return 1
@@ -150,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		level.Error(logger).Log("msg", "invalid sharding flags", "err", err)
 		return 1
 	}
-	enabled := collector.EnabledFromFlags()
+	enabled := selection.Enabled()
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 	level.Info(logger).Log("msg", "configuration loaded", "accounts", strings.Join(accountNames(cfg), ","), "collectors", strings.Join(enabled, ","))
 

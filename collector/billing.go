@@ -36,11 +36,12 @@ func init() {
 }
 
 // essOnly keeps the billing collectors off on ECE accounts, where the
-// billing API is "currently unavailable in self-hosted ECE", unless the
-// collector was enabled explicitly on the command line.
-func essOnly(acc config.Account, explicit bool) (bool, string) {
-	if acc.Platform == config.PlatformECE && !explicit {
-		return false, "the billing API is unavailable in self-hosted ECE (enable the collector explicitly to try anyway)"
+// billing API is "currently unavailable in self-hosted ECE". Flags do not
+// change that: --collector.billing is the default and means "on where it
+// applies".
+func essOnly(acc config.Account) (bool, string) {
+	if acc.Platform == config.PlatformECE {
+		return false, "the billing API is unavailable in self-hosted ECE"
 	}
 	return true, ""
 }
@@ -96,8 +97,10 @@ func (o *orgSource) get(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// unavailableOnECE turns the answer of an ECE installation to a billing call
-// into a configuration error, logged once.
+// eceGuard turns the answer of an ECE installation to a billing call into a
+// configuration error, logged once. The Manager never polls billing on ECE
+// (essOnly); the guard keeps a billing Source built for an ECE account
+// from calling the API every poll.
 type eceGuard struct {
 	env    Env
 	once   sync.Once

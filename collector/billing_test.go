@@ -194,7 +194,7 @@ func TestBillingOnECEIsAConfigurationErrorLoggedOnce(t *testing.T) {
 	assert.Equal(t, 0, sim.TotalRequests(), "no crash loop: the API is not asked again")
 	assert.Equal(t, 1, bytes.Count(logs.Bytes(), []byte("configuration error")))
 
-	ok, why := essOnly(env.Account, false)
+	ok, why := essOnly(env.Account)
 	assert.False(t, ok)
 	assert.Contains(t, why, "self-hosted ECE")
 }

@@ -80,18 +80,15 @@ type Registration struct {
 	// collector's pollers when they change.
 	Settings func(config.Collectors) any
 	// Supports reports whether the collector applies to the account; when it
-	// returns false, no poller is started for that account (the reason is logged once).
-	Supports func(acc config.Account, explicit bool) (bool, string)
+	// returns false, no poller is started for that account (the reason is
+	// logged once). Flags do not override it.
+	Supports func(acc config.Account) (bool, string)
 	New      Factory
 }
 
-var (
-	registry     = map[string]*Registration{}
-	collectorOn  = map[string]*bool{}
-	disableDefs  *bool
-	explicitFlag = map[string]bool{}
-	flagsApplied bool
-)
+// registry holds every collector, filled by the collector files' init
+// functions and read-only afterwards.
+var registry = map[string]*Registration{}
 
 // registerCollector is called from each collector file's init.
 func registerCollector(r Registration) {
@@ -111,37 +108,43 @@ func Names() []string {
 	return names
 }
 
+// Selection is the collector selection made on the command line. It is
+// the value RegisterFlags returns; main passes Enabled to the Manager.
+type Selection struct {
+	on              map[string]*bool
+	given           map[string]bool // set on the command line
+	disableDefaults *bool
+}
+
 // RegisterFlags adds --collector.<name> (and its --no- form) for every
-// collector and --collector.disable-defaults to app.
-func RegisterFlags(app *kingpin.Application) {
-	clear(explicitFlag) // a new parse (tests run the program more than once)
+// collector and --collector.disable-defaults to app, and returns the
+// selection they fill when app parses.
+func RegisterFlags(app *kingpin.Application) *Selection {
+	s := &Selection{on: map[string]*bool{}, given: map[string]bool{}}
 	for _, name := range Names() {
 		r := registry[name]
 		def := "disabled"
 		if r.DefaultEnabled {
 			def = "enabled"
 		}
-		collectorOn[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, def)).
+		s.on[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, def)).
 			Default(fmt.Sprint(r.DefaultEnabled)).Action(func(*kingpin.ParseContext) error {
-			explicitFlag[name] = true
+			s.given[name] = true
 			return nil
 		}).Bool()
 	}
-	disableDefs = app.Flag("collector.disable-defaults", "Set all collectors to disabled by default; enable them one by one with --collector.<name>.").Default("false").Bool()
-	flagsApplied = true
+	s.disableDefaults = app.Flag("collector.disable-defaults", "Set all collectors to disabled by default; enable them one by one with --collector.<name>.").Default("false").Bool()
+	return s
 }
 
-// EnabledFromFlags returns the collectors enabled by the parsed flags. With
-// --collector.disable-defaults, only collectors enabled explicitly on the
-// command line stay enabled.
-func EnabledFromFlags() []string {
+// Enabled returns the collectors the parsed flags enable, sorted. With
+// --collector.disable-defaults, only collectors enabled on the command
+// line stay enabled.
+func (s *Selection) Enabled() []string {
 	var out []string
 	for _, name := range Names() {
-		on := registry[name].DefaultEnabled
-		if p := collectorOn[name]; flagsApplied && p != nil {
-			on = *p
-		}
-		if flagsApplied && *disableDefs && !explicitFlag[name] {
+		on := *s.on[name]
+		if *s.disableDefaults && !s.given[name] {
 			on = false
 		}
 		if on {
@@ -157,6 +160,37 @@ func DefaultEnabled() []string {
 	for _, name := range Names() {
 		if registry[name].DefaultEnabled {
 			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// SelectionNotes explains what an enabled list does that its user may not
+// expect: a collector that iterates the deployments discovery is not
+// polled while the deployments collector is off (--no-collector.deployments
+// means deployments are neither polled nor exported). NewManager logs
+// these once; --config.check prints them.
+func SelectionNotes(enabled []string) []string {
+	on := map[string]bool{}
+	for _, n := range enabled {
+		on[n] = true
+	}
+	var notes []string
+	for _, n := range enabled {
+		if r := registry[n]; r != nil && r.NeedsDiscovery && !on[deploymentsName] {
+			notes = append(notes, fmt.Sprintf("collector %s needs the deployments discovery, and the deployments collector is off: %s is not polled (enable --collector.deployments to poll it)", n, n))
+		}
+	}
+	return notes
+}
+
+// runnable returns the enabled collectors that can run: those needing
+// the deployments discovery only when deployments is enabled.
+func runnable(enabled map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(enabled))
+	for n := range enabled {
+		if !registry[n].NeedsDiscovery || enabled[deploymentsName] {
+			out[n] = true
 		}
 	}
 	return out

@@ -24,7 +24,9 @@ type Options struct {
 	// Registerer receives the exporter's own metrics (the pollers' and the
 	// API requests'); Gatherer serves them with the data.
 	Registerer prometheus.Registerer
-	// Enabled lists the enabled collectors (see EnabledFromFlags).
+	// Enabled lists the enabled collectors (Selection.Enabled). Those that
+	// need the deployments discovery run only with deployments enabled
+	// (see SelectionNotes).
 	Enabled []string
 	// Version goes into the User-Agent.
 	Version string
@@ -93,6 +95,10 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		m.enabled[name] = true
 	}
+	for _, note := range SelectionNotes(opts.Enabled) {
+		level.Warn(m.logger).Log("msg", note)
+	}
+	m.enabled = runnable(m.enabled)
 	self, err := newSelfMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -135,34 +141,21 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		accounts[acc.Name] = st
 	}
 
-	needDiscovery := false
-	for name := range m.enabled {
-		if registry[name].NeedsDiscovery {
-			needDiscovery = true
-		}
-	}
-
 	type plan struct {
-		key    pollerKey
-		reg    *Registration
-		keep   *poller
-		hidden bool
+		key  pollerKey
+		reg  *Registration
+		keep *poller
 	}
 	var plans []plan
 	for _, acc := range cfg.Accounts {
 		st := accounts[acc.Name]
 		for _, name := range Names() {
 			reg := registry[name]
-			on := m.enabled[name]
-			hidden := false
-			if !on && name == deploymentsName && needDiscovery {
-				on, hidden = true, true
-			}
-			if !on {
+			if !m.enabled[name] {
 				continue
 			}
 			if reg.Supports != nil {
-				if ok, why := reg.Supports(acc, explicitFlag[name]); !ok {
+				if ok, why := reg.Supports(acc); !ok {
 					if m.cfg == nil || m.accounts[acc.Name] == nil {
 						level.Info(m.logger).Log("msg", "collector does not apply to this account; not polling", "account", acc.Name, "collector", name, "reason", why)
 					}
@@ -170,9 +163,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				}
 			}
 			key := pollerKey{acc.Name, name}
-			p := plan{key: key, reg: reg, hidden: hidden}
+			p := plan{key: key, reg: reg}
 			if old := m.pollers[key]; old != nil && m.accounts[acc.Name] == st &&
-				sameExceptInterval(reg.Settings(m.cfg.Collectors), reg.Settings(cfg.Collectors)) && old.hidden == hidden {
+				sameExceptInterval(reg.Settings(m.cfg.Collectors), reg.Settings(cfg.Collectors)) {
 				p.keep = old
 			}
 			plans = append(plans, p)
@@ -209,7 +202,6 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		for _, r := range allReasons {
 			m.self.errors.WithLabelValues(account, coll, r)
 		}
-		p.hidden = pl.hidden
 		p.pace = st.rate.pace
 		if old := m.pollers[pl.key]; old != nil {
 			p.inherit(old)
@@ -385,7 +377,7 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 		mfs, err := base.Gather()
 		lists := [][]*dto.MetricFamily{mfs}
 		for _, p := range m.pollerList() {
-			if st := p.state(); st.snap != nil && !p.hidden {
+			if st := p.state(); st.snap != nil {
 				lists = append(lists, st.snap.families)
 			}
 		}

@@ -99,13 +99,11 @@ func TestPlatformCollectorsAreECEOnly(t *testing.T) {
 		reg := registry[name]
 		require.NotNil(t, reg, name)
 		assert.True(t, reg.DefaultEnabled, name)
-		for _, explicit := range []bool{false, true} {
-			ok, why := reg.Supports(config.Account{Platform: config.PlatformESS}, explicit)
-			assert.False(t, ok, name)
-			assert.Contains(t, why, "only in Elastic Cloud Enterprise")
-			ok, _ = reg.Supports(config.Account{Platform: config.PlatformECE}, explicit)
-			assert.True(t, ok, name)
-		}
+		ok, why := reg.Supports(config.Account{Platform: config.PlatformESS})
+		assert.False(t, ok, name)
+		assert.Contains(t, why, "only in Elastic Cloud Enterprise")
+		ok, _ = reg.Supports(config.Account{Platform: config.PlatformECE})
+		assert.True(t, ok, name)
 	}
 }
 

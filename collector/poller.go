@@ -26,9 +26,6 @@ type poller struct {
 	// pace, when set, returns an extra delay before the next poll (rate
 	// limit headers close to exhaustion).
 	pace func() time.Duration
-	// hidden pollers run (the deployments discovery, needed by others) but
-	// their snapshot is not exported.
-	hidden bool
 	// rateLimited counts consecutive polls that ended in a 429 (poll
 	// goroutine only).
 	rateLimited int

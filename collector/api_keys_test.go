@@ -21,7 +21,7 @@ func TestAPIKeysFixture(t *testing.T) {
 			{"id":"k1","user_id":"u1","organization_id":"o1","description":"ci","creation_date":"2026-01-02T03:04:05Z","expiration_date":"2026-12-01T00:00:00Z","key":"SENTINEL-KEY-VALUE"},
 			{"id":"k2","user_id":"u1","organization_id":"o1","description":"forever","creation_date":"2025-06-01T00:00:00Z"}]}`,
 	})
-	src, err := newAPIKeysCollector(env)
+	src, err := newAPIKeysSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -46,7 +46,7 @@ ece_api_key_creation_timestamp_seconds{account="test",key_id="k2",user_id="u1"} 
 func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 	t.Parallel()
 	_, env := simEnv(t, ecesim.Options{Seed: 4, LeakKeyField: true, APIKeys: 12})
-	src, _ := newAPIKeysCollector(env)
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	for _, m := range samples(snap) {
@@ -61,8 +61,8 @@ func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 func TestAPIKeysECEScopes(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 5, APIKeys: 9})
-	env.Settings.APIKeys.Scope = "all"
-	src, _ := newAPIKeysCollector(env)
+	env.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim.Requests("get-users-api-keys"))
@@ -70,8 +70,8 @@ func TestAPIKeysECEScopes(t *testing.T) {
 
 	// Without the platform admin role, _all is refused with a clear error.
 	_, env2 := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 5, NotPlatformAdmin: true})
-	env2.Settings.APIKeys.Scope = "all"
-	src2, _ := newAPIKeysCollector(env2)
+	env2.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src2, _ := newAPIKeysSource(env2)
 	_, err = src2.Poll(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "needs a platform administrator")
@@ -79,9 +79,9 @@ func TestAPIKeysECEScopes(t *testing.T) {
 
 	// ESS ignores scope all.
 	sim3, env3 := simEnv(t, ecesim.Options{Seed: 6})
-	env3.Settings.APIKeys.Scope = "all"
+	env3.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
 	env3.Account.Platform = config.PlatformESS
-	src3, _ := newAPIKeysCollector(env3)
+	src3, _ := newAPIKeysSource(env3)
 	_, err = src3.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim3.Requests("get-api-keys"))
@@ -97,8 +97,8 @@ func TestAPIKeysAsECEListsThem(t *testing.T) {
 	now := testNow()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	_, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 7, APIKeys: 6, Now: clock})
-	env.Settings.APIKeys.Scope = "all"
-	src, _ := newAPIKeysCollector(env)
+	env.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	infos := labelSets(t, snap, "ece_api_key_info")

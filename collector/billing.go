@@ -24,14 +24,29 @@ import (
 
 const billingName = "billing"
 
+// BillingOptions are the options of the billing collector (collectors.billing).
+type BillingOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Items also polls the itemized costs of each deployment.
+	Items bool `yaml:"items"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o BillingOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o BillingOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           billingName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Billing.Interval },
-		Settings:       func(c config.Collectors) any { return c.Billing },
+		MinInterval:    5 * time.Minute,
+		Defaults:       BillingOptions{Interval: config.NewDuration(time.Hour), Items: true, Concurrency: 4},
 		Supports:       essOnly,
-		New:            newBillingCollector,
+		New:            newBillingSource,
 	})
 }
 
@@ -122,7 +137,7 @@ func (g *eceGuard) check(err error) error {
 	return err
 }
 
-type billingCollector struct {
+type billingSource struct {
 	env         Env
 	items       bool
 	concurrency int
@@ -146,13 +161,14 @@ type monthFigures struct {
 	deployments map[string]float64
 }
 
-func newBillingCollector(env Env) (Source, error) {
+func newBillingSource(env Env) (Source, error) {
+	opts := optionsOf[BillingOptions](env, billingName)
 	f := env.descSet(billingName)
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}
-	c := &billingCollector{
-		env: env, items: env.Settings.Billing.Items, concurrency: max(1, env.Settings.Billing.Concurrency),
+	c := &billingSource{
+		env: env, items: opts.Items, concurrency: max(1, opts.Concurrency),
 		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
 
 		orgCost:   f.desc("billing_organization_cost_ecu", "Organization costs of the current calendar month (UTC) so far, in ECU.", o...),
@@ -191,7 +207,7 @@ func monthWindow(now time.Time) (from, to time.Time) {
 	return from, now
 }
 
-func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 	if c.guard.failed != nil {
 		return nil, c.guard.failed
 	}
@@ -283,7 +299,7 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 
 // ownsDeployment applies sharding by the same stable hash of the id as the
 // other collectors.
-func (c *billingCollector) ownsDeployment(id string) bool {
+func (c *billingSource) ownsDeployment(id string) bool {
 	return c.env.Sharder == nil || c.env.Sharder.OwnsDeployment(id)
 }
 
@@ -299,7 +315,7 @@ func previousMonth(from time.Time) (prevFrom, prevTo time.Time) {
 // closeMonth fetches the final figures of the month before from unless they
 // are already held: on the first poll after start-up, then once after each
 // month change (and again on the next poll if that fetch failed).
-func (c *billingCollector) closeMonth(ctx context.Context, org string, from time.Time) error {
+func (c *billingSource) closeMonth(ctx context.Context, org string, from time.Time) error {
 	prevFrom, prevTo := previousMonth(from)
 	if prevFrom.Before(eceapi.EarliestCostsDate) {
 		return nil
@@ -335,7 +351,7 @@ func (c *billingCollector) closeMonth(ctx context.Context, org string, from time
 
 // addPrevious exposes the closed month before from, if it is held; figures
 // of an older month are never shown as the previous one.
-func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) {
+func (c *billingSource) addPrevious(s *Snapshot, org string, from time.Time) {
 	prevFrom, _ := previousMonth(from)
 	c.mu.Lock()
 	mf := c.prevMonth[org]
@@ -349,7 +365,7 @@ func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) 
 	}
 }
 
-func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
+func (c *billingSource) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
 	s.gauge(c.orgCost, ov.Costs.Total, org)
 	s.gauge(c.orgRate, ov.HourlyRate, org)
 	s.gauge(c.orgTrials, ov.Trials, org)
@@ -392,7 +408,7 @@ type dtsAgg struct {
 // addItems exposes one deployment's items. Several items can share a kind
 // and SKU (a resize in the month): costs and hours are summed, instances
 // and price per hour are those of the latest period.
-func (c *billingCollector) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
+func (c *billingSource) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
 	var items []*itemAgg
 	byKey := map[[2]string]*itemAgg{}
 	for _, r := range ic.Resources {

@@ -17,18 +17,47 @@ import (
 
 const billingChartsName = "billing_charts"
 
+// Values of collectors.billing_charts.bucketing.
+const (
+	BucketingDaily   = "daily"
+	BucketingMonthly = "monthly"
+)
+
+// BillingChartsOptions are the options of the billing_charts collector
+// (collectors.billing_charts).
+type BillingChartsOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Bucketing is BucketingDaily or BucketingMonthly.
+	Bucketing string `yaml:"bucketing"`
+	// PerDeployment also polls one chart per deployment.
+	PerDeployment bool `yaml:"per_deployment"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o BillingChartsOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o BillingChartsOptions) Validate() error {
+	if o.Bucketing != BucketingDaily && o.Bucketing != BucketingMonthly {
+		return fmt.Errorf("bucketing: %q: must be daily or monthly", o.Bucketing)
+	}
+	return config.CheckConcurrency(o.Concurrency)
+}
+
 func init() {
 	registerCollector(Registration{
 		Name:           billingChartsName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.BillingCharts.Interval },
-		Settings:       func(c config.Collectors) any { return c.BillingCharts },
+		MinInterval:    15 * time.Minute,
+		Defaults:       BillingChartsOptions{Interval: config.NewDuration(6 * time.Hour), Bucketing: BucketingDaily, Concurrency: 4},
 		Supports:       essOnly,
-		New:            newBillingChartsCollector,
+		New:            newBillingChartsSource,
 	})
 }
 
-type billingChartsCollector struct {
+type billingChartsSource struct {
 	env           Env
 	bucketing     eceapi.Bucketing
 	perDeployment bool
@@ -39,16 +68,17 @@ type billingChartsCollector struct {
 	start         *seriesDesc
 }
 
-func newBillingChartsCollector(env Env) (Source, error) {
+func newBillingChartsSource(env Env) (Source, error) {
 	f := env.descSet(billingChartsName)
-	b := eceapi.Bucketing(env.Settings.BillingCharts.Bucketing)
+	opts := optionsOf[BillingChartsOptions](env, billingChartsName)
+	b := eceapi.Bucketing(opts.Bucketing)
 	if b == "" {
 		b = eceapi.BucketingDaily
 	}
-	return &billingChartsCollector{
+	return &billingChartsSource{
 		env: env, bucketing: b,
-		perDeployment: env.Settings.BillingCharts.PerDeployment,
-		concurrency:   max(1, env.Settings.BillingCharts.Concurrency),
+		perDeployment: opts.PerDeployment,
+		concurrency:   max(1, opts.Concurrency),
 		orgs:          env.orgs, guard: &eceGuard{env: env},
 		cost: f.desc("billing_chart_cost_ecu",
 			"Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id.",
@@ -72,7 +102,7 @@ func chartWindow(now time.Time, b eceapi.Bucketing) (from, to time.Time) {
 	return from, now
 }
 
-func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *billingChartsSource) Poll(ctx context.Context) (*Snapshot, error) {
 	if c.guard.failed != nil {
 		return nil, c.guard.failed
 	}
@@ -137,7 +167,7 @@ type chartSeries struct{ id, name string }
 // addChart exposes the last bucket that started at or before now as
 // "current" and the one before it as "previous", and returns the series
 // seen in those buckets.
-func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []chartSeries {
+func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []chartSeries {
 	items := make([]eceapi.ChartItem, 0, len(chart.Data))
 	for _, it := range chart.Data {
 		if !it.Timestamp.After(now) {

@@ -18,7 +18,7 @@ func TestBillingChartsAgainstSimulator(t *testing.T) {
 	for _, millis := range []bool{false, true} {
 		sim, env := simEnv(t, ecesim.Options{Seed: 21, DeploymentsPerOrg: 4, ChartTimestampsMillis: millis})
 		discover(t, env)
-		src, err := newBillingChartsCollector(env)
+		src, err := newBillingChartsSource(env)
 		require.NoError(t, err)
 		sim.ResetCounts()
 		snap, err := src.Poll(context.Background())
@@ -36,9 +36,9 @@ func TestBillingChartsAgainstSimulator(t *testing.T) {
 func TestBillingChartsPerDeployment(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 22, DeploymentsPerOrg: 3})
-	env.Settings.BillingCharts.PerDeployment = true
+	env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.PerDeployment = true })
 	discover(t, env)
-	src, _ := newBillingChartsCollector(env)
+	src, _ := newBillingChartsSource(env)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -58,8 +58,8 @@ func TestBillingChartsFixtureMonthly(t *testing.T) {
 			{"timestamp":1796083200000,"values":[{"id":"d1","name":"one","value":999}]},
 			{"timestamp":1790812800000,"values":[{"id":"d1","name":"one","value":90}]}]}`,
 	})
-	env.Settings.BillingCharts.Bucketing = "monthly"
-	src, _ := newBillingChartsCollector(env)
+	env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.Bucketing = "monthly" })
+	src, _ := newBillingChartsSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
@@ -103,12 +103,12 @@ func TestBillingChartsPerDeploymentWithoutDiscovery(t *testing.T) {
 				bodies["/api/v1/billing/costs/o1/deployments/"+id+"/charts"] = `{"data":[{"timestamp":1794960000,"values":[{"id":"capacity","name":"Capacity","value":1}]}]}`
 			}
 			env, _ := fixtureEnv(t, bodies)
-			env.Settings.BillingCharts.PerDeployment = true
+			env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.PerDeployment = true })
 			env.Account.Deployments = tc.filter
 			if tc.sharder != nil {
 				env.Sharder = tc.sharder
 			}
-			src, err := newBillingChartsCollector(env)
+			src, err := newBillingChartsSource(env)
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

@@ -43,7 +43,7 @@ func TestBillingAgainstSimulator(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 11, Organizations: 2, DeploymentsPerOrg: 5})
 	discover(t, env)
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
@@ -89,9 +89,9 @@ func TestBillingAgainstSimulator(t *testing.T) {
 func TestBillingItemsOff(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 12, DeploymentsPerOrg: 4})
-	env.Settings.Billing.Items = false
+	env.Options = withOptions(billingName, func(o *BillingOptions) { o.Items = false })
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestBillingFixtureAggregatesItems(t *testing.T) {
 			"data_transfer_and_storage":[{"cost":0.5,"name":"out","quantity":{"value":8.25,"formatted_value":"8.25 GB"},"rate":{"value":0.06,"formatted_value":"0.06 per GB"},"sku":"dts.out","type":"data_out"}]}`,
 	})
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
@@ -151,7 +151,7 @@ func TestBillingMonthBoundaryClosesPreviousMonth(t *testing.T) {
 	env.Now = clock
 	env.orgs.now = clock
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	_, err := src.Poll(context.Background())
 	require.NoError(t, err)
 
@@ -183,7 +183,7 @@ func TestBillingOnECEIsAConfigurationErrorLoggedOnce(t *testing.T) {
 	var logs bytes.Buffer
 	env.Logger = log.NewLogfmtLogger(log.NewSyncWriter(&logs))
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	_, err := src.Poll(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, ReasonConfig, Reason(err))
@@ -262,18 +262,24 @@ func TestPerDeploymentConcurrencyIsBounded(t *testing.T) {
 	for _, tc := range []struct {
 		collector string
 		new       func(Env) (Source, error)
-		set       func(*config.Collectors, int)
+		set       func(int) config.CollectorOptions
 	}{
-		{billingName, newBillingCollector, func(c *config.Collectors, n int) { c.Billing.Concurrency = n }},
-		{remoteClustersName, newRemoteClustersCollector, func(c *config.Collectors, n int) { c.RemoteClusters.Concurrency = n }},
-		{upgradesName, newUpgradesCollector, func(c *config.Collectors, n int) { c.Upgrades.Concurrency = n }},
+		{billingName, newBillingSource, func(n int) config.CollectorOptions {
+			return withOptions(billingName, func(o *BillingOptions) { o.Concurrency = n })
+		}},
+		{remoteClustersName, newRemoteClustersSource, func(n int) config.CollectorOptions {
+			return withOptions(remoteClustersName, func(o *RemoteClustersOptions) { o.Concurrency = n })
+		}},
+		{upgradesName, newUpgradesSource, func(n int) config.CollectorOptions {
+			return withOptions(upgradesName, func(o *UpgradesOptions) { o.Concurrency = n })
+		}},
 	} {
 		for _, n := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d", tc.collector, n), func(t *testing.T) {
 				t.Parallel()
 				sim, env := simEnv(t, ecesim.Options{Seed: 18, DeploymentsPerOrg: 12, RemoteClustersPerES: 1})
 				discover(t, env)
-				tc.set(&env.Settings, n)
+				env.Options = tc.set(n)
 				src, err := tc.new(env)
 				require.NoError(t, err)
 				// Slow answers so that requests overlap when allowed to.

@@ -52,9 +52,12 @@ type Source interface {
 
 // Env is what a collector factory gets to build its Source.
 type Env struct {
-	Account   config.Account
-	Client    *eceapi.Client
-	Settings  config.Collectors
+	Account config.Account
+	Client  *eceapi.Client
+	// Options are the collector's own options, of the type its
+	// Registration's Defaults has (read them with optionsOf); nil means
+	// the defaults.
+	Options   config.CollectorOptions
 	Logger    log.Logger
 	Discovery *Discovery
 	Sharder   Sharder
@@ -68,17 +71,21 @@ type Env struct {
 // Factory builds a Source for one account.
 type Factory func(Env) (Source, error)
 
-// Registration describes a collector.
+// Registration describes a collector: everything about it is declared in
+// its own file, which registers it from init.
 type Registration struct {
 	Name           string
 	DefaultEnabled bool
 	// NeedsDiscovery: the collector iterates the deployments snapshot.
 	NeedsDiscovery bool
-	// Interval picks the collector's poll interval from the settings.
-	Interval func(config.Collectors) time.Duration
-	// Settings picks the collector's own settings; a reload restarts the
-	// collector's pollers when they change.
-	Settings func(config.Collectors) any
+	// Defaults are the collector's options when the configuration sets
+	// none: a struct value implementing config.CollectorOptions, whose
+	// type is the type of collectors.<Name> in the configuration. A reload
+	// that changes them restarts the collector's pollers; one that only
+	// changes the interval retimes them.
+	Defaults config.CollectorOptions
+	// MinInterval is the shortest interval the configuration accepts.
+	MinInterval time.Duration
 	// Supports reports whether the collector applies to the account; when it
 	// returns false, no poller is started for that account (the reason is
 	// logged once). Flags do not override it.
@@ -90,13 +97,37 @@ type Registration struct {
 // functions and read-only afterwards.
 var registry = map[string]*Registration{}
 
-// registerCollector is called from each collector file's init.
+// registerCollector is called from each collector file's init. It also
+// registers the collector's options with config, which decodes
+// collectors.<name> into them.
 func registerCollector(r Registration) {
 	if _, dup := registry[r.Name]; dup {
 		panic("collector registered twice: " + r.Name)
 	}
 	registry[r.Name] = &r
+	config.RegisterCollector(r.Name, r.MinInterval, func() config.CollectorOptions { return r.Defaults })
 }
+
+// optionsOf returns the options of env, or the defaults of collector name
+// when env has none (tests build Sources directly).
+func optionsOf[O config.CollectorOptions](env Env, name string) O {
+	if o, ok := env.Options.(O); ok {
+		return o
+	}
+	return registry[name].Defaults.(O)
+}
+
+// IntervalOptions are the options of a collector that has nothing to set
+// but its interval (deployments, the platform collectors).
+type IntervalOptions struct {
+	Interval config.Duration `yaml:"interval"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o IntervalOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (IntervalOptions) Validate() error { return nil }
 
 // Names returns every registered collector, sorted.
 func Names() []string {

@@ -41,7 +41,7 @@ func MetricLabels() map[string][]string {
 // default options.
 func (r *Registration) describe() []*seriesDesc {
 	set := &descSet{collector: r.Name}
-	env := Env{Logger: log.NewNopLogger(), Discovery: NewDiscovery(), orgs: &orgSource{}, descs: set}
+	env := Env{Options: r.Defaults, Logger: log.NewNopLogger(), Discovery: NewDiscovery(), orgs: &orgSource{}, descs: set}
 	if _, err := r.New(env); err != nil {
 		panic("collector " + r.Name + ": factory fails with its defaults: " + err.Error())
 	}

@@ -169,11 +169,11 @@ type target struct {
 }
 
 var targets = []target{
-	{deploymentsName, "list-deployments", newDeploymentsCollector},
-	{billingName, "get-costs-deployments", newBillingCollector},
-	{billingChartsName, "get-costs-charts", newBillingChartsCollector},
-	{remoteClustersName, "get-deployment-es-resource-remote-clusters", newRemoteClustersCollector},
-	{apiKeysName, "get-api-keys", newAPIKeysCollector},
+	{deploymentsName, "list-deployments", newDeploymentsSource},
+	{billingName, "get-costs-deployments", newBillingSource},
+	{billingChartsName, "get-costs-charts", newBillingChartsSource},
+	{remoteClustersName, "get-deployment-es-resource-remote-clusters", newRemoteClustersSource},
+	{apiKeysName, "get-api-keys", newAPIKeysSource},
 }
 
 // TestFaultMatrix runs every fault against every collector and asserts:
@@ -197,7 +197,7 @@ func TestFaultMatrix(t *testing.T) {
 					eceapi.WithHTTPClient(&http.Client{Transport: sw}), eceapi.WithMaxRetries(0), eceapi.WithMaxBodyBytes(128<<10))
 				require.NoError(t, err)
 				acc := config.Account{Name: "test", Platform: config.PlatformESS, URL: srv.URL}
-				env := Env{Account: acc, Client: client, Settings: config.DefaultCollectors, Logger: log.NewNopLogger(),
+				env := Env{Account: acc, Client: client, Logger: log.NewNopLogger(),
 					Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow, orgs: &orgSource{account: acc, client: client, now: testNow}}
 				if tg.collector != deploymentsName {
 					discover(t, env)
@@ -275,7 +275,7 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 	discover(t, env)
 	gone := sim.Deployments()[1].ID
 	require.True(t, sim.DeleteDeployment(gone))
-	for _, f := range []func(Env) (Source, error){newRemoteClustersCollector, newBillingCollector, newUpgradesCollector} {
+	for _, f := range []func(Env) (Source, error){newRemoteClustersSource, newBillingSource, newUpgradesSource} {
 		src, err := f(env)
 		require.NoError(t, err)
 		snap, err := src.Poll(context.Background())
@@ -333,8 +333,8 @@ func TestIDChurn(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 63, DeploymentsPerOrg: 6, RemoteClustersPerES: 1})
 	news := map[string]func(Env) (Source, error){
-		deploymentsName: newDeploymentsCollector, remoteClustersName: newRemoteClustersCollector, billingName: newBillingCollector,
-		billingChartsName: newBillingChartsCollector, upgradesName: newUpgradesCollector,
+		deploymentsName: newDeploymentsSource, remoteClustersName: newRemoteClustersSource, billingName: newBillingSource,
+		billingChartsName: newBillingChartsSource, upgradesName: newUpgradesSource,
 	}
 	sources := map[string]Source{}
 	for name, f := range news {

@@ -83,17 +83,24 @@ func simEnv(t *testing.T, o ecesim.Options) (*ecesim.Server, Env) {
 		eceapi.WithMaxRetries(0), eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0))
 	require.NoError(t, err)
 	env := Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}
 	return sim, env
 }
 
+// withOptions returns the default options of collector name, changed.
+func withOptions[O config.CollectorOptions](name string, change func(*O)) O {
+	o := registry[name].Defaults.(O)
+	change(&o)
+	return o
+}
+
 // discover runs the deployments collector once so that env.Discovery is set.
 func discover(t *testing.T, env Env) *Snapshot {
 	t.Helper()
-	src, err := newDeploymentsCollector(env)
+	src, err := newDeploymentsSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -160,7 +167,7 @@ func fixtureEnv(t *testing.T, bodies map[string]string) (Env, *httptest.Server) 
 	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("k"), eceapi.WithMaxRetries(0))
 	require.NoError(t, err)
 	return Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}, srv

@@ -165,7 +165,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			key := pollerKey{acc.Name, name}
 			p := plan{key: key, reg: reg}
 			if old := m.pollers[key]; old != nil && m.accounts[acc.Name] == st &&
-				sameExceptInterval(reg.Settings(m.cfg.Collectors), reg.Settings(cfg.Collectors)) {
+				sameExceptInterval(m.cfg.Collectors.Options(name), cfg.Collectors.Options(name)) {
 				p.keep = old
 			}
 			plans = append(plans, p)
@@ -178,14 +178,14 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	for _, pl := range plans {
 		if pl.keep != nil {
 			pollers[pl.key] = pl.keep
-			if iv := pl.reg.Interval(cfg.Collectors); iv != pl.keep.state().interval {
+			if iv := cfg.Collectors.Options(pl.reg.Name).PollInterval().Duration(); iv != pl.keep.state().interval {
 				retimed[pl.keep] = iv
 			}
 			continue
 		}
 		st := accounts[pl.key.account]
 		env := Env{
-			Account: st.cfg, Client: st.client, Settings: cfg.Collectors,
+			Account: st.cfg, Client: st.client, Options: cfg.Collectors.Options(pl.reg.Name),
 			Logger:    log.With(m.logger, "account", pl.key.account, "collector", pl.reg.Name),
 			Discovery: st.discovery, Sharder: m.opts.Sharder, Now: m.opts.Now,
 			orgs: st.orgs,
@@ -195,7 +195,8 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			return fmt.Errorf("account %q collector %q: %w", pl.key.account, pl.reg.Name, err)
 		}
 		account, coll := pl.key.account, pl.reg.Name
-		p := newPoller(account, coll, src, pl.reg.Interval(cfg.Collectors), m.logger, func(reason string) {
+		interval := cfg.Collectors.Options(coll).PollInterval().Duration()
+		p := newPoller(account, coll, src, interval, m.logger, func(reason string) {
 			m.self.errors.WithLabelValues(account, coll, reason).Inc()
 		})
 		// Initialise the error counters so that rate() works from the start.

@@ -104,7 +104,7 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 func TestFailedPollKeepsStaleData(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 33, APIKeys: 4})
-	src, _ := newAPIKeysCollector(env)
+	src, _ := newAPIKeysSource(env)
 	var reasons []string
 	p := newPoller("test", apiKeysName, src, time.Minute, env.Logger, func(r string) { reasons = append(reasons, r) })
 	ctx := context.Background()
@@ -220,7 +220,7 @@ func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 	keysSnap := before[keysKey].state().snap
 	require.NotNil(t, keysSnap)
 	retimed := *cfg
-	retimed.Collectors.APIKeys.Interval = 30 * time.Minute
+	retimed.Collectors = cfg.Collectors.With(apiKeysName, withOptions(apiKeysName, func(o *APIKeysOptions) { o.Interval = config.NewDuration(30 * time.Minute) }))
 	require.NoError(t, m.Apply(&retimed))
 	for k, p := range before {
 		assert.Same(t, p, m.pollers[k], "%v restarted on an interval change", k)
@@ -238,7 +238,9 @@ ece_exporter_collector_interval_seconds{account="prod",collector="remote_cluster
 	// Another api_keys option changes: only that poller restarts, and it
 	// keeps its data until its new first poll.
 	next := retimed
-	next.Collectors.APIKeys.Scope = config.ScopeAll
+	next.Collectors = retimed.Collectors.With(apiKeysName, withOptions(apiKeysName, func(o *APIKeysOptions) {
+		o.Interval, o.Scope = config.NewDuration(30*time.Minute), ScopeAll
+	}))
 	require.NoError(t, m.Apply(&next))
 	assert.Same(t, before[pollerKey{"prod", "deployments"}], m.pollers[pollerKey{"prod", "deployments"}])
 	assert.Same(t, before[pollerKey{"prod", "remote_clusters"}], m.pollers[pollerKey{"prod", "remote_clusters"}])
@@ -253,7 +255,7 @@ ece_exporter_collector_interval_seconds{account="prod",collector="remote_cluster
 	bad.Accounts[0].TLS.CAFile = "/nonexistent/ca.pem"
 	require.Error(t, m.Apply(&bad))
 	assert.Equal(t, 3, len(m.pollers))
-	assert.Equal(t, next.Collectors.APIKeys.Interval, m.cfg.Collectors.APIKeys.Interval)
+	assert.Equal(t, next.Collectors.Options(apiKeysName), m.cfg.Collectors.Options(apiKeysName))
 
 	// Removing the account removes its series.
 	empty := next

@@ -30,10 +30,10 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 		call      string
 		needs     string
 	}{
-		{collector: billingName, new: newBillingCollector,
+		{collector: billingName, new: newBillingSource,
 			refuse: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/billing/costs/") },
 			perm:   "billing-costs:get:org", call: "/billing/costs/", needs: `"Billing admin"`},
-		{collector: deploymentsName, new: newDeploymentsCollector, refuse: isListDeployments,
+		{collector: deploymentsName, new: newDeploymentsSource, refuse: isListDeployments,
 			perm: "deployments:get", call: "GET /api/v1/deployments", needs: `"Viewer"`},
 	} {
 		t.Run(tc.collector, func(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 func TestPlatformAllocatorsFixture(t *testing.T) {
 	t.Parallel()
 	env := platformFixtures(t, map[string]string{"platform/infrastructure/allocators": "get-allocators/mixed.json"})
-	snap, err := pollOnce(t, env, newPlatformAllocatorsCollector)
+	snap, err := pollOnce(t, env, newPlatformAllocatorsSource)
 	require.NoError(t, err)
 	compareSnapshot(t, snap, `
 # HELP ece_platform_allocator_connected Whether the allocator is connected (1) or not (0). Cached; refreshed by collector platform_allocators.
@@ -88,7 +88,7 @@ ece_platform_allocator_zone_instances{account="test",zone="zone-2"} 1
 func TestPlatformAllocatorsPaging(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 3, DeploymentsPerOrg: 2000, RemoteClustersPerES: -1})
-	snap, err := pollOnce(t, env, newPlatformAllocatorsCollector)
+	snap, err := pollOnce(t, env, newPlatformAllocatorsSource)
 	require.NoError(t, err)
 	assert.Equal(t, 3, sim.Requests("get-allocators"), "200 allocators: two full pages, then an empty one")
 	fams := familyNames(t, snap)
@@ -98,8 +98,8 @@ func TestPlatformAllocatorsPaging(t *testing.T) {
 
 	// A smaller page size pages more: 200/64 → 4 pages.
 	sim.ResetCounts()
-	src, _ := newPlatformAllocatorsCollector(env)
-	src.(*platformAllocatorsCollector).pageSize = 64
+	src, _ := newPlatformAllocatorsSource(env)
+	src.(*platformAllocatorsSource).pageSize = 64
 	snap, err = src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 4, sim.Requests("get-allocators"))
@@ -121,8 +121,8 @@ func TestPlatformAllocatorsPagingStopsWhenFromIsIgnored(t *testing.T) {
 	env := platformFixtures(t, nil)
 	env.Client, err = eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("k"), eceapi.WithMaxRetries(0))
 	require.NoError(t, err)
-	src, _ := newPlatformAllocatorsCollector(env)
-	src.(*platformAllocatorsCollector).pageSize = 3 // the fixture's three allocators fill a page
+	src, _ := newPlatformAllocatorsSource(env)
+	src.(*platformAllocatorsSource).pageSize = 3 // the fixture's three allocators fill a page
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), hits.Load(), "the second page brought nothing new")

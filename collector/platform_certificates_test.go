@@ -24,7 +24,7 @@ func TestPlatformCertificatesFixture(t *testing.T) {
 		"platform/configuration/security/tls/ui":           "get-tls-certificate/unparsable.json",
 	})
 	logs := logBuffer(&env)
-	snap, err := pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err := pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	assert.Empty(t, snap.Partial)
 	compareSnapshot(t, snap, `
@@ -46,7 +46,7 @@ ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=E
 func TestPlatformCertificatesOnTheSimulator(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 3})
-	snap, err := pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err := pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	assert.Equal(t, 4, sim.Requests("get-tls-certificate"), "one call per service of the spec's enum")
 	assert.Equal(t, unixSeconds(fixedNow.AddDate(0, 0, 12)), valueOf(t, snap, "ece_platform_certificate_expiration_timestamp_seconds", "service", "adminconsole"))
@@ -54,13 +54,13 @@ func TestPlatformCertificatesOnTheSimulator(t *testing.T) {
 
 	// One service failing (not a 404) is a partial failure; all of them, a failure.
 	sim.SetFault("get-tls-certificate", ecesim.Fault{Status: 500, Times: 1})
-	snap, err = pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err = pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	require.Len(t, snap.Partial, 1)
 	assert.Equal(t, ReasonServer, Reason(snap.Partial[0]))
 	assert.Equal(t, 3, familyNames(t, snap)["ece_platform_certificate_expiration_timestamp_seconds"])
 	sim.SetFault("get-tls-certificate", ecesim.Fault{Status: 500})
-	_, err = pollOnce(t, env, newPlatformCertificatesCollector)
+	_, err = pollOnce(t, env, newPlatformCertificatesSource)
 	require.Error(t, err)
 	assert.Equal(t, ReasonServer, Reason(err))
 }

@@ -46,7 +46,7 @@ ece_platform_license_info{account="test",issued_to="Old Corp",license_type="plat
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
 			env := platformFixtures(t, map[string]string{"platform/license": tc.fixture})
-			snap, err := pollOnce(t, env, newPlatformLicenseCollector)
+			snap, err := pollOnce(t, env, newPlatformLicenseSource)
 			require.NoError(t, err)
 			compareSnapshot(t, snap, tc.want, names...)
 			assert.Zero(t, countLabelValueContaining(t, snap, "SENTINEL"), "the signature is never exposed")
@@ -59,7 +59,7 @@ ece_platform_license_info{account="test",issued_to="Old Corp",license_type="plat
 func TestPlatformLicenseNotFound(t *testing.T) {
 	t.Parallel()
 	env := platformFixtures(t, nil)
-	_, err := pollOnce(t, env, newPlatformLicenseCollector)
+	_, err := pollOnce(t, env, newPlatformLicenseSource)
 	require.Error(t, err)
 	assert.Equal(t, ReasonNotFound, Reason(err))
 }

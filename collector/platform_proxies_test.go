@@ -37,7 +37,7 @@ ece_platform_proxies_status{account="test",status="yellow"} 0
 			t.Parallel()
 			env := platformFixtures(t, map[string]string{"platform/infrastructure/proxies/health": tc.fixture})
 			logs := logBuffer(&env)
-			snap, err := pollOnce(t, env, newPlatformProxiesCollector)
+			snap, err := pollOnce(t, env, newPlatformProxiesSource)
 			require.NoError(t, err)
 			names := []string{"ece_platform_proxies_status"}
 			if tc.log == "" {

@@ -11,7 +11,7 @@ import (
 func TestPlatformRunnersFixture(t *testing.T) {
 	t.Parallel()
 	env := platformFixtures(t, map[string]string{"platform/infrastructure/runners": "get-runners/mixed.json"})
-	snap, err := pollOnce(t, env, newPlatformRunnersCollector)
+	snap, err := pollOnce(t, env, newPlatformRunnersSource)
 	require.NoError(t, err)
 	compareSnapshot(t, snap, `
 # HELP ece_platform_runner_connected Whether the runner is connected (1) or not (0). Cached; refreshed by collector platform_runners.

@@ -61,11 +61,11 @@ func logBuffer(env *Env) *bytes.Buffer {
 }
 
 var platformFactories = map[string]Factory{
-	platformAllocatorsName:   newPlatformAllocatorsCollector,
-	platformProxiesName:      newPlatformProxiesCollector,
-	platformRunnersName:      newPlatformRunnersCollector,
-	platformLicenseName:      newPlatformLicenseCollector,
-	platformCertificatesName: newPlatformCertificatesCollector,
+	platformAllocatorsName:   newPlatformAllocatorsSource,
+	platformProxiesName:      newPlatformProxiesSource,
+	platformRunnersName:      newPlatformRunnersSource,
+	platformLicenseName:      newPlatformLicenseSource,
+	platformCertificatesName: newPlatformCertificatesSource,
 }
 
 // TestPlatformCollectorsNeedAPlatformAdmin: a key without the platform
@@ -87,7 +87,7 @@ func TestPlatformCollectorsNeedAPlatformAdmin(t *testing.T) {
 	}
 	// The same key still serves the collectors that need no platform role.
 	_, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 3, NotPlatformAdmin: true})
-	_, err := pollOnce(t, env, newAPIKeysCollector)
+	_, err := pollOnce(t, env, newAPIKeysSource)
 	require.NoError(t, err)
 	discover(t, env)
 }
@@ -220,7 +220,7 @@ func TestPlatformNotPolledOnESS(t *testing.T) {
 	})
 	waitReady(t, m)
 	reload := *cfg
-	reload.Collectors.PlatformLicense.Interval = 2 * time.Hour
+	reload.Collectors = cfg.Collectors.With(platformLicenseName, IntervalOptions{Interval: config.NewDuration(2 * time.Hour)})
 	require.NoError(t, m.Apply(&reload))
 	for name := range platformFactories {
 		assert.Equal(t, 1, strings.Count(logs.String(), "collector="+name+" reason=\"the platform API exists only in Elastic Cloud Enterprise\""), name)

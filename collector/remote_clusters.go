@@ -18,18 +18,32 @@ import (
 
 const remoteClustersName = "remote_clusters"
 
+// RemoteClustersOptions are the options of the remote_clusters collector
+// (collectors.remote_clusters).
+type RemoteClustersOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o RemoteClustersOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o RemoteClustersOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           remoteClustersName,
 		DefaultEnabled: true,
 		NeedsDiscovery: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.RemoteClusters.Interval },
-		Settings:       func(c config.Collectors) any { return c.RemoteClusters },
-		New:            newRemoteClustersCollector,
+		MinInterval:    15 * time.Second,
+		Defaults:       RemoteClustersOptions{Interval: config.NewDuration(time.Minute), Concurrency: 8},
+		New:            newRemoteClustersSource,
 	})
 }
 
-type remoteClustersCollector struct {
+type remoteClustersSource struct {
 	env         Env
 	concurrency int
 	flags       [5]*seriesDesc // healthy, connected, compatible, trusted, trusted_back
@@ -37,12 +51,12 @@ type remoteClustersCollector struct {
 	infoMissing *seriesDesc
 }
 
-func newRemoteClustersCollector(env Env) (Source, error) {
+func newRemoteClustersSource(env Env) (Source, error) {
 	f := env.descSet(remoteClustersName)
 	l := []string{"deployment_id", "ref_id", "remote_deployment_id", "remote_ref_id", "alias"}
-	c := &remoteClustersCollector{
+	c := &remoteClustersSource{
 		env:         env,
-		concurrency: max(1, env.Settings.RemoteClusters.Concurrency),
+		concurrency: max(1, optionsOf[RemoteClustersOptions](env, remoteClustersName).Concurrency),
 		skip:        f.desc("remote_cluster_skip_unavailable", "Whether searches skip the remote cluster when it is unavailable (1) or fail (0).", l...),
 		infoMissing: f.desc("remote_cluster_info_missing", "Remote clusters of the resource for which the API returned no live state (info); no health flags are exposed for them.", "deployment_id", "ref_id"),
 	}
@@ -60,7 +74,7 @@ func newRemoteClustersCollector(env Env) (Source, error) {
 
 type esResource struct{ deploymentID, refID string }
 
-func (c *remoteClustersCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *remoteClustersSource) Poll(ctx context.Context) (*Snapshot, error) {
 	deps, err := c.env.Discovery.Wait(ctx)
 	if err != nil {
 		return nil, err

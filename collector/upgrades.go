@@ -16,35 +16,49 @@ import (
 
 const upgradesName = "upgrades"
 
+// UpgradesOptions are the options of the upgrades collector
+// (collectors.upgrades).
+type UpgradesOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o UpgradesOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o UpgradesOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           upgradesName,
 		DefaultEnabled: false,
 		NeedsDiscovery: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Upgrades.Interval },
-		Settings:       func(c config.Collectors) any { return c.Upgrades },
-		New:            newUpgradesCollector,
+		MinInterval:    time.Hour,
+		Defaults:       UpgradesOptions{Interval: config.NewDuration(24 * time.Hour), Concurrency: 2},
+		New:            newUpgradesSource,
 	})
 }
 
-type upgradesCollector struct {
+type upgradesSource struct {
 	env         Env
 	concurrency int
 	target      *seriesDesc
 }
 
-func newUpgradesCollector(env Env) (Source, error) {
+func newUpgradesSource(env Env) (Source, error) {
 	f := env.descSet(upgradesName)
-	return &upgradesCollector{
+	return &upgradesSource{
 		env:         env,
-		concurrency: max(1, env.Settings.Upgrades.Concurrency),
+		concurrency: max(1, optionsOf[UpgradesOptions](env, upgradesName).Concurrency),
 		target:      f.desc("upgrade_target_info", "Stack version an upgrade of the stateless resource would move it to (upgrade dry run, validate_only=true), value 1; stack_version is empty when the dry run reported none.", "deployment_id", "kind", "ref_id", "stack_version"),
 	}, nil
 }
 
 type upgradeTarget struct{ deploymentID, kind, refID string }
 
-func (c *upgradesCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *upgradesSource) Poll(ctx context.Context) (*Snapshot, error) {
 	deps, err := c.env.Discovery.Wait(ctx)
 	if err != nil {
 		return nil, err

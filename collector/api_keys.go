@@ -117,5 +117,3 @@ func (c *apiKeysSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s.gauge(c.keyCount, float64(len(seen)))
 	return s, nil
 }
-
-func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

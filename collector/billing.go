@@ -2,13 +2,9 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/go-kit/log/level"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -48,93 +44,6 @@ func init() {
 		Supports:       essOnly,
 		New:            newBillingSource,
 	})
-}
-
-// essOnly keeps the billing collectors off on ECE accounts, where the
-// billing API is "currently unavailable in self-hosted ECE". Flags do not
-// change that: --collector.billing is the default and means "on where it
-// applies".
-func essOnly(acc config.Account) (bool, string) {
-	if acc.Platform == config.PlatformECE {
-		return false, "the billing API is unavailable in self-hosted ECE"
-	}
-	return true, ""
-}
-
-// orgRefresh is how long a discovered organization list is reused.
-const orgRefresh = 6 * time.Hour
-
-// orgSource finds the organizations to report on: configured ones, else
-// GET /organizations, else the account id from GET /account. The discovered
-// list is cached for orgRefresh.
-type orgSource struct {
-	account config.Account
-	client  *eceapi.Client
-	now     func() time.Time
-	mu      sync.Mutex
-	cached  []string
-	fetched time.Time
-}
-
-func (o *orgSource) get(ctx context.Context) ([]string, error) {
-	if len(o.account.OrganizationIDs) > 0 {
-		return o.account.OrganizationIDs, nil
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := o.now()
-	if o.cached != nil && now.Sub(o.fetched) < orgRefresh {
-		return o.cached, nil
-	}
-	list, _, err := o.client.Organizations.List(ctx)
-	var ids []string
-	if err == nil {
-		for _, org := range list.Organizations {
-			if org.ID != "" {
-				ids = append(ids, org.ID)
-			}
-		}
-	}
-	if err != nil || len(ids) == 0 {
-		acc, _, aerr := o.client.Accounts.Get(ctx)
-		if aerr != nil {
-			if err != nil {
-				return nil, fmt.Errorf("discover organizations: %w (and %w)", err, aerr)
-			}
-			return nil, fmt.Errorf("discover organizations: %w", aerr)
-		}
-		if acc.ID == "" {
-			return nil, errors.New("discover organizations: GET /account returned no id")
-		}
-		ids = []string{acc.ID}
-	}
-	o.cached, o.fetched = ids, now
-	return ids, nil
-}
-
-// eceGuard turns the answer of an ECE installation to a billing call into a
-// configuration error, logged once. The Manager never polls billing on ECE
-// (essOnly); the guard keeps a billing Source built for an ECE account
-// from calling the API every poll.
-type eceGuard struct {
-	env    Env
-	once   sync.Once
-	failed error
-}
-
-func (g *eceGuard) check(err error) error {
-	if g.env.Account.Platform != config.PlatformECE || err == nil {
-		return err
-	}
-	var apiErr *eceapi.APIError
-	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusNotImplemented || apiErr.StatusCode == http.StatusBadRequest) {
-		g.once.Do(func() {
-			g.failed = errUnsupported{msg: "the billing API is unavailable in self-hosted ECE: disable the billing collectors for ECE accounts (" + apiErr.Error() + ")"}
-			level.Error(g.env.Logger).Log("msg", "configuration error: billing is unavailable in self-hosted ECE; the collector will not call the API again for this account", "err", apiErr)
-		})
-		return g.failed
-	}
-	return err
 }
 
 type billingSource struct {
@@ -273,25 +182,14 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
-	results := make([]*eceapi.ItemsCosts, len(jobs))
-	errs := make([]error, len(jobs))
-	forEach(ctx, len(jobs), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Billing.DeploymentItems(ctx, jobs[i].org, jobs[i].dep, opts)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("itemized costs: %w", err)
-	}
-	for i, j := range jobs {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
-		c.addItems(s, j.org, j.dep, results[i])
-	}
-	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
-		return nil, fmt.Errorf("itemized costs of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	err = fanOut(ctx, s, jobs, c.concurrency, "itemized costs", "deployments",
+		func(ctx context.Context, j itemJob) (*eceapi.ItemsCosts, error) {
+			items, _, err := c.env.Client.Billing.DeploymentItems(ctx, j.org, j.dep, opts)
+			return items, err
+		},
+		func(j itemJob, items *eceapi.ItemsCosts) { c.addItems(s, j.org, j.dep, items) })
+	if err != nil {
+		return nil, err
 	}
 	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil

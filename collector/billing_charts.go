@@ -137,25 +137,14 @@ func (c *billingChartsSource) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	}
-	results := make([]*eceapi.ChartItems, len(jobs))
-	errs := make([]error, len(jobs))
-	forEach(ctx, len(jobs), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Billing.DeploymentCharts(ctx, jobs[i].org, jobs[i].dep, opts)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("deployment charts: %w", err)
-	}
-	for i, j := range jobs {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
-		c.addChart(s, j.org, j.dep, results[i], to, true)
-	}
-	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
-		return nil, fmt.Errorf("charts of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	err = fanOut(ctx, s, jobs, c.concurrency, "deployment charts", "deployments",
+		func(ctx context.Context, j job) (*eceapi.ChartItems, error) {
+			chart, _, err := c.env.Client.Billing.DeploymentCharts(ctx, j.org, j.dep, opts)
+			return chart, err
+		},
+		func(j job, chart *eceapi.ChartItems) { c.addChart(s, j.org, j.dep, chart, to, true) })
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -227,13 +227,6 @@ func runnable(enabled map[string]bool) map[string]bool {
 	return out
 }
 
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // descSet creates the descriptors of one collector and remembers them, so
 // that the registry can list every metric a collector can expose (README's
 // metric table is checked against that list). HELP is fixed text: how often

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ece-exporter/ece_exporter/config"
@@ -71,29 +70,19 @@ func (c *upgradesSource) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	}
-	results := make([]*eceapi.DeploymentResourceUpgradeResponse, len(targets))
-	errs := make([]error, len(targets))
-	forEach(ctx, len(targets), c.concurrency, func(i int) {
-		t := targets[i]
-		results[i], _, errs[i] = c.env.Client.Deployments.UpgradeDryRun(ctx, t.deploymentID, t.kind, t.refID)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("upgrade dry runs: %w", err)
-	}
 	s := NewSnapshot(c.env.Account.Name)
-	for i, t := range targets {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
+	err = fanOut(ctx, s, targets, c.concurrency, "upgrade dry runs", "resources",
+		func(ctx context.Context, t upgradeTarget) (*eceapi.DeploymentResourceUpgradeResponse, error) {
+			res, _, err := c.env.Client.Deployments.UpgradeDryRun(ctx, t.deploymentID, t.kind, t.refID)
+			return res, err
+		},
 		// A dry run that succeeded without naming a version (202 with an
 		// empty body or {}) is shown as such: stack_version="".
-		s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, results[i].StackVersion)
-	}
-	if len(targets) > 0 && len(s.Partial) == len(targets) {
-		return nil, fmt.Errorf("upgrade dry runs of all %d resources failed, first error: %w", len(targets), s.Partial[0])
+		func(t upgradeTarget, res *eceapi.DeploymentResourceUpgradeResponse) {
+			s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, res.StackVersion)
+		})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

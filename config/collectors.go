@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,7 +175,8 @@ func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
 		if err := o.Validate(); err != nil {
 			return fmt.Errorf("collectors.%s.%w", name, err)
 		}
-		(*c)[name] = o
+		normalizeDurations(f)
+		(*c)[name] = f.Interface().(CollectorOptions)
 	}
 	return nil
 }
@@ -182,22 +184,29 @@ func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
 var durationType = reflect.TypeOf(Duration{})
 
 // checkDurations reports a Duration field of v that did not parse, with
-// its path, and prints the others the canonical way (so that "60s" and
-// "1m" compare equal).
+// its path.
 func checkDurations(path string, v reflect.Value) error {
 	for i := 0; i < v.NumField(); i++ {
 		f, sf := v.Field(i), v.Type().Field(i)
 		if sf.Type != durationType {
 			continue
 		}
-		d := f.Interface().(Duration)
-		key := sf.Tag.Get("yaml")
-		if d.err != nil {
+		if d := f.Interface().(Duration); d.err != nil {
+			key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
 			return fmt.Errorf("%s.%s: %q: %v", path, key, d.text, d.err)
 		}
-		f.Set(reflect.ValueOf(NewDuration(d.d)))
 	}
 	return nil
+}
+
+// normalizeDurations sets the text of every Duration field of v, once
+// checked, to the canonical form, so that "60s" and "1m" compare equal.
+func normalizeDurations(v reflect.Value) {
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); f.Type() == durationType {
+			f.Set(reflect.ValueOf(NewDuration(f.Interface().(Duration).d)))
+		}
+	}
 }
 
 // MarshalYAML prints every registered collector's effective options,

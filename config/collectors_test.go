@@ -89,6 +89,8 @@ func TestPlatformCollectors(t *testing.T) {
 	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
 	_, err = config.Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
 	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
+	_, err = config.Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {billing: {interval: 60s}}\n"))
+	assert.EqualError(t, err, `collectors.billing.interval: "60s": must be at least 5m0s`, "the interval as written")
 }
 
 // TestUnknownCollector: a collector name the registry does not know is an

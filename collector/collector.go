@@ -21,8 +21,16 @@
 // ece_exporter_collector_interval_seconds, so an interval change on reload
 // only retimes the poller.
 //
-// Collectors register themselves with registerCollector from their own file,
-// which gives them --collector.<name> / --no-collector.<name> flags.
+// A collector is one file: its init calls registerCollector with its name,
+// whether it is on by default, the platforms it applies to (Supports),
+// whether it iterates the deployments discovery, its options type (a
+// struct value implementing config.CollectorOptions, with its defaults and
+// minimum interval: config decodes collectors.<name> into it) and its
+// factory, which reads its options with optionsOf and creates its
+// descriptors through env.descSet (so that the registry can list them).
+// Registering gives it --collector.<name> / --no-collector.<name>, its
+// configuration key and its rows in the README checks. Shared helpers,
+// among them the per-item fan-out, are in helpers.go.
 package collector
 
 import (

@@ -117,7 +117,8 @@ func registerCollector(r Registration) {
 }
 
 // optionsOf returns the options of env, or the defaults of collector name
-// when env has none (tests build Sources directly).
+// when env has none (tests build Sources directly). Manager.Apply checks
+// that configured options have the registered type.
 func optionsOf[O config.CollectorOptions](env Env, name string) O {
 	if o, ok := env.Options.(O); ok {
 		return o

@@ -184,6 +184,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			continue
 		}
 		st := accounts[pl.key.account]
+		if o, want := cfg.Collectors.Options(pl.reg.Name), pl.reg.Defaults; reflect.TypeOf(o) != reflect.TypeOf(want) {
+			return fmt.Errorf("collector %q: options of type %T, want %T", pl.reg.Name, o, want)
+		}
 		env := Env{
 			Account: st.cfg, Client: st.client, Options: cfg.Collectors.Options(pl.reg.Name),
 			Logger:    log.With(m.logger, "account", pl.key.account, "collector", pl.reg.Name),

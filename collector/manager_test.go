@@ -332,3 +332,16 @@ accounts:
 	_, err = NewHashSharder(3, 3)
 	assert.Error(t, err)
 }
+
+// TestApplyRejectsOptionsOfAnotherType: options of the wrong type (a
+// configuration built in code) are an error of Apply, not silently the
+// defaults.
+func TestApplyRejectsOptionsOfAnotherType(t *testing.T) {
+	t.Parallel()
+	m, err := NewManager(Options{Enabled: []string{apiKeysName}})
+	require.NoError(t, err)
+	cfg := essConfig("http://127.0.0.1:1")
+	cfg.Collectors = cfg.Collectors.With(apiKeysName, IntervalOptions{Interval: config.NewDuration(time.Hour)})
+	assert.EqualError(t, m.Apply(cfg), `collector "api_keys": options of type collector.IntervalOptions, want collector.APIKeysOptions`)
+	m.Stop(context.Background())
+}

@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +30,6 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/ece-exporter/ece_exporter/admin"
 	"github.com/ece-exporter/ece_exporter/collector"
@@ -69,16 +68,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	var (
 		configFile     = app.Flag("config.file", "Path to the configuration file.").Default("ece_exporter.yml").String()
 		configCheck    = app.Flag("config.check", "Validate the configuration, print the effective configuration (secrets as <secret>) and exit.").Bool()
-		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics: a clean path starting with /, outside /-/ and /admin/v1/.").Default("/metrics").String()
 		disableExpMet  = app.Flag("web.disable-exporter-metrics", "Exclude the Go runtime and process metrics of the exporter itself.").Bool()
+		lifecycle      = app.Flag("web.enable-lifecycle", "Enable reloading the configuration via HTTP (POST or PUT /-/reload). SIGHUP always reloads.").Bool()
 		maxRequests    = app.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat      = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
 		demo           = app.Flag("demo", "Run against a built-in simulated Elastic Cloud API with fake data (no account, no config file, no network).").Bool()
 		adminEnabled   = app.Flag("admin.enabled", "Serve the read-only upgrade dry-run endpoint under /admin/v1/ (needs --admin.token-file).").Bool()
 		adminTokenFile = app.Flag("admin.token-file", "File holding the bearer token of the admin endpoint; re-read on reload.").String()
-		adminCacheTTL  = app.Flag("admin.cache-ttl", "How long an upgrade dry-run result is reused.").Default("60s").Duration()
-		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token.").Default("60").Float64()
+		adminCacheTTL  = app.Flag("admin.cache-ttl", "How long an upgrade dry-run result is reused; 0s disables the cache.").Default(strconv.Itoa(int(admin.DefaultCacheTTL/time.Second)) + "s").Duration()
+		adminRate      = app.Flag("admin.rate-limit", "Admin requests allowed per minute and token; 0 disables the limit.").Default(strconv.Itoa(admin.DefaultRatePerMinute)).Float64()
 		shard          = app.Flag("shard", "Shard of this replica, 0 to --total-shards-1: it polls only the deployments whose id hashes to it; shard 0 also reports organization-level data.").Default("0").Int()
 		totalShards    = app.Flag("total-shards", "Number of replicas the deployments are split across.").Default("1").Int()
 		shardAuto      = app.Flag("shard.from-hostname", "Take --shard from the ordinal at the end of the hostname (StatefulSet pod name-N).").Bool()
@@ -101,9 +101,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintln(stdout, version.Print(program))
 		return 0
 	}
+	for _, err := range []error{checkTelemetryPath(*metricsPath), checkAdminFlags(*adminCacheTTL, *adminRate)} {
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
+			return 1
+		}
+	}
 
-	baseLogger := newLogger(stderr, *logFormat, *logLevel)
-	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	logger, slogger := newLoggers(stderr, *logFormat, *logLevel)
+	// "stopped" is the last line, written once everything below has
+	// returned (deferred calls run last-in, first-out).
+	serving := false
+	defer func() {
+		if serving {
+			level.Info(logger).Log("msg", "stopped")
+		}
+	}()
+	for _, w := range flagWarnings(selection.Enabled(), *adminEnabled, *adminTokenFile) {
+		level.Warn(logger).Log("msg", w)
+	}
 
 	// The demo runs the simulated API in-process and points a generated
 	// configuration at it.
@@ -184,15 +200,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			return 1
 		}
 	}
-	reloads := newReloader(logger, reg, mgr, load)
+	reloadLoad := load
 	if adminHandler != nil {
-		reloads.extra = adminHandler.ReloadToken
+		reloadLoad = func() (*config.Config, error) {
+			cfg, err := load()
+			if err == nil {
+				err = adminHandler.ReloadToken()
+			}
+			return cfg, err
+		}
 	}
-	if err := mgr.Apply(cfg); err != nil {
+	reloads, err := config.NewSafeConfig(reg, logger, reloadLoad, mgr.Apply)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot set up reloads", "err", err)
+		return 1
+	}
+	if err := reloads.Set(cfg); err != nil {
 		level.Error(logger).Log("msg", "cannot start collectors", "err", err)
 		return 1
 	}
-	reloads.succeeded()
+	// Reloads in flight end at shutdown, even one waiting on a hung file.
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
 
 	mux := http.NewServeMux()
 	metricsHandler, err := exposition.Handler(mgr.Gatherer(reg), promhttp.HandlerOpts{
@@ -217,12 +246,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		_, _ = fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "Only POST is allowed", http.StatusMethodNotAllowed)
+		// As Prometheus: GET is 405 either way; without the flag POST and
+		// PUT are 403, since the default listen address is every interface.
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := reloads.reload(); err != nil {
+		if !*lifecycle {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
+			return
+		}
+		if err := reloads.Reload(reloadCtx); err != nil {
 			http.Error(w, "Reload failed; the previous configuration stays active: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -241,6 +276,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
+			// No pprof links: the exporter does not serve /debug/pprof/.
+			Profiling: "false",
 		})
 		if err != nil {
 			level.Error(logger).Log("msg", "cannot build landing page", "err", err)
@@ -249,27 +286,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		mux.Handle("/", landing)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	slogger := slog.New(sloggokit.NewGoKitHandler(baseLogger, nil))
+	srv := newHTTPServer(mux, log.With(logger, "component", "http"))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
 	var hupDone sync.WaitGroup
 	hupDone.Add(1)
-	defer func() { signal.Stop(hup); close(done); hupDone.Wait() }()
+	defer func() { signal.Stop(hup); stopReloads(); hupDone.Wait() }()
 	go func() {
 		defer hupDone.Done()
 		for {
 			select {
 			case <-hup:
-				_ = reloads.reload()
-			case <-done:
+				_ = reloads.Reload(reloadCtx)
+			case <-reloadCtx.Done():
 				return
 			}
 		}
 	}()
 
+	serving = true
 	serveErr := make(chan error, 1)
 	go func() {
 		if ln != nil {
@@ -280,8 +316,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}()
 
 	code := 0
+	served := false
 	select {
 	case err := <-serveErr:
+		served = true
 		if !errors.Is(err, http.ErrServerClosed) {
 			level.Error(logger).Log("msg", "cannot serve", "err", err)
 			code = 1
@@ -294,32 +332,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	if err := srv.Shutdown(sctx); err != nil {
 		level.Warn(logger).Log("msg", "HTTP server did not stop in time", "err", err)
 	}
+	if !served {
+		// Serve returns as soon as Shutdown has closed the listeners, with
+		// http.ErrServerClosed, which says nothing new.
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			level.Warn(logger).Log("msg", "HTTP server stopped with an error", "err", err)
+		}
+	}
 	mgr.Stop(sctx)
-	level.Info(logger).Log("msg", "stopped")
 	return code
-}
-
-func newLogger(w io.Writer, format, lvl string) log.Logger {
-	var l log.Logger
-	if format == "json" {
-		l = log.NewJSONLogger(log.NewSyncWriter(w))
-	} else {
-		l = log.NewLogfmtLogger(log.NewSyncWriter(w))
-	}
-	var opt level.Option
-	switch lvl {
-	case "debug":
-		opt = level.AllowDebug()
-	case "warn":
-		opt = level.AllowWarn()
-	case "error":
-		opt = level.AllowError()
-	default:
-		opt = level.AllowInfo()
-	}
-	// ts and caller are added by the caller, after the slog bridge is built
-	// from this logger (slog records carry their own).
-	return level.NewFilter(l, opt)
 }
 
 // stdErrLogger adapts go-kit to promhttp's error logger.
@@ -329,52 +350,17 @@ func (l stdErrLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "error serving metrics", "err", fmt.Sprint(v...))
 }
 
-// reloader applies configuration reloads and exports their outcome.
-type reloader struct {
-	mu      sync.Mutex
-	logger  log.Logger
-	mgr     *collector.Manager
-	load    func() (*config.Config, error)
-	extra   func() error // also re-read on reload (the admin token)
-	success prometheus.Gauge
-	when    prometheus.Gauge
-}
-
-func newReloader(logger log.Logger, reg prometheus.Registerer, mgr *collector.Manager, load func() (*config.Config, error)) *reloader {
-	r := &reloader{
-		logger: logger, mgr: mgr, load: load,
-		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or kept the previous configuration (0)."}),
-		when:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "ece_exporter_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully."}),
+// flagWarnings are the flag combinations that are valid but most likely
+// not what was meant; --config.check prints them too.
+func flagWarnings(enabled []string, adminEnabled bool, adminTokenFile string) []string {
+	var ws []string
+	if len(enabled) == 0 {
+		ws = append(ws, "no collector is enabled (--collector.disable-defaults or --no-collector.<name> without any --collector.<name>): only the exporter's own metrics are served")
 	}
-	reg.MustRegister(r.success, r.when)
-	return r
-}
-
-func (r *reloader) succeeded() {
-	r.success.Set(1)
-	r.when.SetToCurrentTime()
-}
-
-// reload parses the configuration fully, then swaps it in; on any error the
-// running configuration and pollers stay untouched.
-func (r *reloader) reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cfg, err := r.load()
-	if err == nil && r.extra != nil {
-		err = r.extra()
+	if adminTokenFile != "" && !adminEnabled {
+		ws = append(ws, "--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it")
 	}
-	if err == nil {
-		err = r.mgr.Apply(cfg)
-	}
-	if err != nil {
-		r.success.Set(0)
-		level.Error(r.logger).Log("msg", "configuration reload failed; keeping the previous configuration", "err", err)
-		return err
-	}
-	r.succeeded()
-	level.Info(r.logger).Log("msg", "configuration reloaded", "accounts", strings.Join(accountNames(cfg), ","))
-	return nil
+	return ws
 }
 
 func accountNames(cfg *config.Config) []string {

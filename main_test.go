@@ -273,7 +273,16 @@ func TestREADMEOptionsTable(t *testing.T) {
 		require.NoError(t, node.Encode(config.DefaultCollectors()[name]))
 		var kv []string
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			kv = append(kv, node.Content[i].Value+": "+node.Content[i+1].Value)
+			v := node.Content[i+1]
+			value := v.Value
+			if v.Kind == yaml.SequenceNode { // a list, in flow style
+				var items []string
+				for _, it := range v.Content {
+					items = append(items, it.Value)
+				}
+				value = "[" + strings.Join(items, ", ") + "]"
+			}
+			kv = append(kv, node.Content[i].Value+": "+value)
 		}
 		assert.Equal(t, "{"+strings.Join(kv, ", ")+"}", rows[name][0], "README default of collectors.%s", name)
 		assert.Contains(t, rows[name][1], "min "+config.NewDuration(config.MinInterval(name)).String(), "README minimum interval of collectors.%s", name)

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
@@ -82,7 +83,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	e.ess.SetFault("get-api-keys", ecesim.Fault{Status: 401})
 	e.ece.SetFault("get-deployment-es-resource-remote-clusters", ecesim.Fault{Status: 502, HTMLBody: true})
-	d := startDaemon(t, "--config.file="+e.config, "--log.level=debug", "--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
+	d := startDaemon(t, "--config.file="+e.config, "--log.level=debug", "--web.enable-lifecycle", "--admin.enabled", "--admin.token-file="+filepath.Join(e.dir, "token"))
 	d.waitReady(t)
 
 	_, metrics := d.get(t, "/metrics")
@@ -241,7 +242,7 @@ func TestReloadStorm(t *testing.T) {
 	e := newTestEnv(t)
 	good, err := os.ReadFile(e.config)
 	require.NoError(t, err)
-	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
 	d.waitReady(t)
 
 	stop := make(chan struct{})
@@ -359,7 +360,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 // reload after the file is back succeeds.
 func TestReloadWithBrokenSecretFile(t *testing.T) {
 	e := newTestEnv(t)
-	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts")
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
 	d.waitReady(t)
 	keyFile := filepath.Join(e.dir, "key")
 	reload := func() (int, string) {
@@ -489,16 +490,18 @@ func TestCollectorSelectionFlags(t *testing.T) {
 		skipped []string // not polled: they need the deployments discovery
 	}{
 		{args: []string{"--collector.disable-defaults", "--collector.deployments", "--collector.remote_clusters"}, want: []string{"deployments", "remote_clusters"}},
-		{args: []string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, want: []string{"deployments", "remote_clusters"}},
+		{args: []string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, want: []string{"deployment_health", "deployments", "remote_clusters", "stack_versions"}},
+		{args: []string{"--no-collector.deployment_health", "--no-collector.stack_versions"}, want: []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters"}},
 		{args: []string{"--collector.disable-defaults", "--collector.upgrades"}, skipped: []string{"upgrades"}},
-		{args: []string{"--no-collector.deployments"}, want: []string{"api_keys", "billing", "billing_charts"}, skipped: []string{"remote_clusters"}},
+		// deployment_health walks the search itself: it needs no discovery.
+		{args: []string{"--no-collector.deployments"}, want: []string{"api_keys", "billing", "billing_charts", "deployment_health", "stack_versions"}, skipped: []string{"remote_clusters"}},
 	} {
 		e := newTestEnv(t)
 		d := startDaemon(t, append([]string{"--config.file=" + e.config}, tc.args...)...)
 		d.waitReady(t)
 		_, metrics := d.get(t, "/metrics")
 		var got []string
-		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters", "upgrades"} {
+		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployment_health", "deployments", "remote_clusters", "stack_versions", "upgrades"} {
 			if strings.Contains(metrics, `ece_exporter_collector_interval_seconds{account="cloud",collector="`+c+`"}`) {
 				got = append(got, c)
 			}
@@ -529,4 +532,153 @@ func TestConfigCheckNotesSkippedCollectors(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, run(context.Background(), []string{"--config.file=" + e.config, "--config.check"}, &out, io.Discard, nil))
 	assert.NotContains(t, out.String(), "# note:")
+}
+
+// TestReloadWithFIFOSecret: a secret file replaced by a named pipe fails a
+// SIGHUP reload at once (reload_successful 0, logged) instead of wedging
+// the reloader; a later reload and the shutdown still work (issue 14 §1).
+func TestReloadWithFIFOSecret(t *testing.T) {
+	e := newTestEnv(t)
+	d := startDaemon(t, "--config.file="+e.config, "--no-collector.billing", "--no-collector.billing_charts", "--web.enable-lifecycle")
+	d.waitReady(t)
+	keyFile := filepath.Join(e.dir, "key")
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, syscall.Mkfifo(keyFile, 0o600))
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(m, "ece_exporter_config_last_reload_successful 0")
+	}, 10*time.Second, 20*time.Millisecond, "the SIGHUP reload failed and says so")
+	assert.Contains(t, d.logs.String(), `accounts[0].api_key_file: \"key\": read `+keyFile+`: not a regular file (a named pipe)`)
+
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, os.WriteFile(keyFile, []byte(sentinelKey+"\n"), 0o600))
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Post(d.url+"/-/reload", "", nil)
+	require.NoError(t, err, "a later reload is not held up")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	_, metrics := d.get(t, "/metrics")
+	assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1")
+	assert.Equal(t, 0, d.stop(t), "shutdown works")
+	assert.NotContains(t, d.logs.String(), sentinelKey)
+}
+
+// TestConfigCheckWithFIFO: --config.check on a named pipe (or with a FIFO
+// secret) fails at once naming the file, instead of blocking forever.
+func TestConfigCheckWithFIFO(t *testing.T) {
+	e := newTestEnv(t)
+	fifo := filepath.Join(e.dir, "fifo.yml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	keyFile := filepath.Join(e.dir, "key")
+	require.NoError(t, os.Remove(keyFile))
+	require.NoError(t, syscall.Mkfifo(keyFile, 0o600))
+	for _, tc := range []struct{ file, want string }{
+		{fifo, `err="read config file: read ` + fifo + `: not a regular file (a named pipe)"`},
+		{e.config, `err="accounts[0].api_key_file: \"key\": read ` + keyFile + `: not a regular file (a named pipe)"`},
+	} {
+		var out syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- run(context.Background(), []string{"--config.file=" + tc.file, "--config.check"}, &out, &out, nil)
+		}()
+		select {
+		case code := <-done:
+			assert.Equal(t, 1, code)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("--config.check on %s blocked", tc.file)
+		}
+		assert.Contains(t, out.String(), tc.want)
+	}
+}
+
+// TestLifecycleFlag: /-/reload reloads over HTTP only with
+// --web.enable-lifecycle, like Prometheus: without it POST and PUT get 403
+// "Lifecycle API is not enabled." and nothing is reloaded; GET is 405
+// either way. SIGHUP reloads regardless (TestSIGHUPReloads runs without the
+// flag).
+func TestLifecycleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		postStatus int
+		postBody   string
+	}{
+		{"disabled by default", nil, http.StatusForbidden, "Lifecycle API is not enabled.\n"},
+		{"enabled", []string{"--web.enable-lifecycle"}, http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			d := startDaemon(t, append([]string{"--config.file=" + e.config, "--no-collector.billing", "--no-collector.billing_charts"}, tc.args...)...)
+			d.waitReady(t)
+			// A bad configuration: a reload that runs fails, one that does not
+			// leaves ece_exporter_config_last_reload_successful at 1.
+			require.NoError(t, os.WriteFile(e.config, []byte("accounts: [{name: Bad!}]\n"), 0o600))
+			for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodGet} {
+				req, err := http.NewRequest(method, d.url+"/-/reload", nil)
+				require.NoError(t, err)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case method == http.MethodGet:
+					assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+					assert.Equal(t, "POST, PUT", resp.Header.Get("Allow"))
+				case tc.postStatus == http.StatusOK:
+					assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, method)
+					assert.Contains(t, string(b), "accounts[0].name", method)
+				default:
+					assert.Equal(t, tc.postStatus, resp.StatusCode, method)
+					assert.Equal(t, tc.postBody, string(b), method)
+				}
+			}
+			_, metrics := d.get(t, "/metrics")
+			if tc.postStatus == http.StatusOK {
+				assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 0")
+			} else {
+				assert.Contains(t, metrics, "ece_exporter_config_last_reload_successful 1", "nothing was reloaded")
+			}
+			assert.Equal(t, 0, d.stop(t))
+		})
+	}
+}
+
+// TestFlagWarnings: flag combinations that are valid but most likely not
+// what was meant are warned about, by --config.check too (issue 14 §20).
+func TestFlagWarnings(t *testing.T) {
+	e := newTestEnv(t)
+	const (
+		noCollector = `msg="no collector is enabled (--collector.disable-defaults or --no-collector.<name> without any --collector.<name>): only the exporter's own metrics are served"`
+		tokenOnly   = `msg="--admin.token-file is set but the admin endpoint is off: add --admin.enabled to serve it"`
+	)
+	token := "--admin.token-file=" + filepath.Join(e.dir, "token")
+	var noDefaults []string // every default collector turned off one by one
+	for _, name := range collector.DefaultEnabled() {
+		noDefaults = append(noDefaults, "--no-collector."+name)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--collector.disable-defaults"}, []string{noCollector}},
+		{noDefaults, []string{noCollector}},
+		{[]string{token}, []string{tokenOnly}},
+		{[]string{"--collector.disable-defaults", token}, []string{noCollector, tokenOnly}},
+		{[]string{"--admin.enabled", token}, nil},
+		{[]string{"--collector.disable-defaults", "--collector.deployments"}, nil},
+	} {
+		var out syncBuffer
+		code := run(context.Background(), append([]string{"--config.file=" + e.config, "--config.check"}, tc.args...), io.Discard, &out, nil)
+		assert.Equal(t, 0, code, "%v", tc.args)
+		var warns []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if i := strings.Index(line, "msg="); i >= 0 && strings.Contains(line, "level=warn") {
+				warns = append(warns, line[i:])
+			}
+		}
+		assert.Equal(t, tc.want, warns, "%v", tc.args)
+	}
 }

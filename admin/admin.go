@@ -4,9 +4,11 @@
 //
 // It never upgrades anything: the only upstream call it can make is
 // eceapi's UpgradeDryRun, which always sends validate_only=true. Every
-// method but GET and HEAD is refused, every path segment is validated before
-// any upstream call, requests need a bearer token compared in constant time,
-// answers are cached per resource and requests are rate limited per token.
+// method but GET and HEAD is refused (405, before the token is looked at),
+// every path segment is validated before any upstream call, requests need a
+// bearer token compared in constant time, answers are cached per resource
+// and requests are rate limited per token. Refused requests are logged at
+// most once per RefusedLogInterval, with the number left unlogged.
 package admin
 
 import (
@@ -16,9 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +33,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
 // PathPrefix is where the handler is mounted.
@@ -57,9 +60,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// TokenFile holds the bearer token; it is re-read by ReloadToken.
 	TokenFile string
-	// CacheTTL is how long a dry-run result is reused (default 60s).
+	// CacheTTL is how long a dry-run result is reused; 0 disables the
+	// cache (every request calls the API). Negative is an error.
 	CacheTTL time.Duration
-	// RatePerMinute and Burst limit requests per token (defaults 60 and 10).
+	// RatePerMinute limits requests per token; 0 disables the limit.
+	// Negative is an error. Burst is the bucket size (default 10).
 	RatePerMinute float64
 	Burst         int
 	// Concurrency bounds the dry runs of one /upgrades request (default 4).
@@ -85,6 +90,41 @@ type Handler struct {
 
 	limMu    sync.Mutex
 	limiters map[[32]byte]*rate.Limiter
+
+	refused throttle
+}
+
+// Defaults of the --admin.* flags.
+const (
+	DefaultCacheTTL      = 60 * time.Second
+	DefaultRatePerMinute = 60
+)
+
+// RefusedLogInterval is the least time between two log lines about refused
+// (unauthorized or wrong-method) requests: a client guessing tokens must not
+// be able to fill the log. Every refusal is still counted in
+// ece_exporter_admin_requests_total.
+const RefusedLogInterval = 10 * time.Second
+
+// throttle lets one event through per interval and counts the others.
+type throttle struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether an event at now may be logged and, if so, how many
+// were suppressed since the last one that was.
+func (t *throttle) allow(now time.Time, every time.Duration) (bool, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.last.IsZero() && now.Sub(t.last) < every && now.Sub(t.last) >= 0 {
+		t.suppressed++
+		return false, 0
+	}
+	n := t.suppressed
+	t.last, t.suppressed = now, 0
+	return true, n
 }
 
 type cacheEntry struct {
@@ -110,11 +150,11 @@ func New(opts Options, backend Backend) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	if opts.CacheTTL <= 0 {
-		opts.CacheTTL = 60 * time.Second
+	if opts.CacheTTL < 0 {
+		return nil, fmt.Errorf("admin cache TTL %s is negative (0 disables the cache)", opts.CacheTTL)
 	}
-	if opts.RatePerMinute <= 0 {
-		opts.RatePerMinute = 60
+	if opts.RatePerMinute < 0 || math.IsNaN(opts.RatePerMinute) || math.IsInf(opts.RatePerMinute, 0) {
+		return nil, fmt.Errorf("admin rate limit %v per minute is not a number >= 0 (0 disables the limit)", opts.RatePerMinute)
 	}
 	if opts.Burst <= 0 {
 		opts.Burst = 10
@@ -157,7 +197,7 @@ func (h *Handler) ReloadToken() error {
 	if h.opts.TokenFile == "" {
 		return errors.New("admin token file is not set (--admin.token-file)")
 	}
-	b, err := os.ReadFile(h.opts.TokenFile)
+	b, err := safefile.ReadFile(h.opts.TokenFile) // a FIFO or device fails at once
 	if err != nil {
 		return fmt.Errorf("read admin token file: %w", err)
 	}
@@ -243,10 +283,12 @@ func (h *Handler) parsePath(p string) (request, error) {
 }
 
 // clip keeps echoed user input short and printable.
-func clip(s string) string {
+func clip(s string) string { return clipN(s, 80) }
+
+func clipN(s string, n int) string {
 	s = strings.ToValidUTF8(s, "?")
-	if len(s) > 80 {
-		s = s[:80] + "..."
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "..."
 	}
 	return s
 }
@@ -262,11 +304,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	keyvals := []any{"msg", "admin request", "method", r.Method, "account", lr.req.account,
 		"deployment_id", lr.req.deploymentID, "kind", lr.req.kind, "ref_id", lr.req.refID,
 		"outcome", outcome, "cached", cached, "duration", time.Since(start).Round(time.Millisecond)}
-	if lr.err != nil {
+	switch {
+	case outcome == outcomeUnauthorized || outcome == outcomeMethodNotAllowed:
+		// Refused before the token was accepted: throttled, with who
+		// asked for what (never the Authorization header).
+		if ok, suppressed := h.refused.allow(h.opts.Now(), RefusedLogInterval); ok {
+			level.Warn(h.logger).Log("msg", "admin request refused", "outcome", outcome, "method", clip(r.Method),
+				"path", clipN(r.URL.EscapedPath(), 256), "remote_addr", r.RemoteAddr, "suppressed", suppressed)
+		}
+	case lr.err != nil:
 		level.Warn(h.logger).Log(append(keyvals, "err", lr.err)...)
-		return
+	default:
+		level.Info(h.logger).Log(keyvals...)
 	}
-	level.Info(h.logger).Log(keyvals...)
 }
 
 type logRecord struct {
@@ -275,16 +325,17 @@ type logRecord struct {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, lr *logRecord) (outcome string, cached bool) {
+	// The method first: the endpoint is read-only whoever asks, and says so.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the admin endpoint is read-only: only GET and HEAD are allowed")
+		return outcomeMethodNotAllowed, false
+	}
 	tokenHash, ok := h.authorize(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ece_exporter admin"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid admin token is required: Authorization: Bearer <token>, or "+TokenHeader+": <token> when Authorization carries the web config's basic auth")
 		return outcomeUnauthorized, false
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the admin endpoint is read-only: only GET and HEAD are allowed")
-		return outcomeMethodNotAllowed, false
 	}
 	req, err := h.parsePath(r.URL.EscapedPath())
 	if err != nil {
@@ -320,12 +371,13 @@ const TokenHeader = "X-Admin-Token"
 // authorize checks the admin token in constant time (comparing hashes, so
 // the length does not leak either) and returns its hash. The token comes
 // from TokenHeader, else from an "Authorization: Bearer" header (any of
-// them, as basic auth may come first).
+// them, as basic auth may come first; the scheme is case-insensitive, RFC
+// 7235 section 2.1).
 func (h *Handler) authorize(r *http.Request) ([32]byte, bool) {
 	tok := strings.TrimSpace(r.Header.Get(TokenHeader))
 	if tok == "" {
 		for _, auth := range r.Header.Values("Authorization") {
-			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && t != "" {
+			if t, ok := bearerToken(auth); ok {
 				tok = t
 				break
 			}
@@ -341,6 +393,17 @@ func (h *Handler) authorize(r *http.Request) ([32]byte, bool) {
 	return sum, have && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 }
 
+// bearerToken returns the credentials of an Authorization header value
+// whose scheme is Bearer, in any case, followed by one or more spaces.
+func bearerToken(auth string) (string, bool) {
+	scheme, rest, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok := strings.TrimSpace(rest)
+	return tok, tok != ""
+}
+
 func (h *Handler) limiter(token [32]byte) *rate.Limiter {
 	h.limMu.Lock()
 	defer h.limMu.Unlock()
@@ -350,7 +413,11 @@ func (h *Handler) limiter(token [32]byte) *rate.Limiter {
 			// Tokens rotate; forget old limiters rather than grow.
 			h.limiters = map[[32]byte]*rate.Limiter{}
 		}
-		l = rate.NewLimiter(rate.Limit(h.opts.RatePerMinute/60), h.opts.Burst)
+		limit := rate.Limit(h.opts.RatePerMinute / 60)
+		if h.opts.RatePerMinute == 0 {
+			limit = rate.Inf
+		}
+		l = rate.NewLimiter(limit, h.opts.Burst)
 		h.limiters[token] = l
 	}
 	return l
@@ -413,6 +480,9 @@ func (h *Handler) dryRun(ctx context.Context, client *eceapi.Client, account, de
 	res, _, err := client.Deployments.UpgradeDryRun(ctx, deploymentID, kind, refID)
 	if err != nil {
 		return result{kind: kind, refID: refID, err: err}
+	}
+	if h.opts.CacheTTL == 0 {
+		return result{kind: kind, refID: refID, res: res, at: now}
 	}
 	h.cacheMu.Lock()
 	for k, e := range h.cache {

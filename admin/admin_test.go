@@ -5,12 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,6 +177,11 @@ func TestTokenCarriers(t *testing.T) {
 		want   int
 	}{
 		{"bearer", http.Header{"Authorization": {"Bearer " + token}}, http.StatusOK},
+		{"lower-case scheme (RFC 7235: case-insensitive)", http.Header{"Authorization": {"bearer " + token}}, http.StatusOK},
+		{"upper-case scheme", http.Header{"Authorization": {"BEARER " + token}}, http.StatusOK},
+		{"several spaces after the scheme", http.Header{"Authorization": {"Bearer   " + token}}, http.StatusOK},
+		{"scheme only", http.Header{"Authorization": {"Bearer "}}, http.StatusUnauthorized},
+		{"another scheme ending in bearer", http.Header{"Authorization": {"NotBearer " + token}}, http.StatusUnauthorized},
 		{"X-Admin-Token", http.Header{TokenHeader: {token}}, http.StatusOK},
 		{"basic first, then bearer", http.Header{"Authorization": {basic, "Bearer " + token}}, http.StatusOK},
 		{"basic and X-Admin-Token", http.Header{"Authorization": {basic}, TokenHeader: {token}}, http.StatusOK},
@@ -230,6 +237,120 @@ func TestBadSegments(t *testing.T) {
 		assert.True(t, strings.HasPrefix(msg, tc.segment+":"), "%s: %q should name %s", tc.path, msg, tc.segment)
 	}
 	assert.Equal(t, 0, f.sim.TotalRequests(), "nothing upstream before validation passes")
+}
+
+// TestMethodBeforeToken: a method other than GET/HEAD gets the documented
+// 405 whatever the token (none, wrong, right), and nothing goes upstream.
+func TestMethodBeforeToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		for _, tok := range []string{"", "wrong-token-wrong-token", token} {
+			resp, body := f.do(t, m, f.upgradePath("kibana", "main-kibana"), tok)
+			assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s with token %q", m, tok != "")
+			assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"), m)
+			assert.Equal(t, "method_not_allowed", body["error"].(map[string]any)["code"], m)
+		}
+	}
+	assert.Equal(t, 0, f.sim.TotalRequests())
+	assert.Equal(t, float64(15), testutil.ToFloat64(f.h.requests.WithLabelValues(outcomeMethodNotAllowed)))
+}
+
+// TestRefusedRequestsLogThrottled: a burst of refused requests writes one
+// warning naming the remote address and path; the next one after
+// RefusedLogInterval says how many were left out. Every refusal is counted.
+func TestRefusedRequestsLogThrottled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	refuse := func(method, tok string) {
+		req := httptest.NewRequest(method, f.upgradePath("kibana", "main-kibana"), nil)
+		req.RemoteAddr = "192.0.2.7:40123"
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		require.Contains(t, []int{http.StatusUnauthorized, http.StatusMethodNotAllowed}, rec.Code)
+	}
+	logLines := func() []string {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	}
+	guess := token[:len(token)-1] + "!"
+	for i := 0; i < 1000; i++ {
+		refuse(http.MethodGet, guess)
+	}
+	refuse(http.MethodPost, "")
+	lines := logLines()
+	require.Len(t, lines, 1, "one line for 1,001 refusals within the interval")
+	for _, want := range []string{"level=warn", `msg="admin request refused"`, "outcome=unauthorized", "method=GET",
+		"path=/admin/v1/accounts/prod/deployments/" + f.dep.ID + "/kibana/main-kibana/upgrade", "remote_addr=192.0.2.7:40123", "suppressed=0"} {
+		assert.Contains(t, lines[0], want)
+	}
+
+	f.mu.Lock()
+	f.now = f.now.Add(RefusedLogInterval)
+	f.mu.Unlock()
+	refuse(http.MethodDelete, "")
+	lines = logLines()
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[1], "outcome=method_not_allowed")
+	assert.Contains(t, lines[1], "method=DELETE")
+	assert.Contains(t, lines[1], "suppressed=1000")
+	assert.Equal(t, float64(1000), testutil.ToFloat64(f.h.requests.WithLabelValues(outcomeUnauthorized)))
+	assert.Equal(t, float64(2), testutil.ToFloat64(f.h.requests.WithLabelValues(outcomeMethodNotAllowed)))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.NotContains(t, f.logs.String(), guess)
+	assert.NotContains(t, f.logs.String(), token)
+}
+
+// TestCacheTTLZero: --admin.cache-ttl=0s means every request asks the API.
+func TestCacheTTLZero(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{CacheTTL: 0})
+	for i := 1; i <= 3; i++ {
+		resp, body := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, false, body["cached"])
+		assert.Equal(t, i, f.sim.Requests("upgrade-deployment-stateless-resource"))
+	}
+	f.h.cacheMu.Lock()
+	defer f.h.cacheMu.Unlock()
+	assert.Empty(t, f.h.cache, "nothing is kept")
+}
+
+// TestRateLimitZeroIsUnlimited: --admin.rate-limit=0 disables the limit.
+func TestRateLimitZeroIsUnlimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{RatePerMinute: 0, Burst: 1, CacheTTL: time.Hour})
+	for i := 0; i < 30; i++ {
+		resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i)
+	}
+}
+
+func TestNewRejectsNonsense(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"negative cache TTL", Options{CacheTTL: -time.Second}, "admin cache TTL -1s is negative (0 disables the cache)"},
+		{"negative rate", Options{RatePerMinute: -5}, "admin rate limit -5 per minute is not a number >= 0 (0 disables the limit)"},
+		{"NaN rate", Options{RatePerMinute: math.NaN()}, "admin rate limit NaN per minute is not a number >= 0 (0 disables the limit)"},
+		{"infinite rate", Options{RatePerMinute: math.Inf(1)}, "admin rate limit +Inf per minute is not a number >= 0 (0 disables the limit)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.TokenFile = filepath.Join(t.TempDir(), "token")
+			require.NoError(t, os.WriteFile(tc.opts.TokenFile, []byte(token), 0o600))
+			_, err := New(tc.opts, fakeBackend{})
+			require.EqualError(t, err, tc.want)
+		})
+	}
 }
 
 func TestDryRunCacheAndLog(t *testing.T) {
@@ -359,7 +480,7 @@ func TestUpstreamErrorMapping(t *testing.T) {
 
 func TestRateLimitPerToken(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{RatePerMinute: 1, Burst: 3})
+	f := newFixture(t, Options{RatePerMinute: 1, Burst: 3, CacheTTL: time.Minute})
 	codes := []int{}
 	for i := 0; i < 5; i++ {
 		resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
@@ -451,4 +572,34 @@ func TestUpstreamFailureLogsOneLine(t *testing.T) {
 			assert.Contains(t, lines[0], "err=")
 		})
 	}
+}
+
+// TestTokenFileFIFO: a named pipe as the token file fails at once, at
+// start and on reload, instead of blocking forever (issue 14 §1); the
+// current token stays.
+func TestTokenFileFIFO(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	fifo := filepath.Join(t.TempDir(), "token-fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	want := "read admin token file: read " + fifo + ": not a regular file (a named pipe)"
+
+	errs := make(chan error, 2)
+	go func() {
+		_, err := New(Options{TokenFile: fifo}, fakeBackend{})
+		errs <- err
+	}()
+	f.h.opts.TokenFile = fifo
+	go func() { errs <- f.h.ReloadToken() }()
+	for range 2 {
+		select {
+		case err := <-errs:
+			require.Error(t, err)
+			assert.Equal(t, want, err.Error())
+		case <-time.After(5 * time.Second):
+			t.Fatal("reading a FIFO token file blocked")
+		}
+	}
+	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the token read at start still works")
 }

@@ -86,11 +86,11 @@ func newBillingSource(env Env) (Source, error) {
 		orgAvail:  f.desc("billing_organization_balance_available_ecu", "Organization prepaid balance available, in ECU.", o...),
 		orgRemain: f.desc("billing_organization_balance_remaining_ecu", "Organization prepaid balance remaining, in ECU.", o...),
 		orgDim:    f.desc("billing_organization_dimension_cost_ecu", "Organization costs of the current month by billing dimension, in ECU.", "organization_id", "dimension"),
-		orgPrev:   f.desc("billing_organization_previous_month_cost_ecu", "Final organization costs of the previous calendar month (UTC), in ECU, fetched at start-up and once after each month change; absent until that fetch succeeds.", o...),
+		orgPrev:   f.desc("billing_organization_previous_month_cost_ecu", "Organization costs of the previous calendar month (UTC), in ECU: fetched at start-up, again on every poll during the first 48 hours of a month (Elastic's billing data arrives hours late), then held until the next month change; absent until a fetch succeeds.", o...),
 		depCost:   f.desc("billing_deployment_cost_ecu", "Deployment costs of the current calendar month (UTC) so far, in ECU.", od...),
 		depRate:   f.desc("billing_deployment_hourly_rate_ecu", "Deployment hourly rate, in ECU per hour.", od...),
 		depDim:    f.desc("billing_deployment_dimension_cost_ecu", "Deployment costs of the current month by billing dimension, in ECU.", "organization_id", "deployment_id", "dimension"),
-		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Final deployment costs of the previous calendar month (UTC), in ECU, fetched at start-up and once after each month change; absent until that fetch succeeds.", od...),
+		depPrev:   f.desc("billing_deployment_previous_month_cost_ecu", "Deployment costs of the previous calendar month (UTC), in ECU: fetched at start-up, again on every poll during the first 48 hours of a month (Elastic's billing data arrives hours late), then held until the next month change; absent until a fetch succeeds.", od...),
 
 		itemCost:      f.desc("billing_item_cost_ecu", "Itemized resource costs of the current month by kind and SKU, in ECU.", item...),
 		itemHours:     f.desc("billing_item_usage_seconds", "Itemized resource usage of the current month (the API's hours, converted to the base unit seconds).", item...),
@@ -175,7 +175,7 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 		if ownsOrg {
 			// A failed fetch of the closed month does not hide the current
 			// one: it counts as a partial failure and is retried next poll.
-			if err := c.closeMonth(ctx, org, from); err != nil {
+			if err := c.closeMonth(ctx, org, from, to); err != nil {
 				monthErrs = append(monthErrs, c.guard.check(err))
 			}
 			c.addPrevious(s, org, from)
@@ -210,10 +210,17 @@ func previousMonth(from time.Time) (prevFrom, prevTo time.Time) {
 	return from.AddDate(0, -1, 0), from.Add(-time.Millisecond)
 }
 
-// closeMonth fetches the final figures of the month before from unless they
-// are already held: on the first poll after start-up, then once after each
-// month change (and again on the next poll if that fetch failed).
-func (c *billingSource) closeMonth(ctx context.Context, org string, from time.Time) error {
+// closedMonthSettle is how long after a month change the closed month is
+// fetched again on every poll: Elastic's billing data arrives hours late,
+// so the figures of the first hours after midnight are not final yet.
+const closedMonthSettle = 48 * time.Hour
+
+// closeMonth fetches the figures of the month before from (the current
+// month's first instant; now is the poll time) unless they are already held
+// and settled: on the first poll after start-up, on every poll during the
+// first closedMonthSettle of a month, and again on the next poll if a fetch
+// failed. A failed fetch keeps the figures held, if any.
+func (c *billingSource) closeMonth(ctx context.Context, org string, from, now time.Time) error {
 	prevFrom, prevTo := previousMonth(from)
 	if prevFrom.Before(eceapi.EarliestCostsDate) {
 		return nil
@@ -221,7 +228,7 @@ func (c *billingSource) closeMonth(ctx context.Context, org string, from time.Ti
 	c.mu.Lock()
 	held := c.prevMonth[org]
 	c.mu.Unlock()
-	if held != nil && held.from.Equal(prevFrom) {
+	if held != nil && held.from.Equal(prevFrom) && now.Sub(from) >= closedMonthSettle {
 		return nil
 	}
 	opts := &eceapi.CostsOptions{From: prevFrom, To: prevTo}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -40,10 +41,11 @@ func (o BillingChartsOptions) PollInterval() config.Duration { return o.Interval
 
 // Validate implements config.CollectorOptions.
 func (o BillingChartsOptions) Validate() error {
+	var bucketing error
 	if o.Bucketing != BucketingDaily && o.Bucketing != BucketingMonthly {
-		return fmt.Errorf("bucketing: %q: must be daily or monthly", o.Bucketing)
+		bucketing = fmt.Errorf("bucketing: %q: must be daily or monthly", o.Bucketing)
 	}
-	return config.CheckConcurrency(o.Concurrency)
+	return errors.Join(bucketing, config.CheckConcurrency(o.Concurrency))
 }
 
 func init() {
@@ -125,7 +127,11 @@ func (c *billingChartsSource) Poll(ctx context.Context) (*Snapshot, error) {
 		if err != nil {
 			return nil, c.guard.check(err)
 		}
-		ids := c.addChart(s, org, "", chart, to, ownsOrg)
+		// The organization chart's series are deployments: include/exclude
+		// apply to them (id and the name the chart gives) as to every
+		// per-deployment series. They are not sharded: like billing's
+		// per-deployment costs, the organization's shard exports them.
+		ids := c.addChart(s, org, "", chart, to, ownsOrg, c.env.Account.Deployments.Match)
 		if c.perDeployment {
 			// The organization chart's series are its deployments (deleted
 			// ones included), named as the chart names them: the
@@ -142,7 +148,7 @@ func (c *billingChartsSource) Poll(ctx context.Context) (*Snapshot, error) {
 			chart, _, err := c.env.Client.Billing.DeploymentCharts(ctx, j.org, j.dep, opts)
 			return chart, err
 		},
-		func(j job, chart *eceapi.ChartItems) { c.addChart(s, j.org, j.dep, chart, to, true) })
+		func(j job, chart *eceapi.ChartItems) { c.addChart(s, j.org, j.dep, chart, to, true, nil) })
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +161,9 @@ type chartSeries struct{ id, name string }
 
 // addChart exposes the last bucket that started at or before now as
 // "current" and the one before it as "previous", and returns the series
-// seen in those buckets.
-func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool) []chartSeries {
+// seen in those buckets. keep, if set, selects the series by id and name
+// (the first non-empty name either bucket gives).
+func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool, keep func(id, name string) bool) []chartSeries {
 	items := make([]eceapi.ChartItem, 0, len(chart.Data))
 	for _, it := range chart.Data {
 		if !it.Timestamp.After(now) {
@@ -175,6 +182,15 @@ func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *ecea
 	var ids []chartSeries
 	seenID := map[string]struct{}{}
 	names := map[string]string{}
+	for back := range 2 {
+		if idx := len(items) - 1 - back; idx >= 0 {
+			for _, v := range items[idx].Values {
+				if names[v.ID] == "" {
+					names[v.ID] = v.Name
+				}
+			}
+		}
+	}
 	for back, bucket := range []string{"current", "previous"} {
 		idx := len(items) - 1 - back
 		if idx < 0 {
@@ -187,13 +203,13 @@ func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *ecea
 		sums := map[string]float64{}
 		var order []string
 		for _, v := range it.Values {
+			if keep != nil && !keep(v.ID, names[v.ID]) {
+				continue
+			}
 			if _, ok := sums[v.ID]; !ok {
 				order = append(order, v.ID)
 			}
 			sums[v.ID] += v.Value
-			if names[v.ID] == "" {
-				names[v.ID] = v.Name
-			}
 		}
 		for _, id := range order {
 			if emit {

@@ -125,3 +125,56 @@ func TestBillingChartsPerDeploymentWithoutDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// TestBillingChartsOrganizationChartFiltered: the organization chart's
+// series are deployments, so include/exclude apply to them (on the id and
+// on the name the chart gives, in either bucket) as to every other
+// per-deployment series; they are not sharded (the organization's shard
+// exports them, like billing's per-deployment costs).
+func TestBillingChartsOrganizationChartFiltered(t *testing.T) {
+	t.Parallel()
+	// The name of d-test is given only in the previous bucket.
+	chart := `{"data":[
+		{"timestamp":1794873600,"values":[{"id":"d-live","name":"web-prod","value":30},{"id":"d-gone","name":"old-search","value":20},{"id":"d-test","name":"web-staging","value":10}]},
+		{"timestamp":1794960000,"values":[{"id":"d-live","name":"web-prod","value":3},{"id":"d-gone","name":"old-search","value":2},{"id":"d-test","value":1}]}]}`
+	for _, tc := range []struct {
+		name    string
+		filter  config.DeploymentFilter
+		sharder Sharder
+		want    []string
+	}{
+		{name: "no filter", want: []string{"d-gone", "d-live", "d-test"}},
+		{name: "exclude by name", filter: config.DeploymentFilter{Exclude: []string{"web-.*"}}, want: []string{"d-gone"}},
+		{name: "exclude by id", filter: config.DeploymentFilter{Exclude: []string{"d-gone"}}, want: []string{"d-live", "d-test"}},
+		{name: "include by name", filter: config.DeploymentFilter{Include: []string{"web-staging"}}, want: []string{"d-test"}},
+		{name: "shard 0 of 2 owns the organization: every series", sharder: HashSharder{Shard: 0, TotalShards: 2}, want: []string{"d-gone", "d-live", "d-test"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := fixtureEnv(t, map[string]string{
+				"/api/v1/organizations":           `{"organizations":[{"id":"o1","name":"org"}]}`,
+				"/api/v1/billing/costs/o1/charts": chart,
+			})
+			env.Account.Deployments = tc.filter
+			if tc.sharder != nil {
+				env.Sharder = tc.sharder
+				require.True(t, tc.sharder.OwnsOrganization())
+			}
+			src, err := newBillingChartsSource(env)
+			require.NoError(t, err)
+			snap, err := src.Poll(context.Background())
+			require.NoError(t, err)
+			var got []string
+			for _, id := range []string{"d-gone", "d-live", "d-test"} {
+				n := countLabel(t, snap, "series_id", id)
+				if n > 0 {
+					assert.Equal(t, 2, n, "%s: current and previous", id)
+					got = append(got, id)
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, 2*len(tc.want), familyNames(t, snap)["ece_billing_chart_cost_ecu"])
+			assert.Equal(t, 2, familyNames(t, snap)["ece_billing_chart_bucket_start_timestamp_seconds"])
+		})
+	}
+}

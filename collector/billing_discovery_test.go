@@ -377,7 +377,9 @@ func TestBillingClosedMonth(t *testing.T) {
 		assert.Equal(t, prev, sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", ""))
 	}
 
-	// The month changes: November is closed once, ending on its last instant.
+	// The month changes: November is closed, ending on its last instant,
+	// and fetched again on every poll of the first 48 hours of December
+	// (Elastic's billing data arrives late), then no more.
 	setNow(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC))
 	december := window("2026-12-01T00:00:00Z", "2026-12-01T01:00:00Z")
 	snap, windows = poll(t)
@@ -386,8 +388,36 @@ func TestBillingClosedMonth(t *testing.T) {
 	novCost := sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", "")
 	assert.Positive(t, novCost)
 	snap, windows = poll(t)
-	assert.Equal(t, []string{december, december}, windows)
+	assert.Equal(t, []string{november, december}, uniq(windows), "still settling: November again")
+	assert.Len(t, windows, 4)
 	assert.Equal(t, novCost, sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", ""))
+
+	// A refetch that fails while settling keeps the figure held.
+	ic.setRule(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.RawQuery, "from=2026-11-01") {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	snap, _ = poll(t)
+	assert.Len(t, snap.Partial, 1)
+	assert.Equal(t, novCost, sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", ""))
+	ic.setRule(nil)
+
+	setNow(time.Date(2026, 12, 2, 23, 59, 59, 0, time.UTC))
+	_, windows = poll(t)
+	assert.Len(t, windows, 4, "the last poll before 48 h fetches November")
+	assert.Equal(t, []string{november, window("2026-12-01T00:00:00Z", "2026-12-02T23:59:59Z")}, uniq(windows))
+
+	setNow(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
+	december = window("2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z")
+	for i := 0; i < 2; i++ {
+		snap, windows = poll(t)
+		assert.Equal(t, []string{december, december}, windows, "48 h after the month change, November is settled")
+		assert.Equal(t, 3, familyNames(t, snap)["ece_billing_deployment_previous_month_cost_ecu"])
+		assert.Positive(t, sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", ""))
+	}
 }
 
 func uniq(s []string) []string {

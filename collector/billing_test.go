@@ -168,7 +168,18 @@ func TestBillingMonthBoundaryClosesPreviousMonth(t *testing.T) {
 	assert.InDelta(t, prev, sumFamily(t, snap, "ece_billing_deployment_previous_month_cost_ecu", "", ""), 0.01)
 	assert.Equal(t, float64(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Unix()), sumFamily(t, snap, "ece_billing_window_start_timestamp_seconds", "", ""))
 
-	// The third poll does not fetch November again but keeps exposing it.
+	// The third poll, still in the first 48 hours of December, fetches
+	// November again (Elastic's billing data arrives late).
+	sim.ResetCounts()
+	snap, err = src.Poll(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, sim.Requests("get-costs-overview"))
+	assert.Equal(t, prev, sumFamily(t, snap, "ece_billing_organization_previous_month_cost_ecu", "", ""))
+
+	// After 48 hours it does not fetch November again but keeps exposing it.
+	mu.Lock()
+	now = time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC)
+	mu.Unlock()
 	sim.ResetCounts()
 	snap, err = src.Poll(context.Background())
 	require.NoError(t, err)

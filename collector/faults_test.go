@@ -267,15 +267,16 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 // TestDeletedBetweenDiscoveryAndDetail: a deployment deleted after the
-// discovery vanishes from remote clusters and billing items without failing
-// the polls.
+// discovery vanishes from remote clusters and upgrades without failing the
+// polls; billing, which never used the discovery, keeps exporting its costs
+// and items (Elastic keeps billing it for the time it ran).
 func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 62, DeploymentsPerOrg: 4})
 	discover(t, env)
 	gone := sim.Deployments()[1].ID
 	require.True(t, sim.DeleteDeployment(gone))
-	for _, f := range []func(Env) (Source, error){newRemoteClustersSource, newBillingSource, newUpgradesSource} {
+	for _, f := range []func(Env) (Source, error){newRemoteClustersSource, newUpgradesSource} {
 		src, err := f(env)
 		require.NoError(t, err)
 		snap, err := src.Poll(context.Background())
@@ -283,6 +284,13 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 		assert.Empty(t, snap.Partial)
 		assert.Zero(t, countLabel(t, snap, "deployment_id", gone))
 	}
+	src, err := newBillingSource(env)
+	require.NoError(t, err)
+	snap, err := src.Poll(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, snap.Partial)
+	assert.Positive(t, sumFamily(t, snap, "ece_billing_deployment_cost_ecu", "deployment_id", gone))
+	assert.Positive(t, sumFamily(t, snap, "ece_billing_item_cost_ecu", "deployment_id", gone))
 }
 
 // filterFamily returns a snapshot holding only the series of one family.
@@ -327,8 +335,11 @@ func (l *lockedBuffer) String() string {
 }
 
 // TestIDChurn: deployments deleted and recreated between two polls (new
-// ids). The removed ids vanish from every collector's series, the new ones
-// appear, and nothing counts as a failure.
+// ids). The removed ids vanish from every collector's series but billing's,
+// the new ones appear, and nothing counts as a failure. Billing keeps the
+// removed ones with the month-to-date cost and items they had (Elastic
+// keeps billing them for the time they ran): the organization's total does
+// not fall.
 func TestIDChurn(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 63, DeploymentsPerOrg: 6, RemoteClustersPerES: 1})
@@ -362,17 +373,26 @@ func TestIDChurn(t *testing.T) {
 	second := poll()
 	for name, snap := range second {
 		for _, id := range removed {
-			n := countLabel(t, snap, "deployment_id", id)
-			if name == billingName {
-				// The closed previous month was billed for the removed
-				// deployments too: those final figures stay, nothing else.
-				prev := countLabel(t, filterFamily(snap, "ece_billing_deployment_previous_month_cost_ecu"), "deployment_id", id)
-				assert.Equal(t, 1, prev, "closed month of removed %s", id)
-				n -= prev
+			if name == billingName || name == billingChartsName {
+				continue
 			}
-			assert.Zero(t, n, "%s still exposes removed %s", name, id)
+			assert.Zero(t, countLabel(t, snap, "deployment_id", id), "%s still exposes removed %s", name, id)
 			assert.Zero(t, countLabel(t, snap, "series_id", id), "%s still exposes removed %s", name, id)
 		}
+	}
+	bill1, bill2 := first[billingName], second[billingName]
+	assert.Equal(t, sumFamily(t, bill1, "ece_billing_organization_cost_ecu", "", ""), sumFamily(t, bill2, "ece_billing_organization_cost_ecu", "", ""),
+		"month-to-date does not fall")
+	for _, id := range removed {
+		for _, fam := range []string{"ece_billing_deployment_cost_ecu", "ece_billing_deployment_previous_month_cost_ecu", "ece_billing_item_cost_ecu", "ece_billing_item_usage_seconds", "ece_billing_dts_cost_ecu"} {
+			v := sumFamily(t, bill2, fam, "deployment_id", id)
+			assert.Positive(t, v, "%s of removed %s", fam, id)
+			assert.Equal(t, sumFamily(t, bill1, fam, "deployment_id", id), v, "%s of removed %s unchanged", fam, id)
+		}
+		assert.Zero(t, sumFamily(t, bill2, "ece_billing_deployment_hourly_rate_ecu", "deployment_id", id), "a removed %s costs nothing more", id)
+		assert.Equal(t, sumFamily(t, first[billingChartsName], "ece_billing_chart_cost_ecu", "series_id", id),
+			sumFamily(t, second[billingChartsName], "ece_billing_chart_cost_ecu", "series_id", id), "chart of removed %s", id)
+		assert.Positive(t, sumFamily(t, second[billingChartsName], "ece_billing_chart_cost_ecu", "series_id", id))
 	}
 	assert.Equal(t, 6, countValue(t, second[deploymentsName], "ece_deployment_info", 1), "one info series per listed deployment")
 	for _, id := range added {

@@ -29,12 +29,15 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 		perm      string
 		call      string
 		needs     string
+		hint      []string // what the hint says the refusal affects
 	}{
 		{collector: billingName, new: newBillingSource,
 			refuse: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/billing/costs/") },
-			perm:   "billing-costs:get:org", call: "/billing/costs/", needs: `"Billing admin"`},
+			perm:   "billing-costs:get:org", call: "/billing/costs/", needs: `"Billing admin"`,
+			hint: []string{"only this collector is affected"}},
 		{collector: deploymentsName, new: newDeploymentsSource, refuse: isListDeployments,
-			perm: "deployments:get", call: "GET /api/v1/deployments", needs: `"Viewer"`},
+			perm: "deployments:get", call: "GET /api/v1/deployments", needs: `"Viewer"`,
+			hint: []string{"remote_clusters and upgrades collectors", "reason=dependency", "--no-collector.remote_clusters", "--no-collector.upgrades"}},
 	} {
 		t.Run(tc.collector, func(t *testing.T) {
 			t.Parallel()
@@ -65,6 +68,12 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 			assert.Contains(t, out, "needs=")
 			assert.Contains(t, out, strings.ReplaceAll(tc.needs, `"`, `\"`))
 			assert.NotContains(t, out, "sim-api-key")
+			for _, h := range tc.hint {
+				assert.Contains(t, out, h)
+			}
+			if tc.collector == deploymentsName {
+				assert.NotContains(t, out, "only this collector is affected", "other collectors depend on the deployments list")
+			}
 
 			// After a success, a new refusal is news again.
 			ic.setRule(nil)
@@ -102,8 +111,10 @@ func TestBillingOnlyKey(t *testing.T) {
 ece_exporter_collector_success{account="prod",collector="api_keys"} 1
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
+ece_exporter_collector_success{account="prod",collector="deployment_health"} 1
 ece_exporter_collector_success{account="prod",collector="deployments"} 0
 ece_exporter_collector_success{account="prod",collector="remote_clusters"} 0
+ece_exporter_collector_success{account="prod",collector="stack_versions"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
 	mfs, err := reg.Gather()
@@ -154,4 +165,117 @@ func TestBillingAloneNeverListsDeployments(t *testing.T) {
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
 `), "ece_exporter_collector_success"))
+}
+
+// TestDependencyFailureLoggedOnce: a collector that iterates the
+// discovered deployments (remote_clusters, upgrades) fails with
+// reason="dependency" on every poll while the discovery fails (a
+// billing-only key): counted every poll, logged once until it succeeds.
+func TestDependencyFailureLoggedOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		collector string
+		new       func(Env) (Source, error)
+	}{
+		{remoteClustersName, newRemoteClustersSource},
+		{upgradesName, newUpgradesSource},
+	} {
+		t.Run(tc.collector, func(t *testing.T) {
+			t.Parallel()
+			sim, _, env := simBehind(t, ecesim.Options{Seed: 75, DeploymentsPerOrg: 2})
+			env.Discovery.markDone() // the first discovery poll ended without a list
+			src, err := tc.new(env)
+			require.NoError(t, err)
+			logs := &lockedBuffer{}
+			var reasons []string
+			p := newPoller("test", tc.collector, src, time.Minute, log.NewLogfmtLogger(logs), func(r string) { reasons = append(reasons, r) })
+			ctx := context.Background()
+			for i := 0; i < 3; i++ {
+				p.pollOnce(ctx)
+			}
+			assert.Equal(t, []string{ReasonDependency, ReasonDependency, ReasonDependency}, reasons, "counted every poll")
+			out := logs.String()
+			assert.Equal(t, 1, strings.Count(out, "level=warn"), "logged once, not every poll: %s", out)
+			assert.Contains(t, out, "reason=dependency")
+			assert.Contains(t, out, "--no-collector."+tc.collector)
+
+			// Once it succeeds, a new failure is news again.
+			var deps []Deployment
+			for _, d := range sim.Deployments() {
+				deps = append(deps, Deployment{ID: d.ID, Name: d.Name})
+			}
+			env.Discovery.set(deps)
+			p.pollOnce(ctx)
+			require.True(t, p.state().success)
+		})
+	}
+}
+
+// TestPartialRefusalLoggedOnce: a successful billing poll whose closed-month
+// fetch and one deployment's item call are refused (403) counts
+// reason="auth" for each refused call on every poll, but logs each refused
+// operation once, naming the call and the role it needs, until that call
+// succeeds again.
+func TestPartialRefusalLoggedOnce(t *testing.T) {
+	t.Parallel()
+	sim, ic, env := simBehind(t, ecesim.Options{Seed: 76, DeploymentsPerOrg: 3})
+	src, err := newBillingSource(env)
+	require.NoError(t, err)
+	victim := sim.Deployments()[0].ID
+	refuse := func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/deployments/"+victim+"/items") || strings.Contains(r.URL.RawQuery, "from=2026-10-01") {
+			plain403("billing-costs:get:org")(w, r)
+			return true
+		}
+		return false
+	}
+	ic.setRule(refuse)
+	logs := &lockedBuffer{}
+	var reasons []string
+	p := newPoller("test", billingName, src, time.Minute, log.NewLogfmtLogger(logs), func(r string) { reasons = append(reasons, r) })
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		p.pollOnce(ctx)
+		require.True(t, p.state().success)
+	}
+	assert.Equal(t, ReasonAuth, reasons[0])
+	assert.Len(t, reasons, 2+2*2, "first poll: items and the closed month refused; later polls: items, and the closed month again (not yet had)")
+	for _, r := range reasons {
+		assert.Equal(t, ReasonAuth, r)
+	}
+	out := logs.String()
+	assert.Equal(t, 2, strings.Count(out, "level=warn"), "one line per refused operation, not per poll: %s", out)
+	assert.Equal(t, 2, warnLines(out, "refused_call="), out)
+	assert.Contains(t, out, "/deployments/"+victim+"/items")
+	assert.Contains(t, out, "operation=get-costs-items-by-deployment")
+	assert.Contains(t, out, `\"Billing admin\"`)
+	assert.NotContains(t, out, "poll succeeded with partial failures", "refusals are not logged again as plain partial failures")
+	assert.NotContains(t, out, "sim-api-key")
+
+	// The items are allowed again, then refused again: news again.
+	ic.setRule(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.RawQuery, "from=2026-10-01") {
+			plain403("billing-costs:get:org")(w, r)
+			return true
+		}
+		return false
+	})
+	p.pollOnce(ctx)
+	ic.setRule(refuse)
+	p.pollOnce(ctx)
+	p.pollOnce(ctx)
+	out = logs.String()
+	assert.Equal(t, 3, strings.Count(out, "level=warn"), out)
+	assert.Equal(t, 2, warnLines(out, "operation=get-costs-items-by-deployment"), out)
+}
+
+// warnLines counts the warn lines of out that contain sub.
+func warnLines(out, sub string) int {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "level=warn") && strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,10 @@ type poller struct {
 	// same refusal every poll is logged at debug level only (poll
 	// goroutine only).
 	refusedLogged bool
+	// partialRefused: the operations whose refusal (a partial failure of
+	// a successful poll) was logged and is still refused (poll goroutine
+	// only).
+	partialRefused map[string]bool
 
 	// retime wakes the poll loop when the interval changes (buffered 1).
 	retime chan struct{}
@@ -219,15 +224,20 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 			keyvals = append(keyvals, "code", code)
 		}
 		call, needs, refused := refusedCall(err)
+		// A refusal (403) or a missing discovery fails every poll the same
+		// way: logged once per account and collector until the collector
+		// succeeds again, counted every time.
+		latched := refused || reason == ReasonDependency
 		switch {
-		case refused && p.refusedLogged:
+		case latched && p.refusedLogged:
 			level.Debug(p.logger).Log(keyvals...)
 		case refused:
-			// Once per account and collector until it succeeds again: a
-			// key without the role fails every poll the same way.
 			p.refusedLogged = true
-			keyvals = append(keyvals, "refused_call", call, "needs", needs,
-				"hint", "the API key lacks a permission this collector needs; only this collector is affected; logged once until the collector succeeds")
+			keyvals = append(keyvals, "refused_call", call, "needs", needs, "hint", refusedHint(p.collector))
+			level.Warn(p.logger).Log(keyvals...)
+		case reason == ReasonDependency:
+			p.refusedLogged = true
+			keyvals = append(keyvals, "hint", "this collector iterates the deployments that the deployments discovery lists, and that discovery is failing (see its own log line); logged once until the collector succeeds; turn it off with --no-collector."+p.collector)
 			level.Warn(p.logger).Log(keyvals...)
 		case reason == ReasonConfig:
 			level.Error(p.logger).Log(keyvals...)
@@ -241,17 +251,65 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 		return 0
 	}
 	p.refusedLogged = false
-	for _, perr := range snap.Partial {
-		p.errors(Reason(perr))
-	}
-	if len(snap.Partial) > 0 {
-		level.Warn(p.logger).Log("msg", "poll succeeded with partial failures", "failures", len(snap.Partial), "err", snap.Partial[0])
-	}
+	p.logPartial(snap.Partial)
 	if snap.invalid > 0 {
 		level.Warn(p.logger).Log("msg", "series dropped: invalid or duplicate", "dropped", snap.invalid)
 	}
 	level.Debug(p.logger).Log("msg", "poll succeeded", "series", snap.Len(), "duration", elapsed.Round(time.Millisecond))
 	return 0
+}
+
+// refusedHint says what a refusal of collector's calls affects.
+func refusedHint(collector string) string {
+	if collector == deploymentsName {
+		// The collectors that iterate the discovery, from the registry.
+		var deps, flags []string
+		for _, n := range Names() {
+			if registry[n].NeedsDiscovery {
+				deps = append(deps, n)
+				flags = append(flags, "--no-collector."+n)
+			}
+		}
+		return "the API key lacks a permission this collector needs; the " + strings.Join(deps, " and ") +
+			" collectors iterate the deployments this call lists and fail with reason=dependency too (turn them off with " +
+			strings.Join(append(flags, "--no-collector."+deploymentsName), ", ") + "); logged once until the collector succeeds"
+	}
+	return "the API key lacks a permission this collector needs; only this collector is affected; logged once until the collector succeeds"
+}
+
+// logPartial counts and logs the partial failures of a successful poll.
+// A refused call (403) fails the same way every poll: it is logged once
+// per operation, naming the call and the role it needs, until a poll no
+// longer has that operation refused; other failures are logged every
+// poll.
+func (p *poller) logPartial(partial []error) {
+	refusedNow := map[string]bool{}
+	var others []error
+	for _, perr := range partial {
+		p.errors(Reason(perr))
+		call, needs, refused := refusedCall(perr)
+		if !refused {
+			others = append(others, perr)
+			continue
+		}
+		op := errorOperation(perr)
+		if refusedNow[op] {
+			continue
+		}
+		refusedNow[op] = true
+		keyvals := []any{"msg", "poll succeeded, but the API refused some calls", "reason", ReasonAuth, "operation", op,
+			"refused_call", call, "needs", needs, "err", perr,
+			"hint", "the API key lacks a permission some calls of this collector need; the series of those calls are missing; logged once until these calls succeed"}
+		if p.partialRefused[op] {
+			level.Debug(p.logger).Log(keyvals...)
+		} else {
+			level.Warn(p.logger).Log(keyvals...)
+		}
+	}
+	p.partialRefused = refusedNow
+	if len(others) > 0 {
+		level.Warn(p.logger).Log("msg", "poll succeeded with partial failures", "failures", len(others), "err", others[0])
+	}
 }
 
 // safePoll turns a panic in a collector into an error: a bug in one

@@ -97,3 +97,38 @@ func TestDescriptorsAreValidAndUnique(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyDryRunAnswerIsNoFailure: a dry run accepted with 202 and an
+// empty or whitespace-only body ("no version") is a success:
+// ece_exporter_api_requests_total counts it, the failures counter does not,
+// while a truncated body still counts as a decode failure.
+func TestEmptyDryRunAnswerIsNoFailure(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{"kibana": "", "apm": "\n", "integrations_server": " \r\n", "enterprise_search": `{"resource_id"`}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(bodies[strings.Split(r.URL.Path, "/")[5]]))
+	}))
+	t.Cleanup(srv.Close)
+	reg := prometheus.NewPedanticRegistry()
+	self, err := newSelfMetrics(reg)
+	require.NoError(t, err)
+	c, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithMaxRetries(0), eceapi.WithObserver(self.observer("prod", &rateState{})))
+	require.NoError(t, err)
+	for _, kind := range []string{"kibana", "apm", "integrations_server"} {
+		v, _, err := c.Deployments.UpgradeDryRun(t.Context(), "d", kind, "main-"+kind)
+		require.NoError(t, err, kind)
+		require.False(t, v.VersionReported(), kind)
+	}
+	_, _, err = c.Deployments.UpgradeDryRun(t.Context(), "d", "enterprise_search", "main-enterprise_search")
+	require.Error(t, err)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP ece_exporter_api_request_failures_total HTTP requests to the Elastic Cloud API that failed, by spec operation and bounded reason; a 2xx answer whose body could not be read or decoded counts here too.
+# TYPE ece_exporter_api_request_failures_total counter
+ece_exporter_api_request_failures_total{account="prod",operation="upgrade-deployment-stateless-resource",reason="decode"} 1
+# HELP ece_exporter_api_requests_total HTTP requests sent to the Elastic Cloud API, by spec operation and status code ("none" when no answer arrived).
+# TYPE ece_exporter_api_requests_total counter
+ece_exporter_api_requests_total{account="prod",code="202",operation="upgrade-deployment-stateless-resource"} 4
+`), "ece_exporter_api_request_failures_total", "ece_exporter_api_requests_total"))
+}

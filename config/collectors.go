@@ -121,6 +121,8 @@ func (c Collectors) With(name string, o CollectorOptions) Collectors {
 // sets, starting from the collector's defaults, strictly (an unknown key
 // is an error), then checks its durations, its minimum interval and calls
 // its Validate. Collectors the document leaves out keep their defaults.
+// Every semantic error is reported (as one *yaml.TypeError, so that the
+// other sections are decoded and checked too), in document order.
 func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
 	// First the names (a yaml.Node value keeps its position: the names
 	// are checked in document order).
@@ -140,45 +142,70 @@ func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
 		}
 		return a.Column < b.Column
 	})
-	// One struct field per collector set, so that yaml decodes them all in
-	// one strict pass with the document's line numbers.
+	// One struct field per known collector set, so that yaml decodes them
+	// all in one strict pass with the document's line numbers.
+	// An unknown name gets a yaml.Node field, which takes anything, so
+	// that it is reported as unknown and the others are still decoded.
+	var errs []error
 	var fields []reflect.StructField
 	for _, name := range names {
-		s, ok := spec(name)
-		if !ok {
-			return fmt.Errorf("collectors.%s: unknown collector", name)
+		t := reflect.TypeOf(yaml.Node{})
+		if s, ok := spec(name); ok {
+			t = reflect.TypeOf(s.defaults())
 		}
 		fields = append(fields, reflect.StructField{
 			Name: fmt.Sprintf("F%d", len(fields)),
-			Type: reflect.TypeOf(s.defaults()),
+			Type: t,
 			Tag:  reflect.StructTag(fmt.Sprintf(`yaml:%q`, name)),
 		})
 	}
 	v := reflect.New(reflect.StructOf(fields))
 	for i, name := range names {
-		v.Elem().Field(i).Set(reflect.ValueOf((*c)[name]))
+		if o, ok := (*c)[name]; ok {
+			v.Elem().Field(i).Set(reflect.ValueOf(o))
+		}
 	}
 	if err := unmarshal(v.Interface()); err != nil {
 		return err
 	}
 	for i, name := range names {
+		if _, ok := spec(name); !ok {
+			errs = append(errs, fmt.Errorf("collectors.%s: unknown collector", name))
+			continue
+		}
 		f := v.Elem().Field(i)
 		if err := checkDurations("collectors."+name, f); err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		o := f.Interface().(CollectorOptions)
 		s, _ := spec(name)
 		iv := o.PollInterval()
-		if _, err := iv.check("collectors."+name+".interval", s.minInterval, 0); err != nil {
-			return err
+		_, ierr := iv.check("collectors."+name+".interval", s.minInterval, 0)
+		if ierr != nil {
+			errs = append(errs, ierr)
 		}
 		if err := o.Validate(); err != nil {
-			return fmt.Errorf("collectors.%s.%w", name, err)
+			for _, e := range splitErrors(err) {
+				errs = append(errs, fmt.Errorf("collectors.%s.%w", name, e))
+			}
+			continue
+		}
+		if ierr != nil {
+			continue
 		}
 		normalizeDurations(f)
 		(*c)[name] = f.Interface().(CollectorOptions)
 	}
-	return nil
+	return semanticErrors(errs)
+}
+
+// splitErrors returns the errors joined in err (errors.Join), or err.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 var durationType = reflect.TypeOf(Duration{})

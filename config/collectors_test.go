@@ -38,6 +38,9 @@ func TestCollectorDefaults(t *testing.T) {
 		"api_keys":        collector.APIKeysOptions{Interval: dur(15 * time.Minute), Scope: "own"},
 		"upgrades":        collector.UpgradesOptions{Interval: dur(24 * time.Hour), Concurrency: 2},
 
+		"deployment_health": collector.DeploymentHealthOptions{Interval: dur(2 * time.Minute)},
+		"stack_versions":    collector.IntervalOptions{Interval: dur(6 * time.Hour)},
+
 		"platform_allocators":   collector.IntervalOptions{Interval: dur(time.Minute)},
 		"platform_proxies":      collector.IntervalOptions{Interval: dur(time.Minute)},
 		"platform_runners":      collector.IntervalOptions{Interval: dur(5 * time.Minute)},

@@ -13,8 +13,12 @@
 // reload picks up a rotated key, and they never appear in an error, in
 // Redacted output or in fmt output of a Config (see Secret).
 //
-// The package imports no Prometheus package and no other package of this
-// module.
+// SafeConfig holds the running configuration and reloads it safely, with
+// the reload metrics beside it.
+//
+// Every file is read with internal/safefile (regular files only, bounded in
+// size and time). Of this module the package imports only that one; of
+// Prometheus only client_golang, for SafeConfig's gauges.
 package config
 
 import (
@@ -67,6 +71,10 @@ type Account struct {
 	// the credential source above.
 	Credentials Credentials `yaml:"-"`
 
+	// invalid marks an account the document check found errors in; Parse
+	// does not read its files.
+	invalid bool
+
 	// tlsDigest fingerprints the TLS files read at load time so that Equal
 	// notices a rotated certificate. A pointer, so fmt prints an address
 	// rather than the digest of a private key.
@@ -104,35 +112,47 @@ type DeploymentFilter struct {
 }
 
 // Compile compiles Include and Exclude. Parse calls it; a filter built by
-// hand that is not compiled is compiled at each Match.
+// hand that is not compiled is compiled at each Match. The error is the
+// first bad expression's.
 func (f *DeploymentFilter) Compile() error {
-	var err error
-	if f.include, err = compileAnchored("include", f.Include); err != nil {
-		return err
+	if errs := f.compileAll(); len(errs) > 0 {
+		return errs[0]
 	}
-	f.exclude, err = compileAnchored("exclude", f.Exclude)
-	return err
+	return nil
+}
+
+// compileAll compiles Include and Exclude and returns an error for every
+// bad expression.
+func (f *DeploymentFilter) compileAll() []error {
+	var inc, exc []error
+	f.include, inc = compileAnchored("include", f.Include)
+	f.exclude, exc = compileAnchored("exclude", f.Exclude)
+	return append(inc, exc...)
 }
 
 // compileAnchored compiles each expression as ^(?:expr)$. The expression is
 // first compiled alone, so that the error describes what the user wrote and
 // something like ")(" is not accepted just because wrapping balances it.
-func compileAnchored(key string, exprs []string) ([]*regexp.Regexp, error) {
+// With an error, fewer expressions than exprs come back.
+func compileAnchored(key string, exprs []string) ([]*regexp.Regexp, []error) {
 	if len(exprs) == 0 {
 		return nil, nil
 	}
-	out := make([]*regexp.Regexp, len(exprs))
+	out := make([]*regexp.Regexp, 0, len(exprs))
+	var errs []error
 	for i, e := range exprs {
 		if _, err := regexp.Compile(e); err != nil {
-			return nil, fmt.Errorf("%s[%d]: %q: %v", key, i, e, err)
+			errs = append(errs, fmt.Errorf("%s[%d]: %q: %v", key, i, e, err))
+			continue
 		}
 		re, err := regexp.Compile("^(?:" + e + ")$")
 		if err != nil {
-			return nil, fmt.Errorf("%s[%d]: %q: %v", key, i, e, err)
+			errs = append(errs, fmt.Errorf("%s[%d]: %q: %v", key, i, e, err))
+			continue
 		}
-		out[i] = re
+		out = append(out, re)
 	}
-	return out, nil
+	return out, errs
 }
 
 // Match reports whether a deployment passes the filter: it matches an

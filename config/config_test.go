@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -90,6 +91,10 @@ var invalidCases = map[string]string{
 	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
 	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
 	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
+	"health-interval-too-short.yml": `collectors.deployment_health.interval: "10s": must be at least 30s`,
+	"health-tag-empty.yml":          `collectors.deployment_health.tags[1]: must not be empty`,
+	"health-tag-twice.yml":          `collectors.deployment_health.tags[2]: "team": listed twice`,
+	"stack-versions-too-short.yml":  `collectors.stack_versions.interval: "1m": must be at least 15m0s`,
 	"bad-concurrency.yml":           `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
 	"max-in-flight.yml":             `http.max_in_flight: 0: must be between 1 and 256`,
 	"http-timeout-too-long.yml":     `http.timeout: "11m": must be at most 10m0s`,
@@ -100,6 +105,43 @@ var invalidCases = map[string]string{
 	"unknown-top-key.yml":           "scrape_interval: unknown field (line 3)",
 	"syntax-error.yml":              "yaml: line 1: did not find expected '-' indicator",
 	"multiple-documents.yml":        `yaml: the configuration must be a single YAML document`,
+	"url-port-out-of-range.yml":     `accounts[0].url: "http://[::1]:99999": port 99999: must be between 1 and 65535`,
+	"url-port-zero.yml":             `accounts[0].url: "https://ece.example.internal:0": port 0: must be between 1 and 65535`,
+	"url-port-without-host.yml":     `accounts[0].url: "https://:12443": host is required`,
+	"url-empty-port.yml":            `accounts[0].url: "https://ece.example.internal:": port is empty`,
+	// Every error at once (issue 14 §20): the document's, accounts first,
+	// then those of reading the files and variables of the accounts that
+	// passed the document check.
+	"many-errors.yml": strings.Join([]string{
+		`accounts[0].name: "Prod": must match ^[a-z0-9_-]+$`,
+		`accounts[0].url: "http://[::1]:99999": port 99999: must be between 1 and 65535`,
+		`accounts[0].organization_ids[0]: "a/b": not a valid organization id`,
+		`accounts[4].name: "files": duplicate account name (also accounts[1])`,
+		`collectors.billing.interval: "1m": must be at least 5m0s`,
+		`collectors.billing.concurrency: 100: must be between 1 and 64`,
+		`collectors.api_keys.scope: "mine": must be own or all`,
+		`http.timeout: "11m": must be at most 10m0s`,
+		`http.max_in_flight: 0: must be between 1 and 256`,
+		`accounts[1].api_key_file: "/nonexistent/ec_api_key": open /nonexistent/ec_api_key: no such file or directory`,
+		`accounts[2].api_key_env: "EC_API_KEY_NOT_SET": environment variable is not set or empty`,
+	}, "\n"),
+	"account-many-errors.yml": strings.Join([]string{
+		`accounts[0].name: required`,
+		`accounts[0].url: required for ece accounts (https://<coordinator>:12443)`,
+		`accounts[0]: api_key_file and api_key_env are mutually exclusive`,
+		`accounts[0].tls: cert_file and key_file must be set together`,
+		`accounts[0].organization_ids[1]: "1": duplicate (also organization_ids[0])`,
+		`accounts[0].organization_ids[2]: "": not a valid organization id`,
+		"accounts[0].deployments.include[0]: \"(\": error parsing regexp: missing closing ): `(`",
+		"accounts[0].deployments.exclude[0]: \")(\": error parsing regexp: unexpected ): `)(`",
+	}, "\n"),
+	"tls-many-errors.yml": strings.Join([]string{
+		`accounts[0].api_key_file: "/nonexistent/ec_api_key": open /nonexistent/ec_api_key: no such file or directory`,
+		`accounts[0].tls.ca_file: "key.txt": no PEM certificate found`,
+		`accounts[0].tls.cert_file: "/nonexistent/client.pem": open /nonexistent/client.pem: no such file or directory`,
+		`accounts[0].tls.key_file: "/nonexistent/client.key": open /nonexistent/client.key: no such file or directory`,
+	}, "\n"),
+	"errors-beside-a-type-error.yml": "collectors.billing.interval: \"1m\": must be at least 5m0s\nhttp.max_retries: must be an integer, not a string (line 7)",
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -386,7 +428,7 @@ func TestReadFileLimit(t *testing.T) {
 	if _, statErr := os.Stat("/dev/zero"); statErr == nil {
 		_, err = Parse([]byte("accounts:\n  - {name: p, api_key_file: /dev/zero}\n"))
 		require.Error(t, err)
-		assert.Equal(t, `accounts[0].api_key_file: "/dev/zero": file is larger than 4194304 bytes`, err.Error())
+		assert.Equal(t, `accounts[0].api_key_file: "/dev/zero": read /dev/zero: not a regular file (a character device)`, err.Error())
 	}
 }
 
@@ -491,6 +533,24 @@ func TestExampleConfig(t *testing.T) {
 	for _, key := range yamlKeys(reflect.TypeOf(Config{})) {
 		assert.Contains(t, string(data), key+":", "config.example.yml does not mention %q", key)
 	}
+}
+
+// TestExampleConfigReportsEveryError: config.example.yml as shipped, on a
+// machine with neither its key file nor its variable, names both (issue 14
+// §20: it used to name only the first).
+func TestExampleConfigReportsEveryError(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "config.example.yml"))
+	require.NoError(t, err)
+	_, err = Parse(data,
+		WithBaseDir(".."),
+		WithReadFile(func(name string) ([]byte, error) {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}),
+		WithLookupEnv(func(string) (string, bool) { return "", false }))
+	require.Error(t, err)
+	assert.Equal(t, `accounts[0].api_key_file: "/run/secrets/ec_api_key": open /run/secrets/ec_api_key: file does not exist`+"\n"+
+		`accounts[1].api_key_env: "ECE_API_KEY": environment variable is not set or empty`, err.Error())
 }
 
 // yamlKeys lists the YAML keys of t and of the structs below it.

@@ -25,83 +25,152 @@ type plainConfig Config
 
 // UnmarshalYAML fills the defaults, decodes, and checks every account. The
 // checks that read files or the environment are left to Parse.
+//
+// Every semantic error of the document is reported, not only the first:
+// they travel as one *yaml.TypeError (which yaml lets decoding go on past),
+// the accounts' first, then the other sections' in document order. When
+// yaml itself could not decode part of the document (a wrong type, an
+// unknown key), the accounts are not checked: their fields may be missing
+// only because of that error.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = Config{Collectors: DefaultCollectors(), HTTP: DefaultHTTP}
-	if err := unmarshal((*plainConfig)(c)); err != nil {
+	err := unmarshal((*plainConfig)(c))
+	var te *yaml.TypeError
+	if err != nil && !errors.As(err, &te) {
 		return err
 	}
-	return c.validateAccounts()
-}
-
-func (c *Config) validateAccounts() error {
-	if len(c.Accounts) == 0 {
-		return errors.New("accounts: at least one account is required")
-	}
-	seen := make(map[string]int, len(c.Accounts))
-	for i := range c.Accounts {
-		a := &c.Accounts[i]
-		at := fmt.Sprintf("accounts[%d]", i)
-		if err := a.validate(at); err != nil {
+	var others []string
+	if te != nil {
+		if structural(te) {
 			return err
 		}
-		if j, dup := seen[a.Name]; dup {
-			return fmt.Errorf("%s.name: %q: duplicate account name (also accounts[%d])", at, a.Name, j)
-		}
-		seen[a.Name] = i
+		others = te.Errors
+	}
+	msgs := append(c.validateAccounts(), others...)
+	if len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
 	}
 	return nil
 }
 
+// structural reports whether yaml itself failed to decode part of the
+// document: its messages begin "line N:", ours with a field path.
+func structural(te *yaml.TypeError) bool {
+	for _, m := range te.Errors {
+		if strings.HasPrefix(m, "line ") {
+			return true
+		}
+	}
+	return false
+}
+
+// collect returns the non-nil errors of errs.
+func collect(errs ...error) []error {
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// semanticErrors returns the messages of errs as a *yaml.TypeError, so
+// that decoding goes on and every error is reported, or nil.
+func semanticErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	te := &yaml.TypeError{}
+	for _, err := range errs {
+		te.Errors = append(te.Errors, err.Error())
+	}
+	return te
+}
+
+// validateAccounts checks every account and returns all the errors found.
+// An account with an error is marked invalid, so that Parse does not read
+// its files.
+func (c *Config) validateAccounts() []string {
+	if len(c.Accounts) == 0 {
+		return []string{"accounts: at least one account is required"}
+	}
+	var msgs []string
+	seen := make(map[string]int, len(c.Accounts))
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		at := fmt.Sprintf("accounts[%d]", i)
+		errs := a.validate(at)
+		if j, dup := seen[a.Name]; dup && a.Name != "" {
+			errs = append(errs, fmt.Errorf("%s.name: %q: duplicate account name (also accounts[%d])", at, a.Name, j))
+		} else if !dup {
+			seen[a.Name] = i
+		}
+		a.invalid = len(errs) > 0
+		for _, err := range errs {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	return msgs
+}
+
 // validate checks one account, fills its defaults and compiles its
-// filters; at is its path, e.g. "accounts[2]".
-func (a *Account) validate(at string) error {
+// filters; at is its path, e.g. "accounts[2]". It returns every error.
+func (a *Account) validate(at string) []error {
+	var errs []error
 	switch {
 	case a.Name == "":
-		return fmt.Errorf("%s.name: required", at)
+		errs = append(errs, fmt.Errorf("%s.name: required", at))
 	case !accountNameRE.MatchString(a.Name):
-		return fmt.Errorf("%s.name: %q: must match %s", at, a.Name, accountNameRegex)
+		errs = append(errs, fmt.Errorf("%s.name: %q: must match %s", at, a.Name, accountNameRegex))
 	}
 
 	if a.Platform == "" {
 		a.Platform = PlatformESS
 	}
-	if a.Platform != PlatformESS && a.Platform != PlatformECE {
-		return fmt.Errorf("%s.platform: %q: must be ess or ece", at, a.Platform)
+	platformOK := a.Platform == PlatformESS || a.Platform == PlatformECE
+	if !platformOK {
+		errs = append(errs, fmt.Errorf("%s.platform: %q: must be ess or ece", at, a.Platform))
 	}
 
-	if a.URL == "" {
-		if a.Platform == PlatformECE {
-			return fmt.Errorf("%s.url: required for ece accounts (https://<coordinator>:12443)", at)
-		}
+	switch {
+	case a.URL == "" && a.Platform == PlatformECE:
+		errs = append(errs, fmt.Errorf("%s.url: required for ece accounts (https://<coordinator>:12443)", at))
+	case a.URL == "" && a.Platform == PlatformESS:
 		a.URL = DefaultESSURL
-	}
-	if err := checkURL(a.URL); err != nil {
-		return fmt.Errorf("%s.url: %w", at, err)
+	case a.URL != "":
+		if err := checkURL(a.URL); err != nil {
+			errs = append(errs, fmt.Errorf("%s.url: %w", at, err))
+		}
 	}
 
-	if err := a.checkCredentialSource(at); err != nil {
-		return err
+	if platformOK {
+		if err := a.checkCredentialSource(at); err != nil {
+			errs = append(errs, err)
+		}
 	}
 
 	if (a.TLS.CertFile == "") != (a.TLS.KeyFile == "") {
-		return fmt.Errorf("%s.tls: cert_file and key_file must be set together", at)
+		errs = append(errs, fmt.Errorf("%s.tls: cert_file and key_file must be set together", at))
 	}
 
 	seenOrg := make(map[string]int, len(a.OrganizationIDs))
 	for j, id := range a.OrganizationIDs {
 		if id == "" || strings.ContainsAny(id, "/?#% \t\r\n") {
-			return fmt.Errorf("%s.organization_ids[%d]: %q: not a valid organization id", at, j, id)
+			errs = append(errs, fmt.Errorf("%s.organization_ids[%d]: %q: not a valid organization id", at, j, id))
+			continue
 		}
 		if k, dup := seenOrg[id]; dup {
-			return fmt.Errorf("%s.organization_ids[%d]: %q: duplicate (also organization_ids[%d])", at, j, id, k)
+			errs = append(errs, fmt.Errorf("%s.organization_ids[%d]: %q: duplicate (also organization_ids[%d])", at, j, id, k))
+			continue
 		}
 		seenOrg[id] = j
 	}
 
-	if err := a.Deployments.Compile(); err != nil {
-		return fmt.Errorf("%s.deployments.%w", at, err)
+	for _, err := range a.Deployments.compileAll() {
+		errs = append(errs, fmt.Errorf("%s.deployments.%w", at, err))
 	}
-	return nil
+	return errs
 }
 
 // checkURL accepts an absolute http(s) URL with a host and optionally a
@@ -130,6 +199,16 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%s: credentials in the URL are not allowed; use api_key_file", shown)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return fmt.Errorf("%s: query and fragment are not allowed", shown)
+	case u.Hostname() == "":
+		return fmt.Errorf("%s: host is required", shown)
+	}
+	// url.Parse checks that a port is digits, not that it is a port.
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s: port %s: must be between 1 and 65535", shown, port)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return fmt.Errorf("%s: port is empty", shown)
 	}
 	return nil
 }
@@ -305,20 +384,17 @@ func (h *HTTP) UnmarshalYAML(unmarshal func(any) error) error {
 		return err
 	}
 	timeout, err := raw.Timeout.check("http.timeout", 0, MaxHTTPTimeout)
-	if err != nil {
-		return err
-	}
-	if err := checkRange("http.max_in_flight", raw.MaxInFlight, MinMaxInFlight, MaxMaxInFlight); err != nil {
-		return err
-	}
-	if err := checkRange("http.max_retries", raw.MaxRetries, 0, MaxMaxRetries); err != nil {
-		return err
-	}
+	errs := collect(err,
+		checkRange("http.max_in_flight", raw.MaxInFlight, MinMaxInFlight, MaxMaxInFlight),
+		checkRange("http.max_retries", raw.MaxRetries, 0, MaxMaxRetries))
 	if raw.MaxBodyBytes < MinMaxBodyBytes {
-		return fmt.Errorf("http.max_body_bytes: %d: must be at least %d (1 KiB)", raw.MaxBodyBytes, MinMaxBodyBytes)
+		errs = append(errs, fmt.Errorf("http.max_body_bytes: %d: must be at least %d (1 KiB)", raw.MaxBodyBytes, MinMaxBodyBytes))
 	}
 	if raw.MaxRequestsPerHour < 0 {
-		return fmt.Errorf("http.max_requests_per_hour: %d: must not be negative (0 = no budget)", raw.MaxRequestsPerHour)
+		errs = append(errs, fmt.Errorf("http.max_requests_per_hour: %d: must not be negative (0 = no budget)", raw.MaxRequestsPerHour))
+	}
+	if err := semanticErrors(errs); err != nil {
+		return err
 	}
 	*h = HTTP{Timeout: timeout, MaxInFlight: raw.MaxInFlight, MaxRetries: raw.MaxRetries,
 		MaxBodyBytes: raw.MaxBodyBytes, MaxRequestsPerHour: raw.MaxRequestsPerHour}

@@ -16,11 +16,24 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
-// maxFileSize bounds every file Parse reads (secrets, TLS files), so that a
-// path like /dev/zero fails instead of exhausting memory.
-const maxFileSize = 4 << 20
+// maxFileSize bounds every file Parse reads (secrets, TLS files):
+// safefile's cap, checked again here for the files a WithReadFile function
+// returns.
+const maxFileSize = safefile.MaxSize
+
+// MaxConfigFileSize bounds the configuration file Load reads: 1 MiB, some
+// thousands of accounts. Decoding YAML takes about 100 times the size of
+// the document in memory, so this keeps a hostile or mistaken file well
+// under the 256 MiB the shipped manifests allow.
+const MaxConfigFileSize = 1 << 20
+
+// maxErrors is how many errors one Parse reports; a file of thousands of
+// bad lines gives the first ones and a count of the rest.
+const maxErrors = 25
 
 // ParseOption changes where Parse reads files and environment variables.
 type ParseOption func(*parser)
@@ -56,9 +69,11 @@ func WithReadFile(f func(string) ([]byte, error)) ParseOption {
 
 // Load reads and parses a configuration file. Relative paths in it are
 // resolved against its directory; environment variables come from the
-// process.
+// process. The file must be a regular file of at most MaxConfigFileSize,
+// every file it names one of at most 4 MiB (safefile.MaxSize); a named
+// pipe or a device fails at once instead of blocking or exhausting memory.
 func Load(filename string) (*Config, error) {
-	b, err := os.ReadFile(filename)
+	b, err := safefile.ReadFileLimit(filename, MaxConfigFileSize, safefile.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
@@ -69,10 +84,12 @@ func Load(filename string) (*Config, error) {
 // validates it, and resolves the credentials of every account (reading
 // secret files and environment variables) and checks its TLS files. The
 // error names the field path and the bad value, or is yaml's own error
-// (beginning "yaml: ") for a document that does not decode. It never
-// contains a secret.
+// (beginning "yaml: ") for a document that does not decode. It reports
+// every error found, one per line: the document's, then those of reading
+// the files and variables of the accounts that passed the document check.
+// It never contains a secret.
 func Parse(data []byte, opts ...ParseOption) (*Config, error) {
-	p := parser{lookupEnv: os.LookupEnv, readFile: readFileLimited}
+	p := parser{lookupEnv: os.LookupEnv, readFile: safefile.ReadFile}
 	for _, o := range opts {
 		o(&p)
 	}
@@ -80,10 +97,16 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var cfg *Config
+	var msgs []string
+	resolve := true
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err, data)
-	}
-	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlError(err, data)
+		}
+		msgs = typeErrorMessages(te, data)
+		resolve = !structural(te) // the accounts were not checked
+	} else if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		if err != nil {
 			return nil, yamlError(err, data)
 		}
@@ -95,9 +118,15 @@ func Parse(data []byte, opts ...ParseOption) (*Config, error) {
 	}
 
 	for i := range cfg.Accounts {
-		if err := p.resolve(&cfg.Accounts[i], fmt.Sprintf("accounts[%d]", i)); err != nil {
-			return nil, err
+		if !resolve || cfg.Accounts[i].invalid {
+			continue
 		}
+		for _, err := range p.resolve(&cfg.Accounts[i], fmt.Sprintf("accounts[%d]", i)) {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) > 0 {
+		return nil, joinErrors(msgs)
 	}
 	return cfg, nil
 }
@@ -114,17 +143,43 @@ func yamlError(err error, data []byte) error {
 		}
 		return err // ours, from the UnmarshalYAML checks: names the field
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
-	idx := newNodeIndex(&root)
+	return joinErrors(typeErrorMessages(te, data))
+}
+
+// joinErrors is one error of one message per line, at most maxErrors.
+func joinErrors(msgs []string) error {
+	if len(msgs) > maxErrors {
+		msgs = append(msgs[:maxErrors:maxErrors], fmt.Sprintf("... and %d more errors", len(msgs)-maxErrors))
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// typeErrorMessages rewrites yaml's type errors (they begin "line N:") as
+// yamlError says, and keeps ours (the semantic checks, which begin with
+// the field path) as they are.
+func typeErrorMessages(te *yaml.TypeError, data []byte) []string {
+	var idx *nodeIndex
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
+		switch {
+		case i >= maxErrors: // counted, never shown; yaml's may quote a value
+			msgs[i] = "(not shown)"
+			continue
+		case !strings.HasPrefix(m, "line "): // ours
+			msgs[i] = m
+			continue
+		}
+		if idx == nil {
+			var root yaml.Node
+			_ = yaml.Unmarshal(data, &root) // it decoded once already; on failure paths stay unknown
+			idx = newNodeIndex(&root)
+		}
 		msgs[i] = unquoteValues(idx.name(publicTypeNames.Replace(m)))
 		if strings.HasPrefix(msgs[i], "line ") {
 			msgs[i] = "yaml: " + msgs[i] // no field to name for sure
 		}
 	}
-	return errors.New(strings.Join(msgs, "\n"))
+	return msgs
 }
 
 // quotedValueRE matches the values yaml quotes in its errors.
@@ -143,7 +198,7 @@ var (
 // nothing rather than a wrong field.
 type nodeIndex struct {
 	keys     map[lineName][]string // (line, key) → paths of such keys
-	values   []pathNode            // every value node with its path
+	values   map[int][]pathNode    // line → every value node on it, with its path
 	hasAlias bool
 }
 
@@ -158,11 +213,11 @@ type pathNode struct {
 }
 
 func newNodeIndex(root *yaml.Node) *nodeIndex {
-	idx := &nodeIndex{keys: map[lineName][]string{}}
+	idx := &nodeIndex{keys: map[lineName][]string{}, values: map[int][]pathNode{}}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		if n.Kind != yaml.DocumentNode {
-			idx.values = append(idx.values, pathNode{path, n})
+			idx.values[n.Line] = append(idx.values[n.Line], pathNode{path, n})
 		}
 		switch n.Kind {
 		case yaml.DocumentNode:
@@ -209,8 +264,8 @@ func (idx *nodeIndex) name(msg string) string {
 	line, _ := strconv.Atoi(m[1])
 	tag, quoted, target := m[2], m[3], m[4]
 	var found []pathNode
-	for _, v := range idx.values {
-		if v.node.Line != line || v.node.ShortTag() != tag || (v.path == "") != (target == "config.Config") {
+	for _, v := range idx.values[line] { // by line: a file of many errors stays linear
+		if v.node.ShortTag() != tag || (v.path == "") != (target == "config.Config") {
 			continue
 		}
 		if quoted != "" && !sameValue(v.node.Value, quoted) {
@@ -275,15 +330,6 @@ func kindName(tag string) string {
 	return tag
 }
 
-func readFileLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close() //nolint:errcheck // read-only file: Close reports nothing useful
-	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
-}
-
 func (p *parser) path(f string) string {
 	if filepath.IsAbs(f) || p.baseDir == "" {
 		return f
@@ -309,9 +355,14 @@ func (p *parser) read(at, name string) (string, []byte, error) {
 
 // resolve reads the credentials and TLS files of an account whose
 // credential source has been checked by UnmarshalYAML, and rewrites its
-// file paths to the resolved ones.
-func (p *parser) resolve(a *Account, at string) error {
+// file paths to the resolved ones. It returns every error.
+func (p *parser) resolve(a *Account, at string) []error {
 	a.Credentials = Credentials{}
+	errs := collect(p.resolveCredentials(a, at))
+	return append(errs, p.resolveTLS(a, at)...)
+}
+
+func (p *parser) resolveCredentials(a *Account, at string) error {
 	switch {
 	case a.APIKeyFile != "":
 		path, b, err := p.read(at+".api_key_file", a.APIKeyFile)
@@ -353,7 +404,7 @@ func (p *parser) resolve(a *Account, at string) error {
 		// Unreachable after UnmarshalYAML; kept for Configs built by hand.
 		return fmt.Errorf("%s: no credentials: set one of api_key_file, api_key_env, api_key, or username with password_file (ece only)", at)
 	}
-	return p.resolveTLS(a, at)
+	return nil
 }
 
 // checkAPIKey rejects keys that cannot go into an Authorization header, the
@@ -368,11 +419,12 @@ func checkAPIKey(key string) error {
 // resolveTLS checks that the TLS files are readable and hold what they
 // should, so that --config.check catches a wrong path, and fingerprints them
 // for Equal.
-func (p *parser) resolveTLS(a *Account, at string) error {
+func (p *parser) resolveTLS(a *Account, at string) []error {
 	h := sha256.New()
 	var contents [3][]byte
 	certName, keyName := a.TLS.CertFile, a.TLS.KeyFile
 	read := false
+	var errs []error
 	for i, f := range []struct {
 		key  string
 		name *string
@@ -386,17 +438,22 @@ func (p *parser) resolveTLS(a *Account, at string) error {
 		}
 		path, b, err := p.read(at+".tls."+f.key, *f.name)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		if i == 0 && !x509.NewCertPool().AppendCertsFromPEM(b) {
-			return fmt.Errorf("%s.tls.ca_file: %q: no PEM certificate found", at, *f.name)
+			errs = append(errs, fmt.Errorf("%s.tls.ca_file: %q: no PEM certificate found", at, *f.name))
+			continue
 		}
 		*f.name, contents[i], read = path, b, true
 	}
-	if contents[1] != nil {
+	if contents[1] != nil && contents[2] != nil {
 		if _, err := tls.X509KeyPair(contents[1], contents[2]); err != nil {
-			return fmt.Errorf("%s.tls: cert_file %q and key_file %q: %v", at, certName, keyName, err)
+			errs = append(errs, fmt.Errorf("%s.tls: cert_file %q and key_file %q: %v", at, certName, keyName, err))
 		}
+	}
+	if errs != nil {
+		return errs
 	}
 	if !read {
 		a.tlsDigest = nil

@@ -161,7 +161,8 @@ func sessionExpiry(tr tokenResponse, now time.Time) time.Time {
 // refresh, and the API remains the judge of the token's validity. Any
 // token that is not a JWT with a numeric exp gives false.
 func jwtExpiry(tok string) (time.Time, bool) {
-	parts := strings.Split(tok, ".")
+	// At most 4 parts: a token of many dots costs no more than one of four.
+	parts := strings.SplitN(tok, ".", 4)
 	if len(parts) != 3 || len(parts[1]) > 8192 {
 		return time.Time{}, false
 	}

@@ -35,6 +35,11 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMaxInFlight caps concurrent requests of one client.
 	DefaultMaxInFlight = 8
+	// DefaultBillingV2URL is the host of the Cloud Billing API (v2), which
+	// Elastic serves apart from the Cloud API (see WithBillingV2URL).
+	DefaultBillingV2URL = "https://billing.elastic-cloud.com"
+	// BillingV2BasePath is appended to the billing v2 base URL once.
+	BillingV2BasePath = "/api/v2"
 )
 
 // Client talks to one Elastic Cloud or ECE API endpoint with one set of
@@ -42,6 +47,7 @@ const (
 type Client struct {
 	httpClient   *http.Client
 	baseURL      *url.URL
+	billingV2URL *url.URL // ends in /api/v2/
 	userAgent    string
 	auth         authenticator
 	maxRetries   int
@@ -57,10 +63,12 @@ type Client struct {
 	// Services, one per API area.
 	Deployments   *DeploymentsService
 	Billing       *BillingService
+	BillingV2     *BillingV2Service // the Cloud Billing API, on its own host
 	Organizations *OrganizationsService
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
 	Platform      *PlatformService
+	Stack         *StackService
 }
 
 type service struct{ client *Client }
@@ -96,6 +104,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err := WithBaseURL(DefaultESSURL)(c); err != nil {
 		return nil, err
 	}
+	if err := WithBillingV2URL(DefaultBillingV2URL)(c); err != nil {
+		return nil, err
+	}
 	c.inFlight = make(chan struct{}, DefaultMaxInFlight)
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -105,10 +116,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.httpClient.CheckRedirect = c.checkRedirect
 	c.Deployments = &DeploymentsService{c}
 	c.Billing = &BillingService{c}
+	c.BillingV2 = &BillingV2Service{c}
 	c.Organizations = &OrganizationsService{c}
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
 	c.Platform = &PlatformService{c}
+	c.Stack = &StackService{c}
 	return c, nil
 }
 
@@ -117,28 +130,53 @@ func NewClient(opts ...Option) (*Client, error) {
 // ends with it.
 func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimSpace(raw))
+		u, err := parseBaseURL("base URL", raw, APIBasePath)
 		if err != nil {
-			return fmt.Errorf("base URL: %w", err)
+			return err
 		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return fmt.Errorf("base URL %q: scheme must be http or https", raw)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("base URL %q: host is missing", raw)
-		}
-		if u.User != nil {
-			return fmt.Errorf("base URL: credentials in the URL are not allowed")
-		}
-		u.RawQuery, u.Fragment = "", ""
-		p := strings.TrimRight(u.Path, "/")
-		if !strings.HasSuffix(p, APIBasePath) {
-			p += APIBasePath
-		}
-		u.Path, u.RawPath = p+"/", ""
 		c.baseURL = u
 		return nil
 	}
+}
+
+// WithBillingV2URL sets the host of the Cloud Billing API (v2), default
+// DefaultBillingV2URL; Elastic's newer docs name https://cloud.elastic.co.
+// "/api/v2" is appended unless the URL already ends with it. The same
+// credentials are sent there as to the base URL.
+func WithBillingV2URL(raw string) Option {
+	return func(c *Client) error {
+		u, err := parseBaseURL("billing v2 URL", raw, BillingV2BasePath)
+		if err != nil {
+			return err
+		}
+		c.billingV2URL = u
+		return nil
+	}
+}
+
+// parseBaseURL validates an endpoint URL and returns it ending in
+// basePath + "/".
+func parseBaseURL(what, raw, basePath string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%s %q: scheme must be http or https", what, raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%s %q: host is missing", what, raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s: credentials in the URL are not allowed", what)
+	}
+	u.RawQuery, u.Fragment = "", ""
+	p := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(p, basePath) {
+		p += basePath
+	}
+	u.Path, u.RawPath = p+"/", ""
+	return u, nil
 }
 
 // WithAPIKey authenticates with "Authorization: ApiKey <key>" (ESS and ECE).
@@ -318,6 +356,9 @@ func WithClock(now func() time.Time) Option {
 // BaseURL returns the API base URL, ending in /api/v1/.
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
+// BillingV2URL returns the Cloud Billing API base URL, ending in /api/v2/.
+func (c *Client) BillingV2URL() string { return c.billingV2URL.String() }
+
 // RateLimit is what the x-ratelimit-* headers of an answer said.
 type RateLimit struct {
 	// Present: x-ratelimit-remaining was sent, so Remaining is meaningful.
@@ -351,6 +392,22 @@ type Response struct {
 
 type ctxKey struct{}
 
+// emptyOKKey marks a request whose operation declares up front that a 2xx
+// answer may carry no body at all (or only whitespace): the upgrade dry
+// run. Such a body decodes as success, leaving v as it was.
+type emptyOKKey struct{}
+
+// allowEmptyBody returns ctx marked so that an empty success body is not a
+// decode error for the request made with it.
+func allowEmptyBody(ctx context.Context) context.Context {
+	return context.WithValue(ctx, emptyOKKey{}, true)
+}
+
+func emptyBodyAllowed(r *http.Request) bool {
+	ok, _ := r.Context().Value(emptyOKKey{}).(bool)
+	return ok
+}
+
 func operationOf(r *http.Request) string {
 	if r == nil {
 		return ""
@@ -377,10 +434,16 @@ func segment(name, v string) (string, error) {
 // newRequest builds a request for path (relative to /api/v1, no leading
 // slash, segments already escaped).
 func (c *Client) newRequest(ctx context.Context, op, method, path string, query url.Values, body any) (*http.Request, error) {
-	u := *c.baseURL
+	return c.newRequestAt(ctx, c.baseURL, op, method, path, query, body)
+}
+
+// newRequestAt builds a request for path relative to base (the API or the
+// billing v2 base URL).
+func (c *Client) newRequestAt(ctx context.Context, base *url.URL, op, method, path string, query url.Values, body any) (*http.Request, error) {
+	u := *base
 	// path holds escaped segments: keep that form as RawPath and its
 	// decoded form as Path, so that they are not escaped a second time.
-	u.RawPath = c.baseURL.EscapedPath() + path
+	u.RawPath = base.EscapedPath() + path
 	unescaped, err := url.PathUnescape(u.RawPath)
 	if err != nil {
 		return nil, err
@@ -412,7 +475,12 @@ func (c *Client) newRequest(ctx context.Context, op, method, path string, query 
 
 // get is the common shape of every read operation.
 func (c *Client) get(ctx context.Context, op, path string, query url.Values, v any) (*Response, error) {
-	req, err := c.newRequest(ctx, op, http.MethodGet, path, query, nil)
+	return c.getAt(ctx, c.baseURL, op, path, query, v)
+}
+
+// getAt is get relative to base.
+func (c *Client) getAt(ctx context.Context, base *url.URL, op, path string, query url.Values, v any) (*Response, error) {
+	req, err := c.newRequestAt(ctx, base, op, http.MethodGet, path, query, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -560,7 +628,7 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 		c.observe(obs)
 		return resp, err
 	}
-	err = c.decodeSized(hr.Body, hr.ContentLength, v, obs.Operation)
+	err = c.decodeBody(hr.Body, hr.ContentLength, v, obs.Operation, emptyBodyAllowed(orig))
 	obs.Duration, obs.Err = time.Since(start), err
 	c.observe(obs)
 	return resp, err
@@ -583,6 +651,13 @@ func (c *Client) decode(body io.Reader, v any, op string) error {
 }
 
 func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op string) error {
+	return c.decodeBody(body, contentLength, v, op, false)
+}
+
+// decodeBody is decodeSized for an operation that may declare (emptyOK)
+// that an empty success body is an answer: a body that is empty after
+// trimming whitespace then decodes as success, v untouched.
+func (c *Client) decodeBody(body io.Reader, contentLength int64, v any, op string, emptyOK bool) error {
 	limit := c.bodyLimit(op)
 	lr := &limitedReader{r: body, n: limit, limit: limit, op: op}
 	if contentLength > limit {
@@ -602,6 +677,9 @@ func (c *Client) decodeSized(body io.Reader, contentLength int64, v any, op stri
 	}
 	if err != nil {
 		return readError(op, err, lr.err)
+	}
+	if emptyOK && len(bytes.TrimSpace(data)) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return &DecodeError{Operation: op, Err: err}
@@ -683,13 +761,14 @@ func sanitizeURLError(err error) error {
 	return err
 }
 
-// checkRedirect refuses redirects to another host or scheme; the
-// Authorization header must only ever reach the configured host.
+// checkRedirect refuses redirects to another host or scheme than the
+// request's own, which is one of the configured hosts (the API's or the
+// billing v2 one); the Authorization header must only ever reach those.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return fmt.Errorf("%w: too many redirects", ErrRedirectRefused)
 	}
-	if req.URL.Host != c.baseURL.Host || req.URL.Scheme != c.baseURL.Scheme {
+	if orig := via[0].URL; req.URL.Host != orig.Host || req.URL.Scheme != orig.Scheme {
 		return fmt.Errorf("%w: to %s://%s", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
 	}
 	// A 307/308 keeps the method: a redirect must not turn a dry run into

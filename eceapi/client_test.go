@@ -43,9 +43,10 @@ const (
 	basePath = "/proxy"
 )
 
-// setup is the go-github style test server: the client's base URL is
-// <server>/proxy, mux serves /proxy/api/v1/... (register handlers with
-// p("/deployments")), and any request outside that prefix fails the test.
+// setup is the go-github style test server: the client's base URL and
+// billing v2 URL are <server>/proxy, mux serves /proxy/api/v1/... and
+// /proxy/api/v2/... (register handlers with p("/deployments") and
+// p2("/billing/...")), and any request outside those prefixes fails the test.
 // Backoff is shrunk to milliseconds and a 429 asking for more than a second
 // is not waited for, so that tests stay fast.
 func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
@@ -53,6 +54,7 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 	mux := http.NewServeMux()
 	root := http.NewServeMux()
 	root.Handle(basePath+APIBasePath+"/", mux)
+	root.Handle(basePath+BillingV2BasePath+"/", mux)
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request outside the base path: %s %s", r.Method, r.URL)
 		http.NotFound(w, r)
@@ -61,6 +63,7 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 	t.Cleanup(srv.Close)
 	all := append([]Option{
 		WithBaseURL(srv.URL + basePath),
+		WithBillingV2URL(srv.URL + basePath),
 		WithAPIKey(sentinelKey),
 		WithUserAgent("1.2.3"),
 		WithBackoff(time.Millisecond, 5*time.Millisecond, time.Second),
@@ -72,6 +75,9 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 
 // p is the server-side path of an API path.
 func p(path string) string { return basePath + APIBasePath + path }
+
+// p2 is the server-side path of a billing v2 API path.
+func p2(path string) string { return basePath + BillingV2BasePath + path }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -180,6 +180,14 @@ func clientCalls(mode ecesim.Mode) []call {
 			_, _, err := c.APIKeys.List(ctx)
 			return err
 		}},
+		{"search-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Deployments.Search(ctx, &eceapi.SearchRequest{Size: 3, Sort: eceapi.SortByID})
+			return err
+		}},
+		{"get-version-stacks", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
+			_, _, err := c.Stack.Versions(ctx, true)
+			return err
+		}},
 	}
 	if mode == ecesim.ModeECE {
 		return append(append(calls,
@@ -311,6 +319,25 @@ func TestContractAgainstOfficialSpec(t *testing.T) {
 					}
 				})
 			}
+			// A whole paged search walk: every page, the empty last one
+			// included, is a spec-shaped answer to a spec-shaped request.
+			t.Run("search-deployments walk", func(t *testing.T) {
+				req := &eceapi.SearchRequest{Size: 3, Sort: eceapi.SortByID}
+				seen := 0
+				for range 10 {
+					page, _, err := c.Deployments.Search(ctx, req)
+					require.NoError(t, err)
+					exs := rec.take()
+					require.Len(t, exs, 1)
+					validate(t, router, exs[0], "search-deployments")
+					seen += len(page.Deployments)
+					if len(page.Deployments) == 0 || page.Cursor == "" {
+						break
+					}
+					req = &eceapi.SearchRequest{Cursor: page.Cursor}
+				}
+				assert.Equal(t, len(sim.Deployments()), seen)
+			})
 			// Every answer of the simulator without credentials is a spec-shaped 401.
 			bad, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("wrong"),
 				eceapi.WithHTTPClient(&http.Client{Transport: rec}), eceapi.WithMaxRetries(0))

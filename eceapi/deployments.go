@@ -2,10 +2,7 @@ package eceapi
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 )
@@ -79,32 +76,18 @@ func (s *DeploymentsService) UpgradeDryRun(ctx context.Context, deploymentID, ki
 		return nil, nil, fmt.Errorf("upgrade dry run: %w", err)
 	}
 	q := url.Values{"validate_only": []string{"true"}}
-	req, err := s.client.newRequest(ctx, "upgrade-deployment-stateless-resource", http.MethodPost, "deployments/"+d+"/"+kind+"/"+r+"/_upgrade", q, nil)
+	// The API may accept the dry run with an empty body (or only
+	// whitespace, or {}): no version reported, not a failure. The
+	// operation says so before the call, so that the call is observed as
+	// a success too.
+	req, err := s.client.newRequest(allowEmptyBody(ctx), "upgrade-deployment-stateless-resource", http.MethodPost, "deployments/"+d+"/"+kind+"/"+r+"/_upgrade", q, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("upgrade dry run: %w", err)
 	}
 	var v DeploymentResourceUpgradeResponse
 	resp, err := s.client.do(req, &v, false)
-	if err != nil && !emptyBody(resp, err) {
+	if err != nil {
 		return nil, resp, fmt.Errorf("upgrade dry run of deployment %q %s %q: %w", deploymentID, kind, refID, err)
 	}
-	// The API may accept the dry run with an empty body (or {}): no
-	// version reported, not a failure.
 	return &v, resp, nil
-}
-
-// emptyBody reports whether err is the decode error of a 2xx answer that
-// had no body at all: Content-Length 0, or a JSON decoder that met the end
-// of its input before the first byte (io.EOF from a json.Decoder, a
-// SyntaxError at offset 0 from json.Unmarshal).
-func emptyBody(resp *Response, err error) bool {
-	var de *DecodeError
-	if resp == nil || resp.Response == nil || !errors.As(err, &de) {
-		return false
-	}
-	if resp.ContentLength == 0 || errors.Is(de.Err, io.EOF) {
-		return true
-	}
-	var se *json.SyntaxError
-	return errors.As(de.Err, &se) && se.Offset == 0
 }

@@ -13,7 +13,8 @@
 //
 // Secrets (API keys, passwords, bearer tokens) are held in Secret values that
 // print as "<secret>" and are only ever written into the Authorization header
-// of requests sent to the configured API host.
+// of requests sent to the configured hosts: the API's and, for the Cloud
+// Billing API (v2, BillingV2Service), the billing host (WithBillingV2URL).
 //
 // Upgrades: the client can only ask for an upgrade dry run. The request always
 // carries validate_only=true, and the transport refuses any _upgrade request

@@ -166,6 +166,10 @@ func CheckResponse(r *http.Response) error {
 		for _, el := range reply.Errors {
 			e.Codes = appendCode(e.Codes, el.Code)
 		}
+	} else if el, ok := v2ErrorElement(body); ok {
+		// The billing v2 service's own error body.
+		e.Errors = []ErrorElement{el}
+		e.Codes = appendCode(e.Codes, el.Code)
 	} else if len(body) > 0 {
 		e.BodyHint = bodyHint(r.Header.Get("Content-Type"), body, secrets)
 	}

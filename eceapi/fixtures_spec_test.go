@@ -53,7 +53,10 @@ func TestFixturesMatchSpec(t *testing.T) {
 		{"platform_runners.json", "GET", "/platform/infrastructure/runners", 200, "get-runners", true},
 		{"platform_license.json", "GET", "/platform/license", 200, "get-license", true},
 		{"platform_tls.json", "GET", "/platform/configuration/security/tls/adminconsole", 200, "get-tls-certificate", true},
+		{"search_deployments.json", "POST", "/deployments/_search", 200, "search-deployments", true},
+		{"stack_versions.json", "GET", "/stack/versions?show_deleted=true", 200, "get-version-stacks", true},
 		// Drift on purpose.
+		{"search_deployments_drift.json", "POST", "/deployments/_search", 200, "search-deployments", false},
 		{"costs_items_fractional.json", "GET", "/billing/costs/1234567890/items", 200, "get-costs-items", false},
 		{"charts_float_timestamps.json", "GET", "/billing/costs/1234567890/charts", 200, "get-costs-charts", true},
 	} {

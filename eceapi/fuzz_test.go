@@ -32,6 +32,11 @@ func FuzzCheckResponse(f *testing.F) {
 	f.Add(401, []byte(`{"errors":[{"code":"root.unauthorized","message":"user:`+password+`"}]}`), "", "", "", "", "", uint8(1))
 	f.Add(502, []byte("<p>"+strings.Repeat("y", 115)+key+"</p>"), "text/html", "", "", "", "", uint8(0))
 	f.Add(500, []byte(`{"errors":[{"code":"x","message":"\u0046UZZ-SENTINEL-KEY-4d1c"}]}`), "", "", "", "", "", uint8(2))
+	// The billing v2 service's own bodies.
+	f.Add(400, []byte(fixtureOrEmpty("getCostsByInstancesV2/error-invalid-input.json")), "application/json", "", "", "", "", uint8(0))
+	f.Add(403, []byte(fixtureOrEmpty("getCostsByInstancesV2/error-forbidden.txt")), "text/plain; charset=utf-8", "", "", "", "", uint8(0))
+	f.Add(400, []byte(`{"error":"`+key+`","message":"`+key+`","detail":{"messages":{"`+key+`":["`+key+`"]}}}`), "application/json", "", "", "", "", uint8(0))
+	f.Add(400, []byte(`{"error":"e","detail":{"messages":{"a":[1,{}],"b":null,"c":"x"}}}`), "", "", "", "", "", uint8(1))
 	f.Fuzz(func(t *testing.T, status int, body []byte, contentType, codes, retry, remaining, interval string, scheme uint8) {
 		if status < 100 || status > 999 {
 			return
@@ -143,7 +148,8 @@ func FuzzChartItemsDecode(f *testing.F) {
 func FuzzDecodeResponses(f *testing.F) {
 	for _, name := range []string{"deployments.json", "remote_clusters.json", "upgrade.json", "account.json", "organizations.json",
 		"costs_overview.json", "costs_deployments.json", "costs_items.json", "costs_items_fractional.json", "charts_daily_millis.json",
-		"api_keys.json"} {
+		"api_keys.json", "getCostsByInstancesV2/normal.json", "getCostsByInstancesV2/null-lists.json", "getCostsByItemsV2/normal.json",
+		"getChartsV2/daily.json"} {
 		f.Add([]byte(fixtureOrEmpty(name)))
 	}
 	f.Add([]byte(`{"deployments":[{"id":"a","resources":[{"kind":"elasticsearch"}]}]}`))
@@ -159,7 +165,8 @@ func FuzzDecodeResponses(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, v := range []any{&DeploymentsListResponse{}, &RemoteResources{}, &DeploymentResourceUpgradeResponse{}, &AccountResponse{},
-			&OrganizationList{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{}, &APIKeysResponse{}} {
+			&OrganizationList{}, &CostsOverview{}, &DeploymentsCosts{}, &ItemsCosts{}, &ChartItems{}, &APIKeysResponse{},
+			&InstancesCosts{}, &ProductsCosts{}} {
 			err := c.decode(bytes.NewReader(data), v, "fuzz")
 			var de *DecodeError
 			if err != nil && !errors.As(err, &de) && !errors.Is(err, ErrBodyTooLarge) {
@@ -181,4 +188,53 @@ func fixtureOrEmpty(name string) string {
 		return ""
 	}
 	return string(b)
+}
+
+// FuzzJWTExpiry: for any token jwtExpiry never panics; an expiry it
+// reports is a positive whole second below the milliseconds threshold, in
+// UTC; a well-formed JWT carrying a valid exp gives exactly that exp back;
+// and sessionExpiry always lands in (now, now+maxSessionTTL], whatever the
+// token says. Hostile tokens (many dots, huge payloads) are bounded.
+func FuzzJWTExpiry(f *testing.F) {
+	enc := base64.RawURLEncoding.EncodeToString
+	f.Add("", int64(0), "")
+	f.Add("sim-bearer-token-1", int64(1893456000), `{"alg":"none"}`)
+	f.Add(enc([]byte(`{"alg":"HS256"}`))+"."+enc([]byte(`{"exp":1893456000}`))+".sig", int64(-1), "")
+	f.Add("a.b", int64(1e11), `{"exp":"1"}`)
+	f.Add("a."+enc([]byte(`{"exp":1e300}`))+".c", int64(1e11-1), "x")
+	f.Add("a."+enc([]byte(`{"exp":-5,"exp":7}`))+"==.c", int64(1), "")
+	f.Add(strings.Repeat(".", 10000), int64(0), strings.Repeat("a", 9000))
+	f.Add("a."+enc([]byte(`{"exp":1.5e9}`))+".c", int64(0), "")
+	f.Add("a."+enc([]byte(`{"exp":NaN}`))+".c", int64(0), "")
+	now := time.Date(2026, 11, 18, 13, 30, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, tok string, exp int64, header string) {
+		check := func(tok string) (time.Time, bool) {
+			got, ok := jwtExpiry(tok)
+			if !ok {
+				if !got.IsZero() {
+					t.Fatalf("no expiry, yet a time: %v", got)
+				}
+			} else {
+				if got.Unix() <= 0 || float64(got.Unix()) >= millisThreshold || got.Nanosecond() != 0 || got.Location() != time.UTC {
+					t.Fatalf("expiry out of range: %v", got)
+				}
+			}
+			se := sessionExpiry(tokenResponse{Token: tok}, now)
+			if !se.After(now) || se.After(now.Add(maxSessionTTL)) {
+				t.Fatalf("session expiry %v outside (now, now+%v]", se, maxSessionTTL)
+			}
+			return got, ok
+		}
+		check(tok)
+		// A JWT built around exp: the claim comes back exactly when valid.
+		payload, err := json.Marshal(map[string]any{"exp": exp, "sub": header})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := check(enc([]byte(header)) + "." + enc(payload) + "." + enc([]byte(tok)))
+		valid := exp > 0 && float64(exp) < millisThreshold && len(enc(payload)) <= 8192
+		if ok != valid || (ok && got.Unix() != exp) {
+			t.Fatalf("exp %d: got %v, %v; want valid=%v", exp, got, ok, valid)
+		}
+	})
 }

@@ -77,7 +77,9 @@ func TestLive_Fractions(t *testing.T) {
 	}
 	require.Len(t, es, 2)
 	assert.NotEqual(t, es[0].SKU, es[1].SKU)
-	assert.Equal(t, 0.5, es[0].Hours-math.Trunc(es[0].Hours))
+	fOld, fCur := es[0].Hours-math.Trunc(es[0].Hours), es[1].Hours-math.Trunc(es[1].Hours)
+	assert.Positive(t, fOld, "fractional hours decode as they are: %v", es[0].Hours)
+	assert.Equal(t, 1.0, fOld+fCur, "the two shares of the hour of the resize")
 	fractional := 0
 	for _, x := range ic.DataTransferAndStorage {
 		if x.Quantity.Value != math.Trunc(x.Quantity.Value) {

@@ -38,8 +38,10 @@ var (
 type methodCase struct {
 	op     string // spec operationId
 	method string
-	path   string // below /api/v1
+	path   string // below /api/v1 (/api/v2 with v2)
 	query  url.Values
+	// body is the JSON request body the method must send ("" = none).
+	body string
 	// fixture is the success body (testdata/) and status its HTTP status.
 	fixture string
 	status  int
@@ -56,6 +58,9 @@ type methodCase struct {
 	// emptyOK marks an operation whose 2xx may have an empty body (the
 	// upgrade dry run): its "empty" case succeeds, see TestUpgradeDryRun_EmptyAnswer.
 	emptyOK bool
+	// v2 marks a Cloud Billing API (v2) operation, served below the
+	// billing v2 base URL.
+	v2 bool
 }
 
 func methodCases() map[string]methodCase {
@@ -137,6 +142,77 @@ func methodCases() map[string]methodCase {
 					return err
 				},
 			},
+		},
+		"Deployments.Search": {
+			op: "search-deployments", method: http.MethodPost, path: "/deployments/_search",
+			body:    `{"size":250,"cursor":"c2ltLWN1cnNvci0x","sort":[{"id":{"order":"asc"}}]}`,
+			fixture: "search_deployments.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Cursor: "c2ltLWN1cnNvci0x", Sort: SortByID}))
+			},
+			check: func(t *testing.T, v any) {
+				r := v.(*DeploymentsSearchResponse)
+				assert.Equal(t, "c2ltLWN1cnNvci0y", r.Cursor)
+				assert.Equal(t, 2.0, r.ReturnCount)
+				require.Len(t, r.Deployments, 2)
+				d := r.Deployments[0]
+				assert.Equal(t, depID, d.ID)
+				assert.True(t, d.Healthy)
+				require.NotNil(t, d.Metadata)
+				assert.Equal(t, []MetadataItem{{"team", "search"}, {"cost-center", "cc-42"}}, d.Metadata.Tags)
+				require.Len(t, d.Resources.Elasticsearch, 1)
+				es := d.Resources.Elasticsearch[0]
+				assert.Equal(t, "main-elasticsearch", es.RefID)
+				assert.Equal(t, "started", es.Info.Status)
+				assert.Equal(t, "8.14.3", es.Info.PlanInfo.Current.Plan.Version())
+				assert.Len(t, es.Info.PlanInfo.History, 2)
+				assert.Equal(t, "green", es.Info.Elasticsearch.ShardsStatus.Status)
+				assert.Equal(t, 96.0, es.Info.Snapshots.Count)
+				assert.Equal(t, time.Date(2026, 11, 18, 13, 0, 0, 0, time.UTC), *es.Info.Snapshots.LatestSuccessfulEndTime)
+				in := es.Info.Topology.Instances[1]
+				assert.Equal(t, "instance-0000000001", in.InstanceName)
+				assert.Equal(t, "europe-west1-c", in.Zone)
+				assert.Equal(t, 4096.0, in.Memory.InstanceCapacity)
+				assert.Equal(t, 48.0, *in.Memory.MemoryPressure)
+				assert.Equal(t, 66.0, *in.Memory.NativeMemoryPressure)
+				assert.Equal(t, 30720.0, in.Disk.DiskSpaceUsed)
+				assert.Equal(t, 122880.0, *in.Disk.DiskSpaceAvailable)
+				require.Len(t, d.Resources.Kibana, 1)
+				assert.Equal(t, "8.14.3", d.Resources.Kibana[0].Info.PlanInfo.Current.Plan.Version())
+				assert.Nil(t, d.Resources.Kibana[0].Info.Topology.Instances[0].Disk)
+
+				d2 := r.Deployments[1]
+				assert.False(t, d2.Healthy)
+				assert.Nil(t, d2.Metadata)
+				es2 := d2.Resources.Elasticsearch[0].Info
+				require.NotNil(t, es2.PlanInfo.Pending)
+				assert.Nil(t, es2.PlanInfo.Pending.AttemptEndTime)
+				assert.False(t, es2.PlanInfo.Healthy)
+				assert.Equal(t, "red", es2.Elasticsearch.ShardsStatus.Status)
+				assert.Len(t, es2.Elasticsearch.BlockingIssues.ClusterLevel, 1)
+				assert.False(t, es2.Elasticsearch.MasterInfo.Healthy)
+				assert.Equal(t, "FAILED", es2.Snapshots.LatestStatus)
+				require.Len(t, es2.SystemAlerts, 3)
+				assert.Equal(t, ClusterSystemAlert{AlertType: "automatic_restart", InstanceName: "instance-0000000000", Timestamp: time.Date(2026, 11, 18, 13, 10, 0, 0, time.UTC)}, es2.SystemAlerts[0])
+				require.Len(t, d2.Resources.IntegrationsServer, 1)
+				assert.Equal(t, "8.11.1", d2.Resources.IntegrationsServer[0].Info.PlanInfo.Current.Plan.Version())
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "search deployments: ",
+		},
+		"Stack.Versions": {
+			op: "get-version-stacks", method: http.MethodGet, path: "/stack/versions", query: url.Values{"show_deleted": {"true"}},
+			fixture: "stack_versions.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Stack.Versions(ctx, true)) },
+			check: func(t *testing.T, v any) {
+				r := v.(*StackVersionConfigs)
+				require.Len(t, r.Stacks, 4)
+				yes, no := true, false
+				assert.Equal(t, StackVersionConfig{Version: "8.11.1", Deleted: true, Whitelisted: &yes, Accessible: &no,
+					MinUpgradableFrom: "7.17.0", UpgradableTo: []string{"8.14.3", "8.15.1"}}, r.Stacks[2])
+				assert.Equal(t, &no, r.Stacks[3].Whitelisted)
+				assert.Equal(t, []string{}, r.Stacks[0].UpgradableTo)
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list stack versions: ",
 		},
 		"Accounts.Get": {
 			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
@@ -344,6 +420,98 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
+		// The Cloud Billing API (v2), on its own base URL.
+		"BillingV2.Instances": {
+			op: "getCostsByInstancesV2", method: http.MethodGet, path: "/billing/organizations/" + orgID + "/costs/instances", v2: true,
+			query:   url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}, "include_names": {"true"}},
+			fixture: "getCostsByInstancesV2/normal.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.BillingV2.Instances(ctx, orgID, InstancesOptions{CostsWindow: CostsWindow{From: testFrom, To: testTo}, IncludeNames: true}))
+			},
+			check: func(t *testing.T, v any) {
+				ic := v.(*InstancesCosts)
+				assert.InDelta(t, 31.7342, ic.TotalECU, 1e-9, "fractional although the spec says integer")
+				require.Len(t, ic.Instances, 3)
+				d := ic.Instances[0]
+				assert.Equal(t, "7d1a3c5e9b2f4a6c8e0d2b4f6a8c0e1d", d.ID)
+				assert.Equal(t, "search-prod", d.Name)
+				assert.Equal(t, InstanceTypeDeployment, d.Type)
+				assert.InDelta(t, 21.5304, d.TotalECU, 1e-9)
+				require.Len(t, d.LineItems, 6)
+				// A resize: the same resource on two SKUs, both kept.
+				assert.Equal(t, ProductLineItem{Name: "Cloud Standard, GCP europe-west1, gcp.es.datahot.n2, 2GB, 2AZ", Type: "capacity",
+					SKU: "gcp.es.datahot.n2_europe-west1_2048_2", Unit: "hour", Kind: "elasticsearch", TotalECU: 3.6864,
+					Quantity: V2Quantity{Value: 24.5, FormattedValue: "24.5 hours"}, Rate: V2Rate{Value: 0.1504, FormattedValue: "0.1504 per hour"}}, d.LineItems[0])
+				assert.Equal(t, "gcp.es.datahot.n2_europe-west1_4096_2", d.LineItems[1].SKU)
+				// kind null is "".
+				assert.Equal(t, ProductLineItem{Name: "GCP Data Transfer Out", Type: "data_out", SKU: "gcp.data-transfer-out", Unit: "GB", TotalECU: 0.4163,
+					Quantity: V2Quantity{Value: 8.326714027673006, FormattedValue: "8.3267 GBs"}, Rate: V2Rate{Value: 0.05, FormattedValue: "0.0500 per GB"}}, d.LineItems[3])
+				// A serverless project (no name without include_names) and an
+				// organization-level service.
+				assert.Equal(t, InstanceCosts{ID: "a0b1c2d3e4f5061728394a5b6c7d8e9f", Type: "observability", TotalECU: 9.8038, LineItems: []ProductLineItem{{
+					Name: "Observability Serverless Ingest", Type: "ingest", SKU: "serverless.observability.ingest_aws-us-east-1", Unit: "GB", TotalECU: 9.8038,
+					Quantity: V2Quantity{Value: 65.3587, FormattedValue: "65.3587 GBs"}, Rate: V2Rate{Value: 0.15, FormattedValue: "0.1500 per GB"}}}}, ic.Instances[1])
+				assert.Equal(t, InstanceCosts{ID: "f00dfeedf00dfeedf00dfeedf00dfeed", Name: "Elastic Inference Service", Type: "elastic_inference_service", TotalECU: 0.4,
+					LineItems: []ProductLineItem{{Name: "EIS ELSER tokens", Type: "inference", SKU: "global.eis.elser-tokens", Unit: "1M tokens", TotalECU: 0.4,
+						Quantity: V2Quantity{Value: 5, FormattedValue: "5 1M tokens"}, Rate: V2Rate{Value: 0.08, FormattedValue: "0.0800 per 1M tokens"}}}}, ic.Instances[2])
+			},
+			errStatus: 400, errCode: "invalid_input", errPrefix: `get instances costs of organization "` + orgID + `"`,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.BillingV2.Instances(ctx, v, InstancesOptions{CostsWindow: CostsWindow{From: testFrom, To: testTo}})
+					return err
+				},
+			},
+		},
+		"BillingV2.Items": {
+			op: "getCostsByItemsV2", method: http.MethodGet, path: "/billing/organizations/" + orgID + "/costs/items", v2: true,
+			query:   url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}, "serverless_group_by": {"product_family"}},
+			fixture: "getCostsByItemsV2/normal.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.BillingV2.Items(ctx, orgID, ItemsV2Options{CostsWindow: CostsWindow{From: testFrom, To: testTo}, ServerlessGroupBy: GroupByProductFamily}))
+			},
+			check: func(t *testing.T, v any) {
+				pc := v.(*ProductsCosts)
+				assert.InDelta(t, 11.3402, pc.TotalECU, 1e-9)
+				require.Len(t, pc.Products, 2)
+				assert.Equal(t, "hosted", pc.Products[0].Type)
+				assert.InDelta(t, 1.5364, pc.Products[0].TotalECU, 1e-9)
+				require.Len(t, pc.Products[0].LineItems, 2)
+				assert.Equal(t, "aws.data-transfer-in", pc.Products[0].LineItems[1].SKU)
+				assert.InDelta(t, 0.008, pc.Products[0].LineItems[1].Quantity.Value, 1e-12)
+				assert.Equal(t, "serverless", pc.Products[1].Type)
+			},
+			errStatus: 400, errCode: "invalid_input", errPrefix: `get itemized costs (v2) of organization "` + orgID + `"`,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.BillingV2.Items(ctx, v, ItemsV2Options{CostsWindow: CostsWindow{From: testFrom, To: testTo}})
+					return err
+				},
+			},
+		},
+		"BillingV2.Charts": {
+			op: "getChartsV2", method: http.MethodGet, path: "/billing/organizations/" + orgID + "/charts", v2: true,
+			query:   url.Values{"from": {"2026-11-01T00:00:00Z"}, "to": {"2026-11-18T12:30:00Z"}, "bucketing_strategy": {"daily"}},
+			fixture: "getChartsV2/daily.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.BillingV2.Charts(ctx, orgID, ChartsV2Options{CostsWindow: CostsWindow{From: testFrom, To: testTo}, Bucketing: BucketingDaily}))
+			},
+			check: func(t *testing.T, v any) {
+				ch := v.(*ChartItems)
+				require.Len(t, ch.Data, 2)
+				assert.Equal(t, time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC), ch.Data[0].Timestamp)
+				assert.Equal(t, []ChartItemValue{{ID: "7d1a3c5e9b2f4a6c8e0d2b4f6a8c0e1d", Name: "search-prod", Value: 10.7652},
+					{ID: "a0b1c2d3e4f5061728394a5b6c7d8e9f", Value: 4.9019}}, ch.Data[0].Values)
+				assert.Empty(t, ch.Data[1].Values)
+			},
+			errStatus: 404, errCode: "not_found", errPrefix: `get usage charts of organization "` + orgID + `"`,
+			withSegments: []func(context.Context, *Client, string) error{
+				func(ctx context.Context, c *Client, v string) error {
+					_, _, err := c.BillingV2.Charts(ctx, v, ChartsV2Options{CostsWindow: CostsWindow{From: testFrom, To: testTo}})
+					return err
+				},
+			},
+		},
 		"Platform.Allocators": {
 			op: "get-allocators", method: http.MethodGet, path: "/platform/infrastructure/allocators",
 			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "platform_allocators.json", status: 200,
@@ -433,6 +601,14 @@ func methodCases() map[string]methodCase {
 	}
 }
 
+// serverPath is the path the test server sees for the case.
+func (mc methodCase) serverPath() string {
+	if mc.v2 {
+		return p2(mc.path)
+	}
+	return p(mc.path)
+}
+
 // wrap turns a typed (v, resp, err) into (any, resp, err), keeping a nil
 // pointer a nil interface.
 func wrap[T any](v *T, resp *Response, err error) (any, *Response, error) {
@@ -492,9 +668,9 @@ func testMethodSuccess(t *testing.T, mc methodCase) {
 	c, mux, _ := setup(t)
 	var hits atomic.Int32
 	body := fixture(t, mc.fixture)
-	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(mc.serverPath(), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, mc.method, r.Method)
-		assert.Equal(t, p(mc.path), r.URL.Path)
+		assert.Equal(t, mc.serverPath(), r.URL.Path)
 		want := mc.query
 		if want == nil {
 			want = url.Values{}
@@ -505,8 +681,13 @@ func testMethodSuccess(t *testing.T, mc methodCase) {
 		assert.Equal(t, "ece_exporter/1.2.3", r.Header.Get("User-Agent"))
 		b, err := io.ReadAll(r.Body)
 		assert.NoError(t, err)
-		assert.Empty(t, b, "no operation here has a request body")
-		assert.Empty(t, r.Header.Get("Content-Type"))
+		if mc.body == "" {
+			assert.Empty(t, b, "the operation has no request body")
+			assert.Empty(t, r.Header.Get("Content-Type"))
+		} else {
+			assert.JSONEq(t, mc.body, string(b))
+			assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		}
 		writeJSON(w, mc.status, body)
 	}))
 	v, resp, err := mc.call(context.Background(), c)
@@ -521,7 +702,7 @@ func testMethodSuccess(t *testing.T, mc methodCase) {
 func testMethodAPIError(t *testing.T, mc methodCase) {
 	c, mux, _ := setup(t)
 	var hits atomic.Int32
-	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(mc.serverPath(), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-cloud-error-codes", mc.errCode+", extra.header_only")
 		writeJSON(w, mc.errStatus, `{"errors":[{"code":"`+mc.errCode+`","message":"documented failure","fields":["some_field"]},`+
 			`{"code":"second.code","message":"second failure"}]}`)
@@ -537,7 +718,7 @@ func testMethodAPIError(t *testing.T, mc methodCase) {
 	assert.Equal(t, mc.errStatus, apiErr.StatusCode)
 	assert.Equal(t, mc.op, apiErr.Operation)
 	assert.Equal(t, mc.method, apiErr.Method)
-	assert.Equal(t, p(mc.path), apiErr.Path)
+	assert.Equal(t, mc.serverPath(), apiErr.Path)
 	assert.Equal(t, []string{mc.errCode, "second.code", "extra.header_only"}, apiErr.Codes, "body codes first, then the header's, no duplicates")
 	assert.True(t, apiErr.HasCode(mc.errCode))
 	assert.Equal(t, mc.errCode, apiErr.Code())
@@ -553,7 +734,7 @@ func testMethodAPIError(t *testing.T, mc methodCase) {
 func testMethodRateLimited(t *testing.T, mc methodCase) {
 	c, mux, _ := setup(t) // retries on, but 30s exceeds the 1s setup allows waiting
 	var hits atomic.Int32
-	mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(mc.serverPath(), counter(&hits, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
 		w.Header().Set("x-cloud-error-codes", "billing_service.rate_limited")
 		w.Header().Set("x-ratelimit-limit", "60")
@@ -593,7 +774,7 @@ func testMethodMalformed(t *testing.T, mc methodCase) {
 			t.Parallel()
 			c, mux, _ := setup(t)
 			var hits atomic.Int32
-			mux.HandleFunc(p(mc.path), counter(&hits, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mc.status, tc.body) }))
+			mux.HandleFunc(mc.serverPath(), counter(&hits, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mc.status, tc.body) }))
 			v, _, err := mc.call(context.Background(), c)
 			assert.Nil(t, v)
 			var de *DecodeError
@@ -608,7 +789,7 @@ func testMethodMalformed(t *testing.T, mc methodCase) {
 
 func testMethodHTMLError(t *testing.T, mc methodCase) {
 	c, mux, _ := setup(t, WithMaxRetries(0))
-	mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(mc.serverPath(), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = io.WriteString(w, "<html><head><title>502</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>")
@@ -628,7 +809,7 @@ func testMethodTimeout(t *testing.T, mc methodCase) {
 	c, mux, _ := setup(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	mux.HandleFunc(p(mc.path), func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(mc.serverPath(), func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -673,6 +854,8 @@ func errorsAsRateLimit(err error) bool {
 func TestDeploymentsService_List(t *testing.T)           { testMethod(t, "Deployments.List") }
 func TestDeploymentsService_RemoteClusters(t *testing.T) { testMethod(t, "Deployments.RemoteClusters") }
 func TestDeploymentsService_UpgradeDryRun(t *testing.T)  { testMethod(t, "Deployments.UpgradeDryRun") }
+func TestDeploymentsService_Search(t *testing.T)         { testMethod(t, "Deployments.Search") }
+func TestStackService_Versions(t *testing.T)             { testMethod(t, "Stack.Versions") }
 func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accounts.Get") }
 func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
 func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
@@ -684,6 +867,9 @@ func TestBillingService_DeploymentCharts(t *testing.T)   { testMethod(t, "Billin
 func TestAPIKeysService_List(t *testing.T)               { testMethod(t, "APIKeys.List") }
 func TestAPIKeysService_ListAll(t *testing.T)            { testMethod(t, "APIKeys.ListAll") }
 func TestAPIKeysService_ListForUser(t *testing.T)        { testMethod(t, "APIKeys.ListForUser") }
+func TestBillingV2Service_Instances(t *testing.T)        { testMethod(t, "BillingV2.Instances") }
+func TestBillingV2Service_Items(t *testing.T)            { testMethod(t, "BillingV2.Items") }
+func TestBillingV2Service_Charts(t *testing.T)           { testMethod(t, "BillingV2.Charts") }
 func TestPlatformService_Allocators(t *testing.T)        { testMethod(t, "Platform.Allocators") }
 func TestPlatformService_ProxiesHealth(t *testing.T)     { testMethod(t, "Platform.ProxiesHealth") }
 func TestPlatformService_Runners(t *testing.T)           { testMethod(t, "Platform.Runners") }
@@ -713,7 +899,7 @@ func TestEveryMethodHasACase(t *testing.T) {
 	}
 	sort.Strings(methods)
 	sort.Strings(cases)
-	assert.Len(t, methods, 19)
+	assert.Len(t, methods, 24)
 	assert.Equal(t, methods, cases)
 }
 

@@ -115,8 +115,10 @@ func TestUpgradeGuard_Redirect(t *testing.T) {
 }
 
 // TestUpgradeDryRun_EmptyAnswer: the API may accept the dry run with 202
-// and an empty body, or {}: no version reported, not a decode error.
-// Bodies that are there but broken still are.
+// and an empty body, a body of only whitespace, or {}: no version
+// reported, not a decode error, and the call is observed as a success (no
+// Observation.Err, so no failure counted). Bodies that are there but
+// broken still are errors, observed as such.
 func TestUpgradeDryRun_EmptyAnswer(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -129,13 +131,16 @@ func TestUpgradeDryRun_EmptyAnswer(t *testing.T) {
 		{"empty, chunked", "", true, false},
 		{"empty object", "{}", false, false},
 		{"resource id only", `{"resource_id":"r"}`, false, false},
-		{"whitespace", "  \n", false, true},
+		{"newline", "\n", false, false},
+		{"whitespace", " \r\n", false, false},
+		{"whitespace, chunked", "  \n\t", true, false},
 		{"truncated", `{"resource_id"`, false, true},
 		{"null", "null", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, mux, _ := setup(t)
+			var obs observations
+			c, mux, _ := setup(t, obs.option())
 			mux.HandleFunc(p("/deployments/"+depID+"/kibana/main-kibana/_upgrade"), func(w http.ResponseWriter, r *http.Request) {
 				assert.Equal(t, url.Values{"validate_only": {"true"}}, r.URL.Query())
 				w.Header().Set("Content-Type", "application/json")
@@ -146,13 +151,17 @@ func TestUpgradeDryRun_EmptyAnswer(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			})
 			v, resp, err := c.Deployments.UpgradeDryRun(context.Background(), depID, "kibana", "main-kibana")
+			seen := obs.get()
+			require.Len(t, seen, 1)
 			if tc.wantErr {
 				var de *DecodeError
 				require.ErrorAs(t, err, &de)
 				assert.Nil(t, v)
+				assert.ErrorAs(t, seen[0].Err, &de, "a broken body is observed as a failed call")
 				return
 			}
 			require.NoError(t, err)
+			assert.NoError(t, seen[0].Err, "an accepted answer is not observed as a failed call")
 			require.NotNil(t, v)
 			assert.Equal(t, http.StatusAccepted, resp.StatusCode)
 			assert.False(t, v.VersionReported())

@@ -34,7 +34,7 @@ func isBilling(op string) bool {
 	case opOverview, opCostsDeployments, opItems, opItemsByDeployment, opCharts, opChartsByDeployment:
 		return true
 	}
-	return false
+	return isBillingV2(op)
 }
 
 // jsDimension is Dimension.
@@ -196,22 +196,78 @@ func (s *Server) billingOrg(r *http.Request, p map[string]string) (window, *repl
 	return s.window(r)
 }
 
-// orgDeployment finds a listed deployment of the organization.
-func (s *Server) orgDeployment(p map[string]string) (*deployment, *reply) {
-	d := s.find(p["deployment_id"])
-	if d == nil || d.org != p["organization_id"] {
-		e := errReply(http.StatusNotFound, "billing_service.es_cluster_id_not_found",
-			fmt.Sprintf("The Elasticsearch cluster [%s] was not found", p["deployment_id"]))
-		return nil, &e
-	}
-	return d, nil
+// billed is a deployment as billing sees it: live, or deleted at gone and
+// billed up to then. Elastic keeps billing a deleted deployment for the
+// time it ran, so month-to-date costs never fall.
+type billed struct {
+	*deployment
+	gone time.Time // zero while live
 }
 
-func (s *Server) orgDeployments(org string) []*deployment {
-	var out []*deployment
-	for _, d := range s.live() {
-		if d.org == org {
-			out = append(out, d)
+// until bounds t by the deletion.
+func (b billed) until(t time.Time) time.Time {
+	if b.gone.IsZero() {
+		return t
+	}
+	return minTime(t, b.gone)
+}
+
+// in is w as far as the deployment existed in it.
+func (b billed) in(w window) window {
+	w.to, w.end = maxTime(w.from, b.until(w.to)), b.until(w.end)
+	return w
+}
+
+// rate is the hourly cost now: none once deleted.
+func (b billed) rate() int64 {
+	if !b.gone.IsZero() {
+		return 0
+	}
+	return b.resourceMicro + b.dtsMicro
+}
+
+// billedIn reports whether billing knows the deployment in a window
+// starting at from: live, or deleted after from.
+func (s *Server) billedIn(d *deployment, from time.Time) (billed, bool) {
+	gone, deleted := s.deleted[d.id]
+	if deleted && !gone.After(from) {
+		return billed{}, false
+	}
+	return billed{deployment: d, gone: gone}, true
+}
+
+// orgDeployment finds a deployment of the organization that billing knows
+// in w (deleted ones included, up to their deletion).
+func (s *Server) orgDeployment(p map[string]string, w window) (billed, *reply) {
+	s.mu.Lock()
+	d := s.w.byID[p["deployment_id"]]
+	var b billed
+	ok := d != nil && d.org == p["organization_id"]
+	if ok {
+		b, ok = s.billedIn(d, w.from)
+	}
+	s.mu.Unlock()
+	if !ok {
+		e := errReply(http.StatusNotFound, "billing_service.es_cluster_id_not_found",
+			fmt.Sprintf("The Elasticsearch cluster [%s] was not found", p["deployment_id"]))
+		return billed{}, &e
+	}
+	return b, nil
+}
+
+// orgDeployments lists the deployments of the organization that billing
+// knows in w, in listing order: the live ones and those deleted in or
+// after w.
+func (s *Server) orgDeployments(org string, w window) []billed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []billed
+	for _, d := range s.w.deployments {
+		if d.org != org {
+			continue
+		}
+		if b, ok := s.billedIn(d, w.from); ok {
+			out = append(out, b)
 		}
 	}
 	return out
@@ -241,7 +297,7 @@ func (d *deployment) items(w window) jsItems {
 		u := d.usage(r, w.from, w.end)
 		from := start
 		if u.oldHours > 0 {
-			resized := r.resizedAt.Add(30 * time.Minute)
+			resized := r.splitAt()
 			out.Resources = append(out.Resources, item(r, r.oldSKU, u.oldHours, u.oldMicro, r.oldPerHourMicro, start, minTime(w.to, resized)))
 			from = minTime(maxTime(start, resized), w.to)
 		}
@@ -272,9 +328,9 @@ func (s *Server) costsOverview(r *http.Request, p map[string]string) reply {
 	}
 	m := dims{}
 	var rate int64
-	for _, d := range s.orgDeployments(p["organization_id"]) {
-		m.add(d, w.from, w.end)
-		rate += d.resourceMicro + d.dtsMicro
+	for _, d := range s.orgDeployments(p["organization_id"], w) {
+		m.add(d.deployment, w.from, d.until(w.end))
+		rate += d.rate()
 	}
 	c := m.costs()
 	type jsLineItem struct {
@@ -320,7 +376,7 @@ func (s *Server) costsDeployments(r *http.Request, p map[string]string) reply {
 		HourlyRate     float64  `json:"hourly_rate"`
 		Period         jsPeriod `json:"period"`
 	}
-	deps := s.orgDeployments(p["organization_id"])
+	deps := s.orgDeployments(p["organization_id"], w)
 	out := struct {
 		TotalCost   float64             `json:"total_cost"`
 		Deployments []jsDeploymentCosts `json:"deployments"`
@@ -328,10 +384,11 @@ func (s *Server) costsDeployments(r *http.Request, p map[string]string) reply {
 	var total int64
 	for _, d := range deps {
 		m := dims{}
-		m.add(d, w.from, w.end)
+		end := d.until(w.end)
+		m.add(d.deployment, w.from, end)
 		out.Deployments = append(out.Deployments, jsDeploymentCosts{DeploymentID: d.id, DeploymentName: d.name, Costs: m.costs(),
-			HourlyRate: ecu(d.resourceMicro + d.dtsMicro), Period: w.period()})
-		total += d.costMicro(w.from, w.end)
+			HourlyRate: ecu(d.rate()), Period: w.period()})
+		total += d.costMicro(w.from, end)
 	}
 	out.TotalCost = ecu(total)
 	return okReply(http.StatusOK, out)
@@ -346,11 +403,11 @@ func (s *Server) costsItems(r *http.Request, p map[string]string) reply {
 	}
 	var out jsItems
 	m := dims{}
-	for _, d := range s.orgDeployments(p["organization_id"]) {
-		it := d.items(w)
+	for _, d := range s.orgDeployments(p["organization_id"], w) {
+		it := d.items(d.in(w))
 		out.Resources = append(out.Resources, it.Resources...)
 		out.DataTransferAndStorage = append(out.DataTransferAndStorage, it.DataTransferAndStorage...)
-		m.add(d, w.from, w.end)
+		m.add(d.deployment, w.from, d.until(w.end))
 	}
 	out.Costs = m.costs()
 	return okReply(http.StatusOK, out)
@@ -361,11 +418,11 @@ func (s *Server) costsItemsByDeployment(r *http.Request, p map[string]string) re
 	if e != nil {
 		return *e
 	}
-	d, e := s.orgDeployment(p)
+	d, e := s.orgDeployment(p, w)
 	if e != nil {
 		return *e
 	}
-	return okReply(http.StatusOK, d.items(w))
+	return okReply(http.StatusOK, d.items(d.in(w)))
 }
 
 // jsChartValue is ChartItemValue.
@@ -427,11 +484,13 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 	if e != nil {
 		return *e
 	}
-	var one *deployment
+	var one *billed
 	if byDeployment {
-		if one, e = s.orgDeployment(p); e != nil {
+		b, e := s.orgDeployment(p, w)
+		if e != nil {
 			return *e
 		}
+		one = &b
 	}
 	monthly := false
 	switch v := r.URL.Query().Get("bucketing_strategy"); v {
@@ -442,9 +501,9 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 		return errReply(http.StatusBadRequest, "root.invalid_data",
 			fmt.Sprintf("bucketing_strategy [%s] must be one of daily, monthly", v), "bucketing_strategy")
 	}
-	var deps []*deployment
+	var deps []billed
 	if one == nil {
-		deps = s.orgDeployments(p["organization_id"])
+		deps = s.orgDeployments(p["organization_id"], w)
 	}
 	bs := buckets(w.from, w.to, monthly)
 	var out struct {
@@ -458,6 +517,7 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 		end := minTime(b.to, w.end)
 		item := jsChartItem{Timestamp: ts}
 		if one != nil {
+			end := one.until(end)
 			h := one.hoursIn(b.from, end)
 			byKind := map[string]int64{}
 			for _, res := range one.resources {
@@ -477,7 +537,10 @@ func (s *Server) chart(r *http.Request, p map[string]string, byDeployment bool) 
 		} else {
 			item.Values = make([]jsChartValue, 0, len(deps))
 			for _, d := range deps {
-				item.Values = append(item.Values, jsChartValue{ID: d.id, Name: d.name, Value: ecu(d.costMicro(b.from, end))})
+				if !d.gone.IsZero() && !d.gone.After(b.from) {
+					continue // deleted before this bucket
+				}
+				item.Values = append(item.Values, jsChartValue{ID: d.id, Name: d.name, Value: ecu(d.costMicro(b.from, d.until(end)))})
 			}
 		}
 		out.Data = append(out.Data, item)

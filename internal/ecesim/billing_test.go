@@ -3,6 +3,7 @@ package ecesim
 import (
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestCostsAreConsistent(t *testing.T) {
 					assert.InDelta(t, dt, num(t, items.body, "costs", "total"), eps)
 					for _, r := range res {
 						h := num(t, r, "hours")
-						assert.Equal(t, math.Trunc(2*h), 2*h, "whole hours, or halves around a resize")
+						assert.Equal(t, math.Trunc(h*splitDenom), h*splitDenom, "whole hours, or a share of the hour of a resize")
 						assert.InDelta(t, h*num(t, r, "price_per_hour"), num(t, r, "price"), eps, "price = hours × price_per_hour")
 					}
 					for _, x := range dts {
@@ -317,4 +318,71 @@ func TestCostsBeforeCreationAndInTheFuture(t *testing.T) {
 	five := get(t, base+"billing/costs/"+org+"/deployments/"+d.id+"/items"+q)
 	assert.Equal(t, 5.0, num(t, five.body, "resources", 0, "hours"))
 	assert.InDelta(t, 5*ecu(d.resourceMicro+d.dtsMicro), num(t, five.body, "costs", "total"), eps)
+}
+
+// TestBillingKeepsDeletedDeployments: after ChurnDeployments the deleted
+// deployments stay in the costs listing with the total they had, their
+// items still answer and sum to it, the organization chart keeps them, and
+// the organization's month-to-date total never falls; as time passes they
+// are billed up to the hour of their deletion and no further.
+func TestBillingKeepsDeletedDeployments(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := simNow // 13:30: the hour 13 is not billed yet
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, base := start(t, Options{Seed: 91, DeploymentsPerOrg: 4, Now: clock})
+	org := s.OrganizationIDs()[0]
+	snapshot := func() (overview float64, byDep map[string]float64, items map[string]float64, chart map[string]float64) {
+		overview = num(t, get(t, base+"billing/costs/"+org).body, "costs", "total")
+		byDep, items, chart = map[string]float64{}, map[string]float64{}, map[string]float64{}
+		for _, d := range list(t, get(t, base+"billing/costs/"+org+"/deployments").body, "deployments") {
+			id := path(t, d, "deployment_id").(string)
+			byDep[id] = num(t, d, "costs", "total")
+			a := get(t, base+"billing/costs/"+org+"/deployments/"+id+"/items")
+			require.Equal(t, 200, a.status, id)
+			items[id] = sumValues(t, list(t, a.body, "resources"), "price") + sumValues(t, list(t, a.body, "data_transfer_and_storage"), "cost")
+		}
+		for _, b := range list(t, get(t, base+"billing/costs/"+org+"/charts?bucketing_strategy=monthly").body, "data") {
+			for _, v := range list(t, b, "values") {
+				chart[path(t, v, "id").(string)] += num(t, v, "value")
+			}
+		}
+		return
+	}
+	ov0, dep0, _, _ := snapshot()
+	removed, added := s.ChurnDeployments(2)
+	ov1, dep1, items1, chart1 := snapshot()
+	assert.InDelta(t, ov0, ov1, eps, "month-to-date never falls")
+	for _, id := range removed {
+		require.Contains(t, dep1, id, "deleted %s stays in the costs listing", id)
+		assert.Positive(t, dep1[id])
+		assert.InDelta(t, dep0[id], dep1[id], eps, "deleted %s keeps its total", id)
+		assert.InDelta(t, dep1[id], items1[id], eps, "items of deleted %s sum to its total", id)
+		assert.InDelta(t, dep1[id], chart1[id], eps, "chart of deleted %s", id)
+	}
+	for _, id := range added {
+		assert.Zero(t, dep1[id], "new %s has no cost yet", id)
+	}
+
+	// Two hours later: the deleted ones were billed for the hour of their
+	// deletion (13:00-14:00) and nothing after; the others grew.
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	ov2, dep2, items2, _ := snapshot()
+	assert.Greater(t, ov2, ov1)
+	for _, id := range removed {
+		assert.Greater(t, dep2[id], dep1[id], "the hour of the deletion is billed")
+		assert.InDelta(t, dep2[id], items2[id], eps)
+	}
+	mu.Lock()
+	now = now.Add(5 * time.Hour)
+	mu.Unlock()
+	_, dep3, _, _ := snapshot()
+	for _, id := range removed {
+		assert.InDelta(t, dep2[id], dep3[id], eps, "nothing billed after the deletion hour")
+	}
+	for _, id := range added {
+		assert.Greater(t, dep3[id], dep2[id])
+	}
 }

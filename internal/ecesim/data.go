@@ -2,6 +2,7 @@ package ecesim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -26,8 +27,9 @@ type resource struct {
 	instances               int
 	perHourMicro            int64 // micro-ECU per hour, all instances; a multiple of 100
 	// resizedAt, when set, is the hour during which the resource moved
-	// from oldSKU (at oldPerHourMicro) to sku, at half past: that hour is
-	// billed half on each, so both items have fractional hours.
+	// from oldSKU (at oldPerHourMicro) to sku, splitAt of the way into it
+	// (see split): that hour is billed in those shares, so both items have
+	// arbitrary fractional hours (210.32671546936035).
 	resizedAt       time.Time
 	oldSKU          string
 	oldPerHourMicro int64
@@ -274,7 +276,10 @@ func (w *world) addKeys(o Options, now time.Time) {
 	users := []string{"sim-user-1"}
 	if o.Mode == ModeECE {
 		users = []string{"sim-user-1", "sim-user-2"}
-		if !slices.Contains(builtinUsers, o.Username) {
+		if !slices.Contains(users, o.APIKeyUser) && !slices.Contains(builtinUsers, o.APIKeyUser) {
+			users = append([]string{o.APIKeyUser}, users...)
+		}
+		if !slices.Contains(users, o.Username) && !slices.Contains(builtinUsers, o.Username) {
 			users = append([]string{o.Username}, users...)
 		}
 	}
@@ -339,11 +344,39 @@ func (d *deployment) usage(r *resource, from, to time.Time) usage {
 	before := d.hoursIn(from, minTime(to, at))
 	split := d.hoursIn(maxTime(from, at), minTime(to, next))
 	after := d.hoursIn(maxTime(from, next), to)
+	k := r.split()
 	return usage{
-		oldHours: float64(before) + float64(split)/2, hours: float64(after) + float64(split)/2,
-		oldMicro: before*r.oldPerHourMicro + split*r.oldPerHourMicro/2,
-		micro:    after*r.perHourMicro + split*r.perHourMicro/2,
+		oldHours: float64(before) + float64(split*k)/splitDenom, hours: float64(after) + float64(split*(splitDenom-k))/splitDenom,
+		oldMicro: before*r.oldPerHourMicro + splitMicro(split*k, r.oldPerHourMicro),
+		micro:    after*r.perHourMicro + splitMicro(split*(splitDenom-k), r.perHourMicro),
 	}
+}
+
+// splitDenom is the denominator of a resize's share of its hour: a power
+// of two, so that the fractional hours are exact in a float64 and the two
+// shares add up to whole hours exactly.
+const splitDenom = 1 << 20
+
+// split returns how far into the hour of its resize the resource moved, in
+// 1/splitDenom of an hour: an arbitrary-looking share between 1/8 and 7/8,
+// derived from the resource id (so the world's random stream is not
+// consumed).
+func (r *resource) split() int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(r.id))
+	return splitDenom/8 + int64(h.Sum64()%(splitDenom*3/4))
+}
+
+// splitAt is the instant of the resize, to the millisecond.
+func (r *resource) splitAt() time.Time {
+	return r.resizedAt.Add((time.Duration(r.split()) * time.Hour / splitDenom).Truncate(time.Millisecond))
+}
+
+// splitMicro is the cost of n/splitDenom hours at perHour micro-ECU,
+// rounded to a whole micro-ECU: every cost stays an exact integer, and
+// price differs from hours × price_per_hour by at most half a micro-ECU.
+func splitMicro(n, perHour int64) int64 {
+	return (n*perHour + splitDenom/2) / splitDenom
 }
 
 // capacityMicro is the cost of the deployment's resources over a window.

@@ -253,18 +253,23 @@ func TestDeploymentsAccessors(t *testing.T) {
 	listed = list(t, get(t, base+"deployments").body, "deployments")
 	assert.Len(t, listed, 5)
 	assert.NotContains(t, fmt.Sprint(listed), gone.ID)
-	for _, c := range []struct{ url, code string }{
-		{"deployments/" + gone.ID + "/elasticsearch/main-elasticsearch/remote-clusters", "deployments.deployment_not_found"},
-		{"billing/costs/" + gone.OrganizationID + "/deployments/" + gone.ID + "/items", "billing_service.es_cluster_id_not_found"},
-	} {
-		a := get(t, base+c.url)
-		assert.Equal(t, 404, a.status)
-		assert.Equal(t, c.code, a.errCode(t))
-	}
-	a := do(t, "POST", base+"deployments/"+gone.ID+"/kibana/main-kibana/_upgrade?validate_only=true", apiKeyAuth, nil)
+	a := get(t, base+"deployments/"+gone.ID+"/elasticsearch/main-elasticsearch/remote-clusters")
+	assert.Equal(t, 404, a.status)
 	assert.Equal(t, "deployments.deployment_not_found", a.errCode(t))
+	a = do(t, "POST", base+"deployments/"+gone.ID+"/kibana/main-kibana/_upgrade?validate_only=true", apiKeyAuth, nil)
+	assert.Equal(t, "deployments.deployment_not_found", a.errCode(t))
+	// Billing, as Elastic's, keeps billing it for the time it ran.
 	costs := get(t, base+"billing/costs/"+gone.OrganizationID+"/deployments")
-	assert.Len(t, list(t, costs.body, "deployments"), 1, "billing forgets the deleted deployment too")
+	assert.Len(t, list(t, costs.body, "deployments"), 2, "billing keeps the deleted deployment")
+	a = get(t, base+"billing/costs/"+gone.OrganizationID+"/deployments/"+gone.ID+"/items")
+	assert.Equal(t, 200, a.status)
+	// A window after its deletion no longer knows it.
+	next := "?from=2026-12-01T00:00:00Z&to=2026-12-31T23:59:59Z"
+	costs = get(t, base+"billing/costs/"+gone.OrganizationID+"/deployments"+next)
+	assert.Len(t, list(t, costs.body, "deployments"), 1)
+	a = get(t, base+"billing/costs/"+gone.OrganizationID+"/deployments/"+gone.ID+"/items"+next)
+	assert.Equal(t, 404, a.status)
+	assert.Equal(t, "billing_service.es_cluster_id_not_found", a.errCode(t))
 }
 
 func TestUnknownPathAndMethod(t *testing.T) {

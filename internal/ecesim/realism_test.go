@@ -93,8 +93,12 @@ func TestResizedResourceItems(t *testing.T) {
 		assert.NotEqual(t, path(t, old, "sku"), path(t, cur, "sku"))
 		assert.Equal(t, path(t, old, "period", "end"), path(t, cur, "period", "start"), "the second SKU starts where the first ends")
 		hOld, hCur := num(t, old, "hours"), num(t, cur, "hours")
-		assert.Equal(t, 0.5, hOld-math.Trunc(hOld), "the hour of the resize is split")
-		assert.Equal(t, 0.5, hCur-math.Trunc(hCur))
+		fOld, fCur := hOld-math.Trunc(hOld), hCur-math.Trunc(hCur)
+		assert.Positive(t, fOld, "the hour of the resize is split: %v", hOld)
+		assert.Positive(t, fCur, "the hour of the resize is split: %v", hCur)
+		assert.Equal(t, 1.0, fOld+fCur, "the two shares make the hour")
+		assert.NotEqual(t, 0.5, fOld, "an arbitrary share, not a half")
+		assert.NotEqual(t, math.Trunc(fOld*1000), fOld*1000, "not a round fraction: %v", hOld)
 		assert.Equal(t, num(t, list(t, items.body, "resources")[len(es)], "hours"), hOld+hCur, "the same hours as the other resources")
 		for _, it := range es {
 			assert.InDelta(t, num(t, it, "hours")*num(t, it, "price_per_hour"), num(t, it, "price"), eps)
@@ -224,9 +228,10 @@ func TestDateTimesWithMillis(t *testing.T) {
 }
 
 // TestECEKeyOwners: ECE cannot create keys for its built-in admin and
-// readonly users: with the default admin login the own listing is empty,
-// every key belongs to another user, and admin's listing is empty, not
-// unknown.
+// readonly users: every key belongs to another user, and admin's listing
+// is empty, not unknown. The API key, as every ECE key, is owned by the
+// (non-built-in) user who created it, so its own listing has that user's
+// keys, while the default admin login (basic auth) owns none.
 func TestECEKeyOwners(t *testing.T) {
 	t.Parallel()
 	_, base := start(t, Options{Mode: ModeECE, Seed: 78, APIKeys: 9})
@@ -242,7 +247,27 @@ func TestECEKeyOwners(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"sim-user-1": true, "sim-user-2": true}, owners)
 	assert.Positive(t, never, "keys that never expire (ECE 3.0 and older)")
-	assert.Empty(t, list(t, get(t, base+"users/auth/keys").body, "keys"), "admin owns no key")
+	own := list(t, get(t, base+"users/auth/keys").body, "keys")
+	require.NotEmpty(t, own, "the API key's owner has keys")
+	for _, k := range own {
+		assert.Equal(t, "sim-user-1", path(t, k, "user_id"), "the API key's owner by default")
+	}
+	asAdmin := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:sim-password"))
+	a := do(t, "GET", base+"users/auth/keys", asAdmin, nil)
+	require.Equal(t, 200, a.status)
+	assert.Empty(t, list(t, a.body, "keys"), "admin owns no key")
+	id := path(t, own[0], "id").(string)
+	assert.Equal(t, 200, get(t, base+"users/auth/keys/"+id).status, "the owner reads its key")
+	assert.Equal(t, 404, do(t, "GET", base+"users/auth/keys/"+id, asAdmin, nil).status, "admin does not own it")
+
+	// A configured owner.
+	_, base2 := start(t, Options{Mode: ModeECE, Seed: 78, APIKeys: 9, APIKeyUser: "ops-bot"})
+	own = list(t, get(t, base2+"users/auth/keys").body, "keys")
+	require.NotEmpty(t, own)
+	for _, k := range own {
+		assert.Equal(t, "ops-bot", path(t, k, "user_id"))
+	}
+	assert.Equal(t, 200, get(t, base2+"users/ops-bot/auth/keys").status)
 	for _, u := range []string{"admin", "readonly"} {
 		a := get(t, base+"users/"+u+"/auth/keys")
 		assert.Equal(t, 200, a.status, u)

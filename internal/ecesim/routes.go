@@ -46,6 +46,8 @@ func rt(method, pattern, op string, mode Mode, h func(*Server, *http.Request, ma
 // parameter route that would also match.
 var routes = []routeDef{
 	rt("GET", "deployments", opListDeployments, "", (*Server).listDeployments),
+	rt("POST", "deployments/_search", opSearchDeployments, "", (*Server).searchDeployments),
+	rt("GET", "stack/versions", opStackVersions, "", (*Server).stackVersions),
 	rt("GET", "account", opAccount, "", (*Server).getAccount),
 	rt("GET", "organizations", opOrganizations, ModeESS, (*Server).listOrganizations),
 	rt("GET", "billing/costs/{organization_id}", opOverview, ModeESS, (*Server).costsOverview),
@@ -76,15 +78,19 @@ type matched struct {
 // wins over a route of the other mode (which then answers 404 as
 // unavailable), so ESS routes /users/auth/keys/_all to get-api-key.
 func route(mode Mode, method, path string) matched {
+	table := routes
 	rest, found := strings.CutPrefix(path, "/api/v1/")
 	if !found {
-		return matched{}
+		if rest, found = strings.CutPrefix(path, "/api/v2/"); !found {
+			return matched{}
+		}
+		table = routesV2 // the Cloud Billing API, billingv2.go
 	}
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	var other matched
 	var allow []string
-	for i := range routes {
-		r := &routes[i]
+	for i := range table {
+		r := &table[i]
 		p, ok := matchSegs(r.segs, segs)
 		if !ok {
 			continue
@@ -165,7 +171,7 @@ func (s *Server) live() []*deployment {
 	}
 	out := make([]*deployment, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
-		if !s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; !gone {
 			out = append(out, d)
 		}
 	}
@@ -176,7 +182,7 @@ func (s *Server) live() []*deployment {
 func (s *Server) find(id string) *deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deleted[id] {
+	if _, gone := s.deleted[id]; gone {
 		return nil
 	}
 	return s.w.byID[id]
@@ -346,19 +352,22 @@ func (s *Server) keysReply(filter func(apiKey) bool) reply {
 	return okReply(http.StatusOK, map[string]any{"keys": keys})
 }
 
-// apiKeys lists the caller's keys: all of them in ESS, the configured
-// user's in ECE (the API key belongs to that user; the built-in admin and
-// readonly users have none).
-func (s *Server) apiKeys(_ *http.Request, _ map[string]string) reply {
+// apiKeys lists the caller's keys: all of them in ESS; in ECE those of
+// the user the request acts as (the API key's owner, or the configured
+// user for basic auth and tokens; the built-in admin and readonly users
+// have none).
+func (s *Server) apiKeys(r *http.Request, _ map[string]string) reply {
 	if s.opts.Mode == ModeESS {
 		return s.keysReply(nil)
 	}
-	return s.keysReply(func(k apiKey) bool { return k.userID == s.opts.Username })
+	user := s.caller(r)
+	return s.keysReply(func(k apiKey) bool { return k.userID == user })
 }
 
-func (s *Server) apiKey(_ *http.Request, p map[string]string) reply {
+func (s *Server) apiKey(r *http.Request, p map[string]string) reply {
+	user := s.caller(r)
 	for _, k := range s.w.keys {
-		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == s.opts.Username) {
+		if k.id == p["api_key_id"] && !s.expired(k) && (s.opts.Mode == ModeESS || k.userID == user) {
 			return okReply(http.StatusOK, s.keyJSON(k))
 		}
 	}
@@ -374,7 +383,7 @@ func (s *Server) apiKeysAll(_ *http.Request, _ map[string]string) reply {
 
 func (s *Server) apiKeysOfUser(_ *http.Request, p map[string]string) reply {
 	user := p["user_id"]
-	for _, u := range append([]string{s.opts.Username}, append(builtinUsers, s.w.users...)...) {
+	for _, u := range append([]string{s.opts.Username, s.opts.APIKeyUser}, append(builtinUsers, s.w.users...)...) {
 		if u == user {
 			return s.keysReply(func(k apiKey) bool { return k.userID == user })
 		}

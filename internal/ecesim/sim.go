@@ -8,7 +8,9 @@
 // field names, JSON types, status codes, BasicFailedReply error bodies
 // ({"errors":[{"code","message","fields"}]}) with the x-cloud-error-codes
 // header, and the x-ratelimit-* headers on every answer. Mount it with
-// httptest.NewServer(ecesim.New(opts)).
+// httptest.NewServer(ecesim.New(opts)). In ESS mode it also serves the
+// Cloud Billing API (v2) below /api/v2/..., consistent with the v1 billing
+// data (see billingv2.go).
 //
 // The data (organizations, deployments and their resources, remote
 // clusters, API keys, prices) is generated once in New from Options.Seed,
@@ -47,6 +49,8 @@
 // Operation names are the specs' operationIds:
 //
 //	list-deployments                            GET  /deployments
+//	search-deployments                          POST /deployments/_search  (health, plans, topology, snapshots, tags; see health.go)
+//	get-version-stacks                          GET  /stack/versions
 //	get-current-account                         GET  /account
 //	list-organizations                          GET  /organizations  (ESS)
 //	get-costs-overview                          GET  /billing/costs/{organization_id}  (ESS)
@@ -131,15 +135,17 @@
 //     interval in whole seconds (rounded up), e.g. "60". With RateLimit 0
 //     the limit advertised is UnlimitedQuota.
 //   - Not simulated: the Accept: text/csv variant of the items, the 302 of
-//     login with login_state.path, pagination (the spec has none here).
+//     login with login_state.path.
 package ecesim
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,11 +212,16 @@ type Options struct {
 	// "sim-api-key".
 	APIKey string
 	// Username and Password are the ECE basic-auth and _login credentials,
-	// default "admin" / "sim-password". The API key belongs to this user.
-	// ECE keys are owned by this user and sim-user-1 and sim-user-2, but
-	// never by the built-in admin and readonly users, for which ECE
-	// cannot create keys.
+	// default "admin" / "sim-password". ECE keys are owned by this user,
+	// APIKeyUser, sim-user-1 and sim-user-2, but never by the built-in
+	// admin and readonly users, for which ECE cannot create keys.
 	Username, Password string
+	// APIKeyUser is the ECE user who owns APIKey (in ECE a key is owned by
+	// the user who created it, never a built-in user): requests made with
+	// the API key list that user's keys as their own. Default: Username
+	// when it is not built-in, else "sim-user-1". Basic auth and bearer
+	// tokens act as Username.
+	APIKeyUser string
 	// TokenTTL is the lifetime of ECE bearer tokens, default 15m.
 	TokenTTL time.Duration
 	// Now is the clock, default time.Now. Data is generated relative to
@@ -275,11 +286,11 @@ type Server struct {
 	mu           sync.Mutex
 	counts       map[string]int
 	faults       map[string]*faultState
-	release      chan struct{} // closed by ClearFaults: ends Hang
-	deleted      map[string]bool
-	gen          int    // bumped when the listed deployments change
-	listGen      int    // gen of listCache
-	listCache    []byte // encoded list-deployments answer
+	release      chan struct{}        // closed by ClearFaults: ends Hang
+	deleted      map[string]time.Time // deployment id -> when it was deleted
+	gen          int                  // bumped when the listed deployments change
+	listGen      int                  // gen of listCache
+	listCache    []byte               // encoded list-deployments answer
 	tokens       map[string]time.Time
 	tokenSeq     int
 	realUpgrades int
@@ -329,6 +340,12 @@ func New(opts Options) *Server {
 	if o.Password == "" {
 		o.Password = "sim-password"
 	}
+	if o.APIKeyUser == "" {
+		o.APIKeyUser = o.Username
+		if slices.Contains(builtinUsers, o.Username) {
+			o.APIKeyUser = "sim-user-1"
+		}
+	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 15 * time.Minute
 	}
@@ -347,7 +364,7 @@ func New(opts Options) *Server {
 		counts:  map[string]int{},
 		faults:  map[string]*faultState{},
 		release: make(chan struct{}),
-		deleted: map[string]bool{},
+		deleted: map[string]time.Time{},
 		tokens:  map[string]time.Time{},
 		listGen: -1,
 	}
@@ -363,7 +380,7 @@ func (s *Server) Deployments() []DeploymentRef {
 	defer s.mu.Unlock()
 	out := make([]DeploymentRef, 0, len(s.w.deployments))
 	for _, d := range s.w.deployments {
-		if s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; gone {
 			continue
 		}
 		ref := DeploymentRef{ID: d.id, Name: d.name, OrganizationID: d.org, Resources: make([]ResourceRef, 0, len(d.resources))}
@@ -389,15 +406,21 @@ func (s *Server) OrganizationIDs() []string {
 }
 
 // DeleteDeployment makes a deployment disappear: later listings omit it,
-// and detail, billing and upgrade calls answer as for an unknown
-// deployment. It reports whether the deployment existed and was listed.
+// and detail and upgrade calls answer as for an unknown deployment.
+// Billing, as Elastic's, keeps billing it up to the hour of its deletion
+// (costs listing, overview, items, charts), so month-to-date costs never
+// fall; it drops out of windows that start after its deletion. It reports
+// whether the deployment existed and was listed.
 func (s *Server) DeleteDeployment(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.w.byID[id]; !ok || s.deleted[id] {
+	if _, gone := s.deleted[id]; gone {
 		return false
 	}
-	s.deleted[id] = true
+	if _, ok := s.w.byID[id]; !ok {
+		return false
+	}
+	s.deleted[id] = s.opts.Now().UTC()
 	s.gen++
 	return true
 }
@@ -406,8 +429,9 @@ func (s *Server) DeleteDeployment(id string) bool {
 // with fresh ids, created in the current hour (so nothing billed yet) and
 // without remote clusters of their own: what a platform that deletes and
 // recreates deployments looks like between two polls. Remote clusters of
-// other deployments keep pointing at the removed ids, as they would. It
-// returns the removed and the added ids.
+// other deployments keep pointing at the removed ids, as they would.
+// Billing keeps the removed ones up to their deletion, as DeleteDeployment.
+// It returns the removed and the added ids.
 func (s *Server) ChurnDeployments(n int) (removed, added []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -415,12 +439,13 @@ func (s *Server) ChurnDeployments(n int) (removed, added []string) {
 	hourNow := s.opts.Now().UTC().Truncate(time.Hour)
 	var live []*deployment
 	for _, d := range s.w.deployments {
-		if !s.deleted[d.id] {
+		if _, gone := s.deleted[d.id]; !gone {
 			live = append(live, d)
 		}
 	}
+	now := s.opts.Now().UTC()
 	for _, d := range live[:min(n, len(live))] {
-		s.deleted[d.id] = true
+		s.deleted[d.id] = now
 		removed = append(removed, d.id)
 		s.w.addDeployment(r, s.opts.Mode, len(s.w.deployments), d.org, hourNow)
 		nd := s.w.deployments[len(s.w.deployments)-1]
@@ -573,6 +598,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, m matched, rl ra
 		if kind == authAPIKey && s.opts.Mode == ModeECE && !s.opts.APIKeyExpiration.IsZero() {
 			w.Header().Set("x-elastic-api-key-expiration", s.opts.APIKeyExpiration.UTC().Format(time.RFC3339))
 		}
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, s.userOf(kind)))
 	}
 	if m.rt.mode != "" && m.rt.mode != s.opts.Mode {
 		return s.unavailable(m.rt)
@@ -591,6 +617,26 @@ func (s *Server) unavailable(rt *routeDef) reply {
 	}
 	return errReply(http.StatusNotFound, "root.resource_not_found",
 		fmt.Sprintf("The operation [%s] is only available in Elastic Cloud Enterprise", rt.op))
+}
+
+// callerKey holds, in a request's context, the user it authenticated as.
+type callerKey struct{}
+
+// userOf is the ECE user a request authenticated with kind acts as: the
+// API key's owner, or the configured user for basic auth and tokens.
+func (s *Server) userOf(kind string) string {
+	if kind == authAPIKey {
+		return s.opts.APIKeyUser
+	}
+	return s.opts.Username
+}
+
+// caller is the user a request acts as.
+func (s *Server) caller(r *http.Request) string {
+	if u, ok := r.Context().Value(callerKey{}).(string); ok {
+		return u
+	}
+	return s.opts.Username
 }
 
 const (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -42,6 +43,8 @@ type poller struct {
 	// a successful poll) was logged and is still refused (poll goroutine
 	// only).
 	partialRefused map[string]bool
+	// rec is what the status page shows beyond the fields below.
+	rec pollRecord
 
 	mu          sync.RWMutex
 	snap        *Snapshot // last good
@@ -93,7 +96,12 @@ func (p *poller) stop(ctx context.Context) {
 
 func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 	defer close(p.stopped)
-	if maxJitter > 0 && !sleep(ctx, time.Duration(rand.Int64N(int64(maxJitter)))) {
+	var jitter time.Duration
+	if maxJitter > 0 {
+		jitter = time.Duration(rand.Int64N(int64(maxJitter)))
+	}
+	p.rec.scheduled(time.Time{}, time.Now().Add(jitter))
+	if maxJitter > 0 && !sleep(ctx, jitter) {
 		p.markFirst()
 		return
 	}
@@ -104,7 +112,9 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 			p.markFirst()
 			return
 		}
-		if !sleep(ctx, p.nextDelay(time.Since(start), wait)) {
+		delay := p.nextDelay(time.Since(start), wait)
+		p.rec.scheduled(start, time.Now().Add(delay))
+		if !sleep(ctx, delay) {
 			return
 		}
 	}
@@ -146,6 +156,8 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	defer p.markFirst()
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	var calls atomic.Int64
+	pctx = eceapi.WithCallCounter(pctx, &calls)
 	start := time.Now()
 	snap, err := p.safePoll(pctx)
 	elapsed := time.Since(start)
@@ -155,6 +167,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	if err == nil && snap == nil {
 		err = errors.New("collector returned no data")
 	}
+	p.rec.polled(err, calls.Load(), time.Now())
 
 	p.mu.Lock()
 	hasData := p.snap != nil

@@ -37,6 +37,7 @@ import (
 	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 	"github.com/ece-exporter/ece_exporter/internal/exposition"
+	"github.com/ece-exporter/ece_exporter/internal/status"
 )
 
 const program = "ece_exporter"
@@ -264,6 +265,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	if adminHandler != nil {
 		mux.Handle(admin.PathPrefix, adminHandler)
 	}
+	mux.Handle("/status", status.Handler(status.Options{Status: mgr.Status, Gatherer: reg, Shard: *shard, TotalShards: *totalShards, MetricsPath: *metricsPath}))
 	if *metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        program,
@@ -271,6 +273,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			Version:     version.Info(),
 			Links: []web.LandingLinks{
 				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/status", Text: "Status"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},

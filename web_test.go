@@ -48,6 +48,7 @@ func TestBadFlagValuesExit1(t *testing.T) {
 		{[]string{"--web.telemetry-path=/-/reload"}, `ece_exporter: --web.telemetry-path "/-/reload" collides with the exporter's own endpoints under /-/`},
 		{[]string{"--web.telemetry-path=/admin/v1"}, `ece_exporter: --web.telemetry-path "/admin/v1" collides with the exporter's own endpoints under /admin/v1/`},
 		{[]string{"--web.telemetry-path=/admin/v1/x"}, `ece_exporter: --web.telemetry-path "/admin/v1/x" collides with the exporter's own endpoints under /admin/v1/`},
+		{[]string{"--web.telemetry-path=/status"}, `ece_exporter: --web.telemetry-path "/status" collides with the exporter's own endpoints under /status/`},
 		{[]string{"--web.telemetry-path=/metrics/"}, `ece_exporter: --web.telemetry-path "/metrics/" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},
 		{[]string{"--web.telemetry-path=//metrics"}, `ece_exporter: --web.telemetry-path "//metrics" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},
 		{[]string{"--web.telemetry-path=/a/../metrics"}, `ece_exporter: --web.telemetry-path "/a/../metrics" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},

@@ -110,8 +110,8 @@ func build(o Options) view {
 	now := o.Now()
 	v := view{
 		Now:     now.UTC().Format(time.RFC3339),
-		Version: version.Version, Revision: version.Revision, Branch: version.Branch,
-		BuildDate: version.BuildDate, GoVer: version.GoVersion,
+		Version: orUnknown(version.Version), Revision: orUnknown(version.Revision), Branch: orUnknown(version.Branch),
+		BuildDate: orUnknown(version.BuildDate), GoVer: version.GoVersion,
 		MetricsPath: o.MetricsPath,
 		Summary:     map[string]int{},
 		Shard:       "not sharded (--total-shards=1)",
@@ -292,4 +292,13 @@ func (v view) States() []stateCount {
 type stateCount struct {
 	State string
 	N     int
+}
+
+// orUnknown stands in for a build detail not set at link time (go build
+// without the Makefile's -ldflags).
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

@@ -206,7 +206,7 @@ func (g gauges) value(name, account string) (float64, bool) {
 }
 
 var wanted = map[string]bool{
-	"ece_exporter_config_last_reload_successful":               true,
+	"ece_exporter_config_last_reload_successful":                true,
 	"ece_exporter_config_last_reload_success_timestamp_seconds": true,
 	"ece_exporter_credential_expiration_timestamp_seconds":      true,
 }

@@ -93,7 +93,8 @@ func TestTelemetryPathServed(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 }
 
-// TestLandingPageLinks: every link of the landing page answers, and there
+// TestLandingPageLinks: every link of the landing page answers (/status
+// among them), and there
 // is no link to /debug/pprof/ (not served: no unauthenticated profiling).
 func TestLandingPageLinks(t *testing.T) {
 	d := startDaemon(t, "--demo")
@@ -102,7 +103,7 @@ func TestLandingPageLinks(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, page, "debug/pprof")
 	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(page, -1)
-	require.Len(t, links, 3, page)
+	require.Len(t, links, 4, page) // metrics, status, healthy, ready
 	for _, l := range links {
 		code, _ := d.get(t, l[1])
 		assert.Equal(t, http.StatusOK, code, l[1])

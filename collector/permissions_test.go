@@ -92,6 +92,8 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 // counts the 403 as reason="auth" on the deployments collector alone;
 // billing never counts a "dependency" failure. Collectors that really
 // iterate the discovered deployments still do.
+// deployment_health (the _search) and stack_versions do not depend on the
+// list and succeed.
 func TestBillingOnlyKey(t *testing.T) {
 	t.Parallel()
 	sim := trackSim(ecesim.New(ecesim.Options{Seed: 74, DeploymentsPerOrg: 3, Now: testNow}))
@@ -111,8 +113,10 @@ func TestBillingOnlyKey(t *testing.T) {
 ece_exporter_collector_success{account="prod",collector="api_keys"} 1
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
+ece_exporter_collector_success{account="prod",collector="deployment_health"} 1
 ece_exporter_collector_success{account="prod",collector="deployments"} 0
 ece_exporter_collector_success{account="prod",collector="remote_clusters"} 0
+ece_exporter_collector_success{account="prod",collector="stack_versions"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
 	mfs, err := reg.Gather()

@@ -16,6 +16,7 @@ import (
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/internal/exposition"
+	"github.com/ece-exporter/ece_exporter/internal/status"
 )
 
 // routes are what the web server serves.
@@ -55,6 +56,7 @@ func newMux(r routes) (*http.ServeMux, error) {
 		_, _ = fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", r.reload)
+	mux.Handle("/status", status.Handler(status.Options{Status: r.mgr.Status, Gatherer: r.registry, Shard: r.f.shard, TotalShards: r.f.totalShards, MetricsPath: r.f.metricsPath}))
 	if r.admin != nil {
 		mux.Handle(admin.PathPrefix, r.admin)
 	}
@@ -65,6 +67,7 @@ func newMux(r routes) (*http.ServeMux, error) {
 			Version:     version.Info(),
 			Links: []web.LandingLinks{
 				{Address: r.f.metricsPath, Text: "Metrics"},
+				{Address: "/status", Text: "Status"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},

@@ -89,6 +89,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_, metrics := d.get(t, "/metrics")
 	outputs = append(outputs, metrics)
 	assert.True(t, strings.Contains(metrics, `ece_exporter_collector_errors_total{account="cloud",collector="api_keys",reason="auth"} 1`), "the 401 is counted")
+	_, statusPage := d.get(t, "/status")
+	outputs = append(outputs, statusPage)
+	assert.Contains(t, statusPage, `data-collector="api_keys" data-state="failing"`, "the 401 shows on the status page")
 
 	dep := e.ess.Deployments()[0].ID
 	for _, tc := range []struct{ path, token string }{
@@ -213,14 +216,16 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 	d := startDaemon(t, "--config.file="+config, "--log.level=debug")
 	d.waitReady(t)
 	_, metrics := d.get(t, "/metrics")
+	_, statusPage := d.get(t, "/status")
 	assert.Equal(t, 0, d.stop(t))
 	logs := d.logs.String()
+	assert.Contains(t, statusPage, "&lt;secret&gt;", "the status page shows the redacted echoes")
 	for name := range encodings {
 		assert.Contains(t, logs, `account=key-`+name, "errors of %s were logged", name)
 		assert.Contains(t, logs, `account=login-`+name, "errors of login-%s were logged", name)
 	}
 	assert.Contains(t, logs, "<secret>", "the echoes were there, and redacted")
-	for _, out := range []string{logs, metrics} {
+	for _, out := range []string{logs, metrics, statusPage} {
 		folded := strings.ToLower(out)
 		for name, enc := range encodings {
 			for _, sec := range []string{key, password} {
@@ -336,7 +341,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	web := filepath.Join(e.dir, "web.yml")
 	require.NoError(t, os.WriteFile(web, []byte("basic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
 	d := startDaemon(t, "--config.file="+e.config, "--web.config.file="+web)
-	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/"} {
+	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/", "/status"} {
 		code, _ := d.get(t, path)
 		assert.Equal(t, http.StatusUnauthorized, code, path)
 	}
@@ -350,6 +355,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, get("/metrics"))
 	assert.Equal(t, http.StatusOK, get("/-/healthy"))
+	assert.Equal(t, http.StatusOK, get("/status"))
 	assert.Equal(t, http.StatusServiceUnavailable, get("/-/ready"), "first polls have not finished")
 	assert.Equal(t, 0, d.stop(t))
 }

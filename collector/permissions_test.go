@@ -92,6 +92,8 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 // counts the 403 as reason="auth" on the deployments collector alone;
 // billing never counts a "dependency" failure. Collectors that really
 // iterate the discovered deployments still do.
+// deployment_health (the _search) and stack_versions do not depend on the
+// list and succeed.
 func TestBillingOnlyKey(t *testing.T) {
 	t.Parallel()
 	sim := trackSim(ecesim.New(ecesim.Options{Seed: 74, DeploymentsPerOrg: 3, Now: testNow}))

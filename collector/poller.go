@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -38,6 +39,8 @@ type poller struct {
 	// a successful poll) was logged and is still refused (poll goroutine
 	// only).
 	partialRefused map[string]bool
+	// rec is what the status page shows beyond the fields below.
+	rec pollRecord
 
 	// retime wakes the poll loop when the interval changes (buffered 1).
 	retime chan struct{}
@@ -111,7 +114,12 @@ func (p *poller) stop(ctx context.Context) {
 
 func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 	defer close(p.stopped)
-	if maxJitter > 0 && !sleep(ctx, time.Duration(rand.Int64N(int64(maxJitter)))) {
+	var jitter time.Duration
+	if maxJitter > 0 {
+		jitter = time.Duration(rand.Int64N(int64(maxJitter)))
+	}
+	p.rec.scheduled(time.Time{}, time.Now().Add(jitter))
+	if maxJitter > 0 && !sleep(ctx, jitter) {
 		p.markFirst()
 		return
 	}
@@ -132,7 +140,9 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 // moves the deadline to one new interval after start, keeping at least
 // what a 429 asked for. It reports whether the wait ended normally.
 func (p *poller) sleepUntilNext(ctx context.Context, start time.Time, retryAfter time.Duration) bool {
-	t := time.NewTimer(max(p.nextDelay(time.Since(start), retryAfter), 0))
+	delay := max(p.nextDelay(time.Since(start), retryAfter), 0)
+	p.rec.scheduled(start, time.Now().Add(delay))
+	t := time.NewTimer(delay)
 	defer t.Stop()
 	for {
 		select {
@@ -142,7 +152,9 @@ func (p *poller) sleepUntilNext(ctx context.Context, start time.Time, retryAfter
 			return false
 		case <-p.retime:
 			interval, _ := p.pollInterval()
-			t.Reset(max(interval-time.Since(start), retryAfter-time.Since(start), 0))
+			delay := max(interval-time.Since(start), retryAfter-time.Since(start), 0)
+			p.rec.scheduled(start, time.Now().Add(delay))
+			t.Reset(delay)
 		}
 	}
 }
@@ -185,6 +197,8 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	_, timeout := p.pollInterval()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var calls atomic.Int64
+	pctx = eceapi.WithCallCounter(pctx, &calls)
 	start := time.Now()
 	snap, err := p.safePoll(pctx)
 	elapsed := time.Since(start)
@@ -194,6 +208,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	if err == nil && snap == nil {
 		err = errors.New("collector returned no data")
 	}
+	p.rec.polled(err, calls.Load(), time.Now())
 
 	p.mu.Lock()
 	hasData := p.snap != nil

@@ -19,6 +19,11 @@
 #   6. e2e/prometheus-e2e.sh: the demo exporter and a real Prometheus
 #   7. docker/build-local.sh: daemonless image build with buildah (SKIPPED
 #      with the reason where buildah cannot run)
+#   8. the /status page in a real headless Chromium (Debian's chromium):
+#      the demo with a failing collector, screenshots at 1280 px and 400 px
+#      ($STATUS_SCREENSHOTS, default /tmp/status-desktop.png and
+#      /tmp/status-narrow.png), rows and the failure in the DOM, no
+#      sideways scrolling at 400 px (TestStatusPageChromium)
 #
 # A plain run installs nothing: a check whose tool is missing prints
 # "SKIPPED <check>: <why>" and the summary at the end lists every skipped
@@ -32,7 +37,7 @@
 # month: about 90 s of them).
 #
 # DEPLOY_CHECK_SKIP="e2e image" skips steps 6 and 7 (quick local runs);
-# "validate" skips step 3.
+# "validate" skips step 3; "chromium" skips step 8.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,6 +79,7 @@ if [ "$INSTALL" = 1 ]; then
   have jq || need_apt+=(jq)
   have shellcheck || need_apt+=(shellcheck)
   [[ $SKIP == *" image "* ]] || have buildah || need_apt+=(buildah)
+  [[ $SKIP == *" chromium "* ]] || have chromium || need_apt+=(chromium)
   if [ ${#need_apt[@]} -gt 0 ]; then
     mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | sort -u)
     echo "check: apt-get install ${need_apt[*]}"
@@ -232,6 +238,16 @@ else
     3) skipped_list+=("docker/build-local.sh") ;; # it printed SKIPPED and why (e.g. no user namespaces)
     *) exit "$rc" ;;
   esac
+fi
+
+# --- 8. The status page in a real browser --------------------------------
+if [[ $SKIP == *" chromium "* ]]; then
+  skipped "status page in headless Chromium" "DEPLOY_CHECK_SKIP"
+elif ! have chromium; then
+  missing "status page in headless Chromium" "chromium is not installed (Debian: apt-get install chromium)"
+else
+  step "status page: headless Chromium at 1280 px and 400 px"
+  (cd .. && STATUS_CHROMIUM=1 go test -count=1 -run '^TestStatusPageChromium$' -v .)
 fi
 
 echo

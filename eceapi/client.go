@@ -566,6 +566,7 @@ func (c *Client) attempt(orig *http.Request, v any, attempt int) (*Response, err
 // decodes its body.
 func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, error) {
 	orig := req
+	countCall(req.Context())
 	start := time.Now()
 	hr, err := c.httpClient.Do(req)
 	obs := Observation{Operation: operationOf(orig), Method: orig.Method, Attempt: attempt}

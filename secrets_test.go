@@ -484,7 +484,8 @@ func TestCollectorSelectionFlags(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--collector.disable-defaults", "--collector.deployments", "--collector.remote_clusters"}, []string{"deployments", "remote_clusters"}},
-		{[]string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, []string{"deployments", "remote_clusters"}},
+		{[]string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, []string{"deployment_health", "deployments", "remote_clusters", "stack_versions"}},
+		{[]string{"--no-collector.deployment_health", "--no-collector.stack_versions"}, []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters"}},
 		// upgrades needs the deployments discovery: it runs (its self-metrics
 		// show) but its series are not exported.
 		{[]string{"--collector.disable-defaults", "--collector.upgrades"}, []string{"deployments", "upgrades"}},
@@ -494,7 +495,7 @@ func TestCollectorSelectionFlags(t *testing.T) {
 		d.waitReady(t)
 		_, metrics := d.get(t, "/metrics")
 		var got []string
-		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters", "upgrades"} {
+		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployment_health", "deployments", "remote_clusters", "stack_versions", "upgrades"} {
 			if strings.Contains(metrics, `ece_exporter_collector_interval_seconds{account="cloud",collector="`+c+`"}`) {
 				got = append(got, c)
 			}

@@ -116,8 +116,8 @@ func (*timeoutError) Temporary() bool { return true }
 type panickingSource struct{}
 
 func (panickingSource) Poll(context.Context) (*Snapshot, error) {
-	var m map[string]int
-	m["x"]++ // a bug: assignment to entry in nil map
+	var s []int
+	_ = s[len(s)] // a bug: index out of range
 	return nil, nil
 }
 
@@ -130,6 +130,6 @@ func TestPanicIsItsOwnReason(t *testing.T) {
 	p := newPoller("prod", "billing", panickingSource{}, time.Minute, log.NewLogfmtLogger(&logs), func(r string) { reasons = append(reasons, r) })
 	p.pollOnce(context.Background())
 	assert.Equal(t, []string{ReasonPanic}, reasons)
-	assert.Contains(t, logs.String(), "collector panicked: assignment to entry in nil map")
+	assert.Contains(t, logs.String(), "collector panicked: runtime error: index out of range")
 	assert.False(t, p.state().success)
 }

@@ -91,6 +91,10 @@ var invalidCases = map[string]string{
 	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
 	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
 	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
+	"health-interval-too-short.yml": `collectors.deployment_health.interval: "10s": must be at least 30s`,
+	"health-tag-empty.yml":          `collectors.deployment_health.tags[1]: must not be empty`,
+	"health-tag-twice.yml":          `collectors.deployment_health.tags[2]: "team": listed twice`,
+	"stack-versions-too-short.yml":  `collectors.stack_versions.interval: "1m": must be at least 15m0s`,
 	"bad-concurrency.yml":           `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
 	"max-in-flight.yml":             `http.max_in_flight: 0: must be between 1 and 256`,
 	"http-timeout-too-long.yml":     `http.timeout: "11m": must be at most 10m0s`,
@@ -184,12 +188,14 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			Credentials: Credentials{APIKey: sentinel},
 		}},
 		Collectors: Collectors{
-			Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-			Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-			BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
-			RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-			APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
-			Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+			Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
+			Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
+			BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
+			RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
+			APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
+			Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
+			DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
+			StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
 
 			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
 			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
@@ -413,6 +419,45 @@ func TestTLSFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, `accounts[0].tls: cert_file "client.pem" and key_file "key": tls: failed to find any PEM data in key input`, err.Error())
 	assert.NotContains(t, err.Error(), sentinel)
+}
+
+// TestTLSConfigBuiltOnce: the client TLS configuration is built at load
+// from the files read then, each read once; removing the files afterwards
+// changes nothing, since the API client reads none (issue 15 §6).
+func TestTLSConfigBuiltOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeCert(t, dir, "ca.pem", "ca.key")
+	writeCert(t, dir, "client.pem", "client.key")
+	doc := "accounts:\n  - {name: p, platform: ece, url: 'https://ece:12443', api_key: k, tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client.key, server_name: ece.internal}}\n"
+	reads := map[string]int{}
+	cfg, err := Parse([]byte(doc), WithBaseDir(dir), WithReadFile(func(p string) ([]byte, error) {
+		reads[filepath.Base(p)]++
+		return os.ReadFile(p)
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"ca.pem": 1, "client.pem": 1, "client.key": 1}, reads)
+	for _, f := range []string{"ca.pem", "client.pem", "client.key"} {
+		require.NoError(t, os.Remove(filepath.Join(dir, f)))
+	}
+	tc, err := cfg.Accounts[0].TLSConfig()
+	require.NoError(t, err)
+	require.NotNil(t, tc)
+	assert.NotNil(t, tc.RootCAs, "ca_file")
+	assert.Len(t, tc.Certificates, 1, "cert_file and key_file")
+	assert.Equal(t, "ece.internal", tc.ServerName)
+	assert.False(t, tc.InsecureSkipVerify)
+
+	// No tls settings: no TLS configuration (Go's defaults).
+	tc, err = Account{Name: "p"}.TLSConfig()
+	require.NoError(t, err)
+	assert.Nil(t, tc)
+	// Built by hand: settings without files work, files need Parse.
+	tc, err = Account{TLS: TLS{InsecureSkipVerify: true}}.TLSConfig()
+	require.NoError(t, err)
+	assert.True(t, tc.InsecureSkipVerify)
+	_, err = Account{TLS: TLS{CAFile: "/ca.pem"}}.TLSConfig()
+	assert.ErrorIs(t, err, errTLSNotLoaded)
 }
 
 func TestLoad(t *testing.T) {
@@ -677,4 +722,25 @@ func TestPlatformCollectors(t *testing.T) {
 	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
 	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
 	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
+}
+
+func TestDeploymentHealthTags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"", nil},
+		{"collectors:\n  deployment_health: {tags: []}\n", nil},
+		{"collectors:\n  deployment_health: {tags: [team, cost-center, \"app.kubernetes.io/name\"]}\n", []string{"team", "cost-center", "app.kubernetes.io/name"}},
+	} {
+		cfg, err := Parse([]byte("accounts:\n  - {name: prod, api_key: k}\n"+tc.yaml), WithLookupEnv(testEnv))
+		require.NoError(t, err, tc.yaml)
+		assert.Equal(t, tc.want, cfg.Collectors.DeploymentHealth.Tags, tc.yaml)
+		out, err := cfg.Redacted()
+		require.NoError(t, err)
+		again, err := Parse(out, WithLookupEnv(testEnv))
+		require.NoError(t, err)
+		assert.Equal(t, cfg.Collectors, again.Collectors, "round trip")
+	}
 }

@@ -553,9 +553,75 @@ func (c *PlatformCollector) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+type deploymentHealthYAML struct {
+	Interval duration `yaml:"interval"`
+	Tags     []string `yaml:"tags"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *DeploymentHealthCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	def := DefaultCollectors.DeploymentHealth
+	raw := deploymentHealthYAML{Interval: durationOf(def.Interval), Tags: def.Tags}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("deployment_health", raw.Interval)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, k := range raw.Tags {
+		switch {
+		case strings.TrimSpace(k) == "":
+			return fmt.Errorf("collectors.deployment_health.tags[%d]: must not be empty", i)
+		case seen[k]:
+			return fmt.Errorf("collectors.deployment_health.tags[%d]: %q: listed twice", i, k)
+		}
+		seen[k] = true
+	}
+	tags := raw.Tags
+	if len(tags) == 0 {
+		tags = nil // tags: [] is the default
+	}
+	*c = DeploymentHealthCollector{Interval: iv, Tags: tags}
+	return nil
+}
+
 // MarshalYAML implements yaml.Marshaler, printing durations as text.
 func (c PlatformCollector) MarshalYAML() (any, error) {
 	return platformYAML{Interval: durationOf(c.Interval)}, nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c DeploymentHealthCollector) MarshalYAML() (any, error) {
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return deploymentHealthYAML{Interval: durationOf(c.Interval), Tags: tags}, nil
+}
+
+type stackVersionsYAML struct {
+	Interval duration `yaml:"interval"`
+}
+
+// UnmarshalYAML fills the defaults, decodes and validates.
+func (c *StackVersionsCollector) UnmarshalYAML(unmarshal func(any) error) error {
+	raw := stackVersionsYAML{Interval: durationOf(DefaultCollectors.StackVersions.Interval)}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	iv, err := checkInterval("stack_versions", raw.Interval)
+	if err != nil {
+		return err
+	}
+	*c = StackVersionsCollector{Interval: iv}
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler, printing durations as text.
+func (c StackVersionsCollector) MarshalYAML() (any, error) {
+	return stackVersionsYAML{Interval: durationOf(c.Interval)}, nil
 }
 
 type httpYAML struct {
@@ -611,5 +677,7 @@ var publicTypeNames = strings.NewReplacer(
 	"config.apiKeysYAML", "config.APIKeysCollector",
 	"config.upgradesYAML", "config.UpgradesCollector",
 	"config.platformYAML", "config.PlatformCollector",
+	"config.deploymentHealthYAML", "config.DeploymentHealthCollector",
+	"config.stackVersionsYAML", "config.StackVersionsCollector",
 	"config.httpYAML", "config.HTTP",
 )

@@ -10,12 +10,14 @@
 #      prometheus/rules.test.yml);
 #   3. assert through the HTTP API: up is 1; the families ece_billing_*,
 #      ece_billing_chart_*, ece_remote_cluster_*, ece_api_key_*,
-#      ece_platform_* are present; the recording rules produce series; an
-#      API-key-expiry alert, a remote-cluster-health alert and the ECE
-#      license, certificate and zone-memory alerts are firing
-#      (/api/v1/alerts) on the demo data and no collector-failing alert is; every query of the generated
-#      Grafana dashboards evaluates without error (and returns data, except
-#      the few the demo cannot have, listed with their reason).
+#      ece_platform_*, ece_elasticsearch_*, ece_instance_* are present; the
+#      recording rules produce series; an API-key-expiry alert, a
+#      remote-cluster-health alert, every deployment-health alert and the
+#      ECE license, certificate and zone-memory alerts are firing
+#      (/api/v1/alerts) on the demo data and no collector-failing alert is;
+#      every query of the generated Grafana dashboards evaluates without
+#      error (and returns data, except the few the demo cannot have, listed
+#      with their reason).
 # Bounded: E2E_TIMEOUT seconds in all (default 120), the build included.
 # Processes are stopped by pid on exit; the temporary directory is removed.
 set -euo pipefail
@@ -89,12 +91,15 @@ firing() { curl -sS --max-time 5 "$api/alerts" 2>/dev/null | jq -e --arg re "$1"
 
 wait_for "Prometheus is up" curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$prom_port/-/ready"
 wait_for 'up{job="ece-exporter"} == 1' nonempty 'up{job="ece-exporter"} == 1'
-for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_platform_allocator_ ece_platform_proxies_ ece_platform_runner_ ece_platform_license_ ece_platform_certificate_ ece_exporter_collector_; do
+for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_platform_allocator_ ece_platform_proxies_ \
+  ece_platform_runner_ ece_platform_license_ ece_platform_certificate_ ece_exporter_collector_ \
+  ece_elasticsearch_ ece_instance_ ece_stack_version_; do
   wait_for "family ${family}* present" nonempty "count({__name__=~\"${family}.+\"}) > 0"
 done
 wait_for "every collector polled successfully" nonempty 'count(ece_exporter_collector_success == 1) > 0 unless count(ece_exporter_collector_success == 0) > 0'
 for rec in ece:billing_organization_month_to_date_cost_ecu ece:billing_deployment_month_to_date_cost_ecu \
-  ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu; do
+  ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu \
+  ece:stack_version_unusable ece:deployment_resource_unusable_stack_version; do
   wait_for "recording rule $rec" nonempty "$rec"
 done
 wait_for "an API key expiry alert is firing" firing '^ECEAPIKeyExpires(Very)?Soon$'
@@ -107,6 +112,12 @@ wait_for "an ECE certificate expiry alert is firing" firing '^ECECertificateExpi
 wait_for "the ECE zone memory alert is firing" firing '^ECEZoneMemoryCritical$'
 if firing '^ECE(License|Certificate)ExpiresVerySoon$'; then fail "a 7-day expiry alert fires on the demo (nothing expires that soon)"; fi
 echo "ok: ECE platform alerts"
+# The simulator's deployment mix (internal/ecesim/health.go) has each problem.
+for a in ECEDeploymentResourceUnhealthy ECEDeploymentPlanFailed ECEDeploymentPlanPendingTooLong ECEElasticsearchShardsRed \
+  ECEElasticsearchShardsYellow ECEElasticsearchSnapshotsFailing ECEInstanceMemoryPressureCritical ECEInstanceDiskAlmostFull \
+  ECEElasticsearchOutOfMemoryRestart ECEDeploymentOnDeletedStackVersion; do
+  wait_for "$a is firing" firing "^$a\$"
+done
 # The demo's never-expiring keys have no expiration series and no alert.
 never=$(query 'ece_api_key_info{expires="false"}' | jq -c '[.data.result[].metric | {account, key_id}] | unique')
 if [ -z "$never" ] || [ "$never" = "[]" ]; then fail "the demo has no never-expiring key to check"; fi

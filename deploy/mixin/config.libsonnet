@@ -40,5 +40,21 @@
     // (ECECertificateExpiresSoon, ECECertificateExpiresVerySoon).
     certificateExpiryWarningDays: 30,
     certificateExpiryCriticalDays: 7,
+    // Fraction of an instance's JVM heap in use
+    // (ECEInstanceMemoryPressureHigh, ECEInstanceMemoryPressureCritical).
+    instanceMemoryPressureWarningRatio: 0.75,
+    instanceMemoryPressureCriticalRatio: 0.85,
+    // Fraction of an instance's disk in use (ECEInstanceDiskAlmostFull);
+    // Elasticsearch makes indices read-only at 95 %.
+    instanceDiskFullRatio: 0.9,
+    // Days of prepaid credits left at the current burn rate
+    // (ECECreditsRunOutSoon).
+    creditsRunwayWarningDays: 30,
+    // Fraction of a monthly budget spent (ECEBudgetNearlySpent).
+    budgetSpentWarningRatio: 0.8,
+    // Fraction of Elastic's 500 API keys per organization in use
+    // (ECEAPIKeyQuotaNearlyReached; the 500 is Elastic's limit, in
+    // deploy/prometheus/recording.yml).
+    apiKeyQuotaWarningRatio: 0.9,
   },
 }

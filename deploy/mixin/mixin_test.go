@@ -181,6 +181,16 @@ func TestConfigChangesTheAlerts(t *testing.T) {
 			[]string{"> 5 * ece:billing_deployment_daily_cost_ecu:avg7d", ":avg7d > 10\n"}, "more than 5 times"},
 		{"collector failing", `{ collectorFailingIntervals: 5 }`, "ECEExporterCollectorFailing",
 			[]string{"> 5 * ece_exporter_collector_interval_seconds"}, ""},
+		{"memory pressure critical", `{ instanceMemoryPressureCriticalRatio: 0.9 }`, "ECEInstanceMemoryPressureCritical",
+			[]string{"ece_instance_memory_pressure_ratio >= 0.9"}, ""},
+		{"disk", `{ instanceDiskFullRatio: 0.8 }`, "ECEInstanceDiskAlmostFull",
+			[]string{"/ ece_instance_disk_available_bytes >= 0.8"}, ""},
+		{"credits runway", `{ creditsRunwayWarningDays: 60 }`, "ECECreditsRunOutSoon",
+			[]string{"ece:billing_organization_credits_runway_days < 60"}, "less than 60 days"},
+		{"budget", `{ budgetSpentWarningRatio: 0.9 }`, "ECEBudgetNearlySpent",
+			[]string{"ece:billing_budget_spent_ratio >= 0.9"}, ""},
+		{"api key quota", `{ apiKeyQuotaWarningRatio: 0.8 }`, "ECEAPIKeyQuotaNearlyReached",
+			[]string{"ece:api_keys:quota_ratio >= 0.8"}, ""},
 	}
 	def := alertRules(t, evaluate(t, ""))
 	for _, c := range cases {

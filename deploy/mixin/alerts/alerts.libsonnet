@@ -37,6 +37,15 @@ local thresholds = {
   ECELicenseExpiresVerySoon: days('licenseExpiryCriticalDays'),
   ECECertificateExpiresSoon: days('certificateExpiryWarningDays'),
   ECECertificateExpiresVerySoon: days('certificateExpiryCriticalDays'),
+  ECEInstanceMemoryPressureHigh: [['expr', 'ratio >= %(instanceMemoryPressureWarningRatio)g']],
+  ECEInstanceMemoryPressureCritical: [['expr', 'ratio >= %(instanceMemoryPressureCriticalRatio)g']],
+  ECEInstanceDiskAlmostFull: [['expr', 'available_bytes >= %(instanceDiskFullRatio)g']],
+  ECECreditsRunOutSoon: [
+    ['expr', 'runway_days < %(creditsRunwayWarningDays)g'],
+    ['summary', 'less than %(creditsRunwayWarningDays)g days'],
+  ],
+  ECEBudgetNearlySpent: [['expr', 'spent_ratio >= %(budgetSpentWarningRatio)g']],
+  ECEAPIKeyQuotaNearlyReached: [['expr', 'quota_ratio >= %(apiKeyQuotaWarningRatio)g']],
 };
 
 {

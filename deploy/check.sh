@@ -13,7 +13,9 @@
 #      Secret mounts, daemon flags); the schema's refusals; docker-compose.yml
 #      loaded and schema-validated by compose-go; deploy/dashboards (separate
 #      Go module): the committed grafana/dashboards/*.json are byte for byte
-#      what the grafana-foundation-sdk generator writes
+#      what the grafana-foundation-sdk generator writes; deploy/mixin
+#      (separate Go module): the monitoring mixin evaluated with go-jsonnet
+#      equals the rule files and dashboards, and its _config is applied
 #   4. Dockerfile lint (npm dockerfile-utils and dockerfilelint)
 #   5. shellcheck of the scripts
 #   6. e2e/prometheus-e2e.sh: the demo exporter and a real Prometheus
@@ -170,6 +172,8 @@ else
 fi
 step "deploy/dashboards: the committed dashboards are the generator's output"
 (cd dashboards && go vet ./... && go test -count=1 ./...)
+step "deploy/mixin: the jsonnet mixin (go-jsonnet) equals the rule files and dashboards"
+(cd mixin && go vet ./... && go test -count=1 ./...)
 
 # --- 4. Dockerfile lint ------------------------------------------------
 step "Dockerfile lint"

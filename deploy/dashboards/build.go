@@ -57,7 +57,7 @@ func newDashboard(uid, title, description string, vars ...cog.Builder[dashboard.
 			Type(dashboard.DashboardLinkTypeLink).
 			Icon("doc").
 			TargetBlank(true).
-			Url("https://github.com/ece-exporter/ece_exporter/blob/main/deploy/README.md#alert-runbooks")).
+			Url("https://github.com/ece-exporter/ece_exporter/blob/main/docs/runbooks.md")).
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Data source").Type("prometheus")).
 		WithVariable(queryVar("account", "Account", "label_values(ece_exporter_collector_success, account)"))
 	for _, v := range vars {

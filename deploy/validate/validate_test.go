@@ -457,9 +457,21 @@ func checkWorkload(t *testing.T, m manifests, o object, selector map[string]stri
 }
 
 // checkRules asserts the PrometheusRule holds exactly the rules of
-// deploy/prometheus.
+// deploy/prometheus, with the rules' default job selector job="ece-exporter"
+// replaced by the job Prometheus gives these manifests' targets: the name of
+// the Service the ServiceMonitor selects (prometheus-operator's default job
+// label).
 func checkRules(t *testing.T, m manifests) {
 	t.Helper()
+	job := ""
+	for _, so := range m.all("Service") {
+		job = so.obj.(*corev1.Service).Name
+	}
+	if m.count()["PrometheusRule"] > 0 && job == "" {
+		t.Fatal("a PrometheusRule without a Service: no job for its selector")
+	}
+	const defaultSelector = `job="ece-exporter"`
+	selectors := 0
 	want := map[string]string{}
 	for _, f := range rulegen.RuleFiles {
 		b, err := os.ReadFile(filepath.Join("..", "prometheus", f))
@@ -474,9 +486,13 @@ func checkRules(t *testing.T, m manifests) {
 		}
 		for _, g := range rf.Groups {
 			for _, r := range g.Rules {
-				want[r.Record+r.Alert] = r.Expr.String()
+				selectors += strings.Count(r.Expr.String(), defaultSelector)
+				want[r.Record+r.Alert] = strings.ReplaceAll(r.Expr.String(), defaultSelector, fmt.Sprintf("job=%q", job))
 			}
 		}
+	}
+	if selectors == 0 {
+		t.Errorf("no rule of deploy/prometheus selects %s (ECEExporterDown's up selector)", defaultSelector)
 	}
 	for _, o := range m.all("PrometheusRule") {
 		got := map[string]string{}

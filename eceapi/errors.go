@@ -402,6 +402,8 @@ func (e *APIError) redact(secrets []string) {
 	if len(secrets) == 0 {
 		return
 	}
+	// After a same-host redirect, Path is the redirect's.
+	e.Path = redact(e.Path, secrets)
 	for i, c := range e.Codes {
 		e.Codes[i] = redact(c, secrets)
 	}

@@ -53,6 +53,15 @@ func hostileCalls() []hostileCall {
 		{"get-costs-charts-by-deployment", func(ctx context.Context, c *Client) error {
 			return wrap(c.Billing.DeploymentCharts(ctx, "o1", "d1", nil))
 		}},
+		{"search-deployments", func(ctx context.Context, c *Client) error {
+			return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Sort: SortByID}))
+		}},
+		{"get-version-stacks", func(ctx context.Context, c *Client) error { return wrap(c.Stack.Versions(ctx, true)) }},
+		{"get-allocators", func(ctx context.Context, c *Client) error { return wrap(c.Platform.Allocators(ctx, nil)) }},
+		{"get-proxies-health", func(ctx context.Context, c *Client) error { return wrap(c.Platform.ProxiesHealth(ctx)) }},
+		{"get-runners", func(ctx context.Context, c *Client) error { return wrap(c.Platform.Runners(ctx)) }},
+		{"get-license", func(ctx context.Context, c *Client) error { return wrap(c.Platform.License(ctx)) }},
+		{"get-tls-certificate", func(ctx context.Context, c *Client) error { return wrap(c.Platform.TLSCertificate(ctx, "proxy")) }},
 	}
 }
 

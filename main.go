@@ -198,17 +198,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 			return 1
 		}
 	}
-	reloadLoad := load
+	reloadLoad, reloadApply := load, mgr.Apply
 	if adminHandler != nil {
-		reloadLoad = func() (*config.Config, error) {
-			cfg, err := load()
-			if err == nil {
-				err = adminHandler.ReloadToken()
-			}
-			return cfg, err
-		}
+		// The token file is read with the configuration, and swapped in
+		// only when that configuration is applied.
+		tr := newTokenReload(adminHandler.ReadToken, adminHandler.SetToken)
+		reloadLoad, reloadApply = tr.load(load), tr.apply(mgr.Apply)
 	}
-	reloads, err := config.NewSafeConfig(reg, logger, reloadLoad, mgr.Apply)
+	reloads, err := config.NewSafeConfig(reg, logger, reloadLoad, reloadApply)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot set up reloads", "err", err)
 		return 1

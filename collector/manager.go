@@ -321,6 +321,25 @@ func (m *Manager) Discovery(account string) (*Discovery, bool) {
 	return st.discovery, true
 }
 
+// Resources returns the resources (kind, ref_id and id) of a discovered
+// deployment of a configured account, and whether the deployment is known.
+// It makes the Manager the admin endpoint's Backend.
+func (m *Manager) Resources(account, deploymentID string) ([]eceapi.DeploymentResource, bool) {
+	d, ok := m.Discovery(account)
+	if !ok {
+		return nil, false
+	}
+	dep, ok := d.Find(deploymentID)
+	if !ok {
+		return nil, false
+	}
+	out := make([]eceapi.DeploymentResource, 0, len(dep.Resources))
+	for _, r := range dep.Resources {
+		out = append(out, eceapi.DeploymentResource{Kind: r.Kind, RefID: r.RefID, ID: r.ID})
+	}
+	return out, true
+}
+
 // Accounts returns the configured account names, sorted.
 func (m *Manager) Accounts() []string {
 	m.mu.RLock()
@@ -401,7 +420,7 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) (*eceapi.Client, error) {
 	opts := []eceapi.Option{
 		eceapi.WithBaseURL(acc.URL),
-		eceapi.WithUserAgent(m.opts.Version),
+		eceapi.WithUserAgent("ece_exporter/" + m.opts.Version),
 		eceapi.WithTimeout(h.Timeout),
 		eceapi.WithMaxRetries(h.MaxRetries),
 		eceapi.WithMaxInFlight(h.MaxInFlight),
@@ -411,12 +430,12 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 	if h.MaxRequestsPerHour > 0 {
 		opts = append(opts, eceapi.WithRequestBudget(h.MaxRequestsPerHour, time.Hour))
 	}
-	if acc.TLS != (config.TLS{}) {
-		opts = append(opts, eceapi.WithTLS(eceapi.TLSOptions{
-			CAFile: acc.TLS.CAFile, CertFile: acc.TLS.CertFile, KeyFile: acc.TLS.KeyFile,
-			ServerName: acc.TLS.ServerName, InsecureSkipVerify: acc.TLS.InsecureSkipVerify,
-		}))
+	// Built once at load from the files config read; the client reads none.
+	tlsConfig, err := acc.TLSConfig()
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, eceapi.WithTLSConfig(tlsConfig))
 	switch {
 	case acc.Credentials.APIKey != "":
 		opts = append(opts, eceapi.WithAPIKey(acc.Credentials.APIKey.Reveal()))

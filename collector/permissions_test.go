@@ -111,8 +111,10 @@ func TestBillingOnlyKey(t *testing.T) {
 ece_exporter_collector_success{account="prod",collector="api_keys"} 1
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
+ece_exporter_collector_success{account="prod",collector="deployment_health"} 1
 ece_exporter_collector_success{account="prod",collector="deployments"} 0
 ece_exporter_collector_success{account="prod",collector="remote_clusters"} 0
+ece_exporter_collector_success{account="prod",collector="stack_versions"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
 	mfs, err := reg.Gather()

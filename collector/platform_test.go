@@ -153,6 +153,7 @@ func TestCallsPerCycleECE(t *testing.T) {
 	startManager(t, eceConfig(srv.URL))
 	assert.Equal(t, map[string]int{
 		"list-deployments": 1, "get-deployment-es-resource-remote-clusters": 5, "get-api-keys": 1,
+		"search-deployments": 1, "get-version-stacks": 1,
 		"get-allocators": 1, "get-proxies-health": 1, "get-runners": 1, "get-license": 1, "get-tls-certificate": 4,
 	}, sim.RequestCounts())
 }
@@ -182,6 +183,7 @@ func TestPlatformRefusedLeavesTheOthersAlone(t *testing.T) {
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge
 ece_exporter_collector_success{account="onprem",collector="api_keys"} 1
+ece_exporter_collector_success{account="onprem",collector="deployment_health"} 1
 ece_exporter_collector_success{account="onprem",collector="deployments"} 1
 ece_exporter_collector_success{account="onprem",collector="platform_allocators"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_certificates"} 0
@@ -189,6 +191,7 @@ ece_exporter_collector_success{account="onprem",collector="platform_license"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_proxies"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_runners"} 0
 ece_exporter_collector_success{account="onprem",collector="remote_clusters"} 1
+ece_exporter_collector_success{account="onprem",collector="stack_versions"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
 	for name := range platformFactories {

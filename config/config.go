@@ -17,16 +17,21 @@
 // the reload metrics beside it.
 //
 // Every file is read with internal/safefile (regular files only, bounded in
-// size and time). Of this module the package imports only that one; of
+// size and time). Of this module the package imports that one,
+// internal/secret (Secret) and eceapi (the client defaults it shares); of
 // Prometheus only client_golang, for SafeConfig's gauges.
 package config
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
 )
 
 // Platforms an account can be on.
@@ -37,13 +42,15 @@ const (
 	PlatformECE = "ece"
 )
 
-// DefaultESSURL is the API endpoint of ESS accounts that set no url.
-const DefaultESSURL = "https://api.elastic-cloud.com"
+// DefaultESSURL is the API endpoint of ESS accounts that set no url: the
+// client's default.
+const DefaultESSURL = eceapi.DefaultESSURL
 
-// Values of the enumerated collector options.
+// Values of the enumerated collector options. The bucketing strategies
+// are the client's (eceapi.Bucketing), so that the two cannot drift.
 const (
-	BucketingDaily   = "daily"
-	BucketingMonthly = "monthly"
+	BucketingDaily   = string(eceapi.BucketingDaily)
+	BucketingMonthly = string(eceapi.BucketingMonthly)
 	ScopeOwn         = "own"
 	ScopeAll         = "all"
 )
@@ -87,6 +94,31 @@ type Account struct {
 	// notices a rotated certificate. A pointer, so fmt prints an address
 	// rather than the digest of a private key.
 	tlsDigest *[sha256.Size]byte
+	// tlsConfig is the client TLS configuration built from TLS and the
+	// files' contents at load time (nil without TLS settings). A pointer:
+	// fmt prints an address, not the private key it holds.
+	tlsConfig *tls.Config
+}
+
+// errTLSNotLoaded: an account built by hand names TLS files, which only
+// Parse reads.
+var errTLSNotLoaded = errors.New("tls: the TLS files were not read (the account did not come from Parse or Load)")
+
+// TLSConfig returns the client TLS configuration of the account, built
+// once at load from its tls settings and the contents of its TLS files;
+// nil when the account has no tls settings. An account built by hand
+// without TLS files gets one built from server_name and
+// insecure_skip_verify; one naming TLS files must come from Parse.
+func (a Account) TLSConfig() (*tls.Config, error) {
+	switch {
+	case a.tlsConfig != nil:
+		return a.tlsConfig, nil
+	case a.TLS == (TLS{}):
+		return nil, nil
+	case a.TLS.CAFile != "" || a.TLS.CertFile != "" || a.TLS.KeyFile != "":
+		return nil, errTLSNotLoaded
+	}
+	return eceapi.NewTLSConfig(eceapi.TLSSettings{ServerName: a.TLS.ServerName, InsecureSkipVerify: a.TLS.InsecureSkipVerify})
 }
 
 // Credentials are the resolved credentials of an account: an API key, or
@@ -315,7 +347,7 @@ var (
 	}
 	// DefaultHTTP are the HTTP client settings used for every key the
 	// configuration leaves out.
-	DefaultHTTP = HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 64 << 20}
+	DefaultHTTP = HTTP{Timeout: eceapi.DefaultTimeout, MaxInFlight: eceapi.DefaultMaxInFlight, MaxRetries: eceapi.DefaultMaxRetries, MaxBodyBytes: eceapi.DefaultMaxBodyBytes}
 	// DefaultConfig is the configuration with every default and no
 	// accounts; a valid configuration has at least one.
 	DefaultConfig = Config{Collectors: DefaultCollectors, HTTP: DefaultHTTP}

@@ -421,6 +421,45 @@ func TestTLSFiles(t *testing.T) {
 	assert.NotContains(t, err.Error(), sentinel)
 }
 
+// TestTLSConfigBuiltOnce: the client TLS configuration is built at load
+// from the files read then, each read once; removing the files afterwards
+// changes nothing, since the API client reads none (issue 15 §6).
+func TestTLSConfigBuiltOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeCert(t, dir, "ca.pem", "ca.key")
+	writeCert(t, dir, "client.pem", "client.key")
+	doc := "accounts:\n  - {name: p, platform: ece, url: 'https://ece:12443', api_key: k, tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client.key, server_name: ece.internal}}\n"
+	reads := map[string]int{}
+	cfg, err := Parse([]byte(doc), WithBaseDir(dir), WithReadFile(func(p string) ([]byte, error) {
+		reads[filepath.Base(p)]++
+		return os.ReadFile(p)
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"ca.pem": 1, "client.pem": 1, "client.key": 1}, reads)
+	for _, f := range []string{"ca.pem", "client.pem", "client.key"} {
+		require.NoError(t, os.Remove(filepath.Join(dir, f)))
+	}
+	tc, err := cfg.Accounts[0].TLSConfig()
+	require.NoError(t, err)
+	require.NotNil(t, tc)
+	assert.NotNil(t, tc.RootCAs, "ca_file")
+	assert.Len(t, tc.Certificates, 1, "cert_file and key_file")
+	assert.Equal(t, "ece.internal", tc.ServerName)
+	assert.False(t, tc.InsecureSkipVerify)
+
+	// No tls settings: no TLS configuration (Go's defaults).
+	tc, err = Account{Name: "p"}.TLSConfig()
+	require.NoError(t, err)
+	assert.Nil(t, tc)
+	// Built by hand: settings without files work, files need Parse.
+	tc, err = Account{TLS: TLS{InsecureSkipVerify: true}}.TLSConfig()
+	require.NoError(t, err)
+	assert.True(t, tc.InsecureSkipVerify)
+	_, err = Account{TLS: TLS{CAFile: "/ca.pem"}}.TLSConfig()
+	assert.ErrorIs(t, err, errTLSNotLoaded)
+}
+
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

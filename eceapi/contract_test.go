@@ -195,10 +195,6 @@ func clientCalls(mode ecesim.Mode) []call {
 				_, _, err := c.APIKeys.ListAll(ctx)
 				return err
 			}},
-			call{"get-user-api-keys", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, _ string) error {
-				_, _, err := c.APIKeys.ListForUser(ctx, "admin")
-				return err
-			}},
 		), platformCalls()...)
 	}
 	return append(calls,
@@ -212,10 +208,6 @@ func clientCalls(mode ecesim.Mode) []call {
 		}},
 		call{"get-costs-deployments", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
 			_, _, err := c.Billing.Deployments(ctx, o, costs)
-			return err
-		}},
-		call{"get-costs-items", func(ctx context.Context, c *eceapi.Client, _ ecesim.DeploymentRef, o string) error {
-			_, _, err := c.Billing.Items(ctx, o, costs)
 			return err
 		}},
 		call{"get-costs-items-by-deployment", func(ctx context.Context, c *eceapi.Client, d ecesim.DeploymentRef, o string) error {
@@ -270,11 +262,9 @@ var documentedErrors = map[string]func(s *ecesim.Server, d *ecesim.DeploymentRef
 	"upgrade-deployment-stateless-resource":      func(s *ecesim.Server, d *ecesim.DeploymentRef, _ *string) { d.ID = "ffffffffffffffffffffffffffffffff" },
 	"get-costs-overview":                         func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
 	"get-costs-deployments":                      func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
-	"get-costs-items":                            func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
 	"get-costs-items-by-deployment":              func(s *ecesim.Server, d *ecesim.DeploymentRef, _ *string) { d.ID = "ffffffffffffffffffffffffffffffff" },
 	"get-costs-charts":                           func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
 	"get-costs-charts-by-deployment":             func(s *ecesim.Server, _ *ecesim.DeploymentRef, org *string) { *org = "999" },
-	"get-user-api-keys":                          nil,
 }
 
 func TestContractAgainstOfficialSpec(t *testing.T) {

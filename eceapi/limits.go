@@ -18,13 +18,11 @@ var bodyLimits = map[string]int64{
 	"list-deployments": 16 << 20,
 	// Organization-wide billing answers, one request per organization and
 	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
-	// deployments), ~90 bytes per deployment and day for daily charts,
-	// up to ~2 KiB per deployment for the itemized costs.
+	// deployments), ~90 bytes per deployment and day for daily charts.
 	"get-costs-deployments": 8 << 20,
 	"get-costs-charts":      8 << 20,
-	"get-costs-items":       8 << 20,
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
-	// 4 MiB: ~22,000 keys), or one user's.
+	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,
 	// A page of the deployment search (the health collector asks 250 at
 	// a time): ~6,200 bytes per deployment with 3 resources, health,
@@ -41,10 +39,9 @@ var bodyLimits = map[string]int64{
 	// page without instances in the simulator; 4 MiB: ~200 instances per
 	// allocator); the runners, one per host and not paged, ~390 bytes each
 	// (4 MiB: ~10,000 hosts).
-	"get-allocators":    4 << 20,
-	"get-runners":       4 << 20,
-	"get-api-keys":      2 << 20,
-	"get-user-api-keys": 2 << 20,
+	"get-allocators": 4 << 20,
+	"get-runners":    4 << 20,
+	"get-api-keys":   2 << 20,
 	// Per-deployment answers, fanned out over many deployments at once:
 	// they must stay small, as max_in_flight of them may be read together.
 	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a

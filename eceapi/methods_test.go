@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -73,7 +77,7 @@ func methodCases() map[string]methodCase {
 
 	return map[string]methodCase{
 		"Deployments.List": {
-			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "deployments.json", status: 200,
+			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "list-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Deployments.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				d := v.(*DeploymentsListResponse)
@@ -95,7 +99,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.RemoteClusters": {
 			op: "get-deployment-es-resource-remote-clusters", method: http.MethodGet, path: "/deployments/" + depID + "/elasticsearch/main-elasticsearch/remote-clusters",
-			fixture: "remote_clusters.json", status: 200,
+			fixture: "get-deployment-es-resource-remote-clusters/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.RemoteClusters(ctx, depID, "main-elasticsearch"))
 			},
@@ -124,7 +128,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.UpgradeDryRun": {
 			op: "upgrade-deployment-stateless-resource", method: http.MethodPost, path: "/deployments/" + depID + "/kibana/main-kibana/_upgrade",
-			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade.json", status: 202,
+			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade-deployment-stateless-resource/normal.json", status: 202,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.UpgradeDryRun(ctx, depID, "kibana", "main-kibana"))
 			},
@@ -146,7 +150,7 @@ func methodCases() map[string]methodCase {
 		"Deployments.Search": {
 			op: "search-deployments", method: http.MethodPost, path: "/deployments/_search",
 			body:    `{"size":250,"cursor":"c2ltLWN1cnNvci0x","sort":[{"id":{"order":"asc"}}]}`,
-			fixture: "search_deployments.json", status: 200,
+			fixture: "search-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Cursor: "c2ltLWN1cnNvci0x", Sort: SortByID}))
 			},
@@ -201,7 +205,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Stack.Versions": {
 			op: "get-version-stacks", method: http.MethodGet, path: "/stack/versions", query: url.Values{"show_deleted": {"true"}},
-			fixture: "stack_versions.json", status: 200,
+			fixture: "get-version-stacks/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Stack.Versions(ctx, true)) },
 			check: func(t *testing.T, v any) {
 				r := v.(*StackVersionConfigs)
@@ -215,7 +219,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list stack versions: ",
 		},
 		"Accounts.Get": {
-			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
+			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "get-current-account/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Accounts.Get(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &AccountResponse{ID: orgID, Trust: &AccountTrustSettings{TrustAll: true}}, v)
@@ -223,7 +227,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "accounts.not_found", errPrefix: "get account: ",
 		},
 		"Organizations.List": {
-			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "organizations.json", status: 200,
+			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "list-organizations/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Organizations.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &OrganizationList{Organizations: []Organization{{ID: orgID, Name: "Example Corp"}}}, v)
@@ -231,7 +235,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "user.not_found", errPrefix: "list organizations: ",
 		},
 		"Billing.Overview": {
-			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "costs_overview.json", status: 200,
+			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "get-costs-overview/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Overview(ctx, orgID, costs))
 			},
@@ -256,7 +260,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Deployments": {
-			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "costs_deployments.json", status: 200,
+			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "get-costs-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Deployments(ctx, orgID, costs))
 			},
@@ -277,34 +281,9 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
-		"Billing.Items": {
-			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "costs_items.json", status: 200,
-			call: func(ctx context.Context, c *Client) (any, *Response, error) {
-				return wrap(c.Billing.Items(ctx, orgID, costs))
-			},
-			check: func(t *testing.T, v any) {
-				i := v.(*ItemsCosts)
-				assert.Equal(t, 1020.75, i.Costs.Total)
-				require.Len(t, i.DataTransferAndStorage, 4)
-				assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
-					Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
-				require.Len(t, i.Resources, 4)
-				assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
-					Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
-					Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
-				assert.Equal(t, "integrations_server", i.Resources[3].Kind)
-			},
-			errStatus: 404, errCode: "organization.not_found", errPrefix: `get itemized costs of organization "` + orgID + `": `,
-			withSegments: []func(context.Context, *Client, string) error{
-				func(ctx context.Context, c *Client, v string) error {
-					_, _, err := c.Billing.Items(ctx, v, costs)
-					return err
-				},
-			},
-		},
 		"Billing.DeploymentItems": {
 			op: "get-costs-items-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/items", query: costsQ,
-			fixture: "costs_items_deployment.json", status: 200,
+			fixture: "get-costs-items-by-deployment/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentItems(ctx, orgID, depID, costs))
 			},
@@ -329,7 +308,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Charts": {
-			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "charts_daily_millis.json", status: 200,
+			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "get-costs-charts/daily-millis.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Charts(ctx, orgID, daily))
 			},
@@ -352,7 +331,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Billing.DeploymentCharts": {
 			op: "get-costs-charts-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/charts", query: monthlyQ,
-			fixture: "charts_monthly_seconds.json", status: 200,
+			fixture: "get-costs-charts-by-deployment/monthly-seconds.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentCharts(ctx, orgID, depID, monthly))
 			},
@@ -376,7 +355,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"APIKeys.List": {
-			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "api_keys.json", status: 200,
+			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "get-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -390,7 +369,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list API keys: ",
 		},
 		"APIKeys.ListAll": {
-			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "api_keys_all.json", status: 200,
+			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "get-users-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.ListAll(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -400,25 +379,6 @@ func methodCases() map[string]methodCase {
 				assertNoListedKey(t, k)
 			},
 			errStatus: 403, errCode: "root.unauthorized", errPrefix: "list API keys of all users: ",
-		},
-		"APIKeys.ListForUser": {
-			op: "get-user-api-keys", method: http.MethodGet, path: "/users/" + eceAdmin + "/auth/keys", fixture: "api_keys_all.json", status: 200,
-			call: func(ctx context.Context, c *Client) (any, *Response, error) {
-				return wrap(c.APIKeys.ListForUser(ctx, eceAdmin))
-			},
-			check: func(t *testing.T, v any) {
-				k := v.(*APIKeysResponse)
-				require.Len(t, k.Keys, 3)
-				assert.Equal(t, "ece-key-0001", k.Keys[0].ID)
-				assertNoListedKey(t, k)
-			},
-			errStatus: 404, errCode: "api_keys.user_not_found", errPrefix: `list API keys of user "` + eceAdmin + `": `,
-			withSegments: []func(context.Context, *Client, string) error{
-				func(ctx context.Context, c *Client, v string) error {
-					_, _, err := c.APIKeys.ListForUser(ctx, v)
-					return err
-				},
-			},
 		},
 		// The Cloud Billing API (v2), on its own base URL.
 		"BillingV2.Instances": {
@@ -514,7 +474,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Platform.Allocators": {
 			op: "get-allocators", method: http.MethodGet, path: "/platform/infrastructure/allocators",
-			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "platform_allocators.json", status: 200,
+			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "get-allocators/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.Allocators(ctx, &AllocatorsOptions{From: 100, Size: 50}))
 			},
@@ -538,7 +498,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list allocators: ",
 		},
 		"Platform.ProxiesHealth": {
-			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "platform_proxies_health.json", status: 200,
+			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "get-proxies-health/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.ProxiesHealth(ctx))
 			},
@@ -548,7 +508,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "get proxies health: ",
 		},
 		"Platform.Runners": {
-			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "platform_runners.json", status: 200,
+			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "get-runners/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.Runners(ctx)) },
 			check: func(t *testing.T, v any) {
 				r := v.(*RunnerOverview)
@@ -562,7 +522,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list runners: ",
 		},
 		"Platform.License": {
-			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "platform_license.json", status: 200,
+			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "get-license/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.License(ctx)) },
 			check: func(t *testing.T, v any) {
 				l := v.(*LicenseObject)
@@ -576,7 +536,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "license.license_not_found", errPrefix: "get license: ",
 		},
 		"Platform.TLSCertificate": {
-			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "platform_tls.json", status: 200,
+			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "get-tls-certificate/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.TLSCertificate(ctx, "adminconsole"))
 			},
@@ -860,13 +820,11 @@ func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accoun
 func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
 func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
 func TestBillingService_Deployments(t *testing.T)        { testMethod(t, "Billing.Deployments") }
-func TestBillingService_Items(t *testing.T)              { testMethod(t, "Billing.Items") }
 func TestBillingService_DeploymentItems(t *testing.T)    { testMethod(t, "Billing.DeploymentItems") }
 func TestBillingService_Charts(t *testing.T)             { testMethod(t, "Billing.Charts") }
 func TestBillingService_DeploymentCharts(t *testing.T)   { testMethod(t, "Billing.DeploymentCharts") }
 func TestAPIKeysService_List(t *testing.T)               { testMethod(t, "APIKeys.List") }
 func TestAPIKeysService_ListAll(t *testing.T)            { testMethod(t, "APIKeys.ListAll") }
-func TestAPIKeysService_ListForUser(t *testing.T)        { testMethod(t, "APIKeys.ListForUser") }
 func TestBillingV2Service_Instances(t *testing.T)        { testMethod(t, "BillingV2.Instances") }
 func TestBillingV2Service_Items(t *testing.T)            { testMethod(t, "BillingV2.Items") }
 func TestBillingV2Service_Charts(t *testing.T)           { testMethod(t, "BillingV2.Charts") }
@@ -899,8 +857,70 @@ func TestEveryMethodHasACase(t *testing.T) {
 	}
 	sort.Strings(methods)
 	sort.Strings(cases)
-	assert.Len(t, methods, 24)
+	// The reflection above must see every method the sources declare on
+	// a *...Service (was a hand-kept count).
+	assert.Equal(t, sourceServiceMethods(t), methods)
 	assert.Equal(t, methods, cases)
+}
+
+// sourceServiceMethods lists the exported methods declared on the
+// services in the package's source files, as Client field.Method names.
+func sourceServiceMethods(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, m := range ServiceMethodDecls(t) {
+		out = append(out, m.Name)
+	}
+	sort.Strings(out)
+	require.NotEmpty(t, out)
+	return out
+}
+
+// ServiceMethodDecl is an exported method of a service as the package's
+// sources declare it (exported for the eceapi_test tests).
+type ServiceMethodDecl struct {
+	Name string // Client field.Method, e.g. "Deployments.List"
+	File string
+	Doc  string // its doc comment
+}
+
+// ServiceMethodDecls parses the package's non-test sources for the
+// exported methods declared on a *...Service.
+func ServiceMethodDecls(t *testing.T) []ServiceMethodDecl {
+	t.Helper()
+	fields := map[string]string{} // service type -> Client field
+	ct := reflect.TypeOf(Client{})
+	for i := 0; i < ct.NumField(); i++ {
+		if f := ct.Field(i); f.IsExported() && f.Type.Kind() == reflect.Pointer {
+			fields[f.Type.Elem().Name()] = f.Name
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var out []ServiceMethodDecl
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || !fd.Name.IsExported() {
+				continue
+			}
+			star, ok := fd.Recv.List[0].Type.(*ast.StarExpr)
+			if !ok {
+				continue
+			}
+			if id, ok := star.X.(*ast.Ident); ok && strings.HasSuffix(id.Name, "Service") {
+				require.Contains(t, fields, id.Name, "a service that is not a Client field")
+				out = append(out, ServiceMethodDecl{Name: fields[id.Name] + "." + fd.Name.Name, File: name, Doc: fd.Doc.Text()})
+			}
+		}
+	}
+	return out
 }
 
 func TestCostsOptionsQuery(t *testing.T) {
@@ -991,16 +1011,14 @@ func TestAllocatorsOptionsQuery(t *testing.T) {
 func TestPlatformDecodesDrift(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
-	mux.HandleFunc(p("/platform/infrastructure/allocators"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"zones":[{"zone_id":"z","allocators":[{"allocator_id":"a","zone_id":"z","status":{"connected":true,"healthy":true,"maintenance_mode":false},
-			"capacity":{"memory":{"total":1024.5,"used":0.25},"storage":null},"instances":null,"build_info":null,"new_field":{"x":1}}]}]}`)
-	})
-	mux.HandleFunc(p("/platform/configuration/security/tls/ui"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"user_supplied":false,"chain":null,"chain_status":{"expiration_date":"9 Dec 2026","first_certificate_to_expire":""}}`)
-	})
-	mux.HandleFunc(p("/platform/license"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"license":{"uid":"u","type":"platinum","expiry_date_in_millis":1.7987616e12,"max_allocators":10,"max_ram_per_allocator_mb":65536.0},"usage_stats":null}`)
-	})
+	for path, file := range map[string]string{
+		"/platform/infrastructure/allocators":     "get-allocators/drift-fractions-and-nulls.json",
+		"/platform/configuration/security/tls/ui": "get-tls-certificate/drift-null-chain-unusual-date.json",
+		"/platform/license":                       "get-license/drift-float-millis-null-usage.json",
+	} {
+		body := fixture(t, file)
+		mux.HandleFunc(p(path), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) })
+	}
 	a, _, err := c.Platform.Allocators(context.Background(), nil)
 	require.NoError(t, err)
 	got := a.Zones[0].Allocators[0]

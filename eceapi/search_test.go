@@ -13,13 +13,13 @@ import (
 
 // TestSearch_Drift: the live API sends null for arrays and objects and
 // fractions where the spec says integer; one such deployment must not fail
-// the page (testdata/search_deployments_drift.json is outside the spec, see
+// the page (testdata/search-deployments/drift-fractions-and-nulls.json is outside the spec, see
 // TestFixturesMatchSpec).
 func TestSearch_Drift(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc(p("/deployments/_search"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, fixture(t, "search_deployments_drift.json"))
+		writeJSON(w, http.StatusOK, fixture(t, "search-deployments/drift-fractions-and-nulls.json"))
 	})
 	r, _, err := c.Deployments.Search(context.Background(), nil)
 	require.NoError(t, err)

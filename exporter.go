@@ -36,6 +36,12 @@ type exporter struct {
 // newExporter sets up the registry, the collectors, the admin endpoint and
 // the reloads; nothing polls until reloads.Set.
 func newExporter(f flags, logger log.Logger, load func() (*config.Config, error), now func() time.Time, sharder collector.HashSharder) (*exporter, error) {
+	// Before anything starts: the toolkit would hang on a FIFO.
+	if f.toolkit != nil && f.toolkit.WebConfigFile != nil {
+		if err := checkWebConfig(*f.toolkit.WebConfigFile); err != nil {
+			return nil, err
+		}
+	}
 	e := &exporter{reg: prometheus.NewRegistry(), logger: logger}
 	e.reg.MustRegister(versioncollector.NewCollector(program))
 	if !f.disableExporterMetrics {

@@ -78,10 +78,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		level.Error(logger).Log("msg", "invalid sharding flags", "err", err)
 		return 1
 	}
-	if err := checkWebConfig(*f.toolkit.WebConfigFile); err != nil {
-		level.Error(logger).Log("msg", "invalid web configuration", "err", err)
-		return 1
-	}
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 	level.Info(logger).Log("msg", "configuration loaded", "accounts", accountList(cfg), "collectors", strings.Join(f.enabled, ","))
 

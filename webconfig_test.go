@@ -49,7 +49,7 @@ func TestWebConfigFIFOFailsAtStart(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatalf("start with --web.config.file=%s blocked", tc.file)
 		}
-		assert.Contains(t, out.String(), `msg="invalid web configuration"`)
+		assert.Contains(t, out.String(), `msg="cannot set up the exporter"`)
 		assert.Contains(t, out.String(), tc.want)
 	}
 }

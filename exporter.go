@@ -55,7 +55,6 @@ func newExporter(f flags, logger log.Logger, load func() (*config.Config, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot set up collectors: %w", err)
 	}
-	e.reg.MustRegister(e.mgr)
 	if f.totalShards > 1 {
 		e.reg.MustRegister(collector.ShardMetrics(sharder)...)
 	}
@@ -137,9 +136,12 @@ func accountList(cfg *config.Config) string {
 
 // printConfig is --config.check: the effective configuration, secrets
 // redacted.
-func printConfig(w io.Writer, cfg *config.Config, logger log.Logger) int {
+func printConfig(w io.Writer, cfg *config.Config, enabled []string, logger log.Logger) int {
 	out, err := cfg.Redacted()
 	if err == nil {
+		for _, note := range collector.SelectionNotes(enabled) {
+			out = append(out, "# note: "+note+"\n"...)
+		}
 		_, err = fmt.Fprintf(w, "%s", out)
 	}
 	if err != nil {

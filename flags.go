@@ -65,7 +65,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (f flags, code int, don
 	f.toolkit = kingpinflag.AddFlags(app, ":9871")
 	showVersion := false
 	app.Flag("version", "Show the version and exit.").BoolVar(&showVersion)
-	collector.RegisterFlags(app)
+	selection := collector.RegisterFlags(app)
 	if _, err := app.Parse(args); err != nil {
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return f, 1, true
@@ -83,7 +83,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (f flags, code int, don
 			return f, 1, true
 		}
 	}
-	f.enabled = collector.EnabledFromFlags()
+	f.enabled = selection.Enabled()
 	return f, 0, false
 }
 

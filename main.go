@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 		return 1
 	}
 	if f.configCheck {
-		return printConfig(stdout, cfg, logger)
+		return printConfig(stdout, cfg, f.enabled, logger)
 	}
 	sharder, err := newSharder(f)
 	if err != nil {

@@ -2,13 +2,9 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/go-kit/log/level"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -24,102 +20,33 @@ import (
 
 const billingName = "billing"
 
+// BillingOptions are the options of the billing collector (collectors.billing).
+type BillingOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Items also polls the itemized costs of each deployment.
+	Items bool `yaml:"items"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o BillingOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o BillingOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           billingName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Billing.Interval },
-		Settings:       func(c config.Collectors) any { return c.Billing },
+		MinInterval:    5 * time.Minute,
+		Defaults:       BillingOptions{Interval: config.NewDuration(time.Hour), Items: true, Concurrency: 4},
 		Supports:       essOnly,
-		New:            newBillingCollector,
+		New:            newBillingSource,
 	})
 }
 
-// essOnly keeps the billing collectors off on ECE accounts, where the
-// billing API is "currently unavailable in self-hosted ECE", unless the
-// collector was enabled explicitly on the command line.
-func essOnly(acc config.Account, explicit bool) (bool, string) {
-	if acc.Platform == config.PlatformECE && !explicit {
-		return false, "the billing API is unavailable in self-hosted ECE (enable the collector explicitly to try anyway)"
-	}
-	return true, ""
-}
-
-// orgRefresh is how long a discovered organization list is reused.
-const orgRefresh = 6 * time.Hour
-
-// orgSource finds the organizations to report on: configured ones, else
-// GET /organizations, else the account id from GET /account. The discovered
-// list is cached for orgRefresh.
-type orgSource struct {
-	account config.Account
-	client  *eceapi.Client
-	now     func() time.Time
-	mu      sync.Mutex
-	cached  []string
-	fetched time.Time
-}
-
-func (o *orgSource) get(ctx context.Context) ([]string, error) {
-	if len(o.account.OrganizationIDs) > 0 {
-		return o.account.OrganizationIDs, nil
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := o.now()
-	if o.cached != nil && now.Sub(o.fetched) < orgRefresh {
-		return o.cached, nil
-	}
-	list, _, err := o.client.Organizations.List(ctx)
-	var ids []string
-	if err == nil {
-		for _, org := range list.Organizations {
-			if org.ID != "" {
-				ids = append(ids, org.ID)
-			}
-		}
-	}
-	if err != nil || len(ids) == 0 {
-		acc, _, aerr := o.client.Accounts.Get(ctx)
-		if aerr != nil {
-			if err != nil {
-				return nil, fmt.Errorf("discover organizations: %w (and %w)", err, aerr)
-			}
-			return nil, fmt.Errorf("discover organizations: %w", aerr)
-		}
-		if acc.ID == "" {
-			return nil, errors.New("discover organizations: GET /account returned no id")
-		}
-		ids = []string{acc.ID}
-	}
-	o.cached, o.fetched = ids, now
-	return ids, nil
-}
-
-// unavailableOnECE turns the answer of an ECE installation to a billing call
-// into a configuration error, logged once.
-type eceGuard struct {
-	env    Env
-	once   sync.Once
-	failed error
-}
-
-func (g *eceGuard) check(err error) error {
-	if g.env.Account.Platform != config.PlatformECE || err == nil {
-		return err
-	}
-	var apiErr *eceapi.APIError
-	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusNotImplemented || apiErr.StatusCode == http.StatusBadRequest) {
-		g.once.Do(func() {
-			g.failed = errUnsupported{msg: "the billing API is unavailable in self-hosted ECE: disable the billing collectors for ECE accounts (" + apiErr.Error() + ")"}
-			level.Error(g.env.Logger).Log("msg", "configuration error: billing is unavailable in self-hosted ECE; the collector will not call the API again for this account", "err", apiErr)
-		})
-		return g.failed
-	}
-	return err
-}
-
-type billingCollector struct {
+type billingSource struct {
 	env         Env
 	items       bool
 	concurrency int
@@ -143,13 +70,14 @@ type monthFigures struct {
 	deployments map[string]float64
 }
 
-func newBillingCollector(env Env) (Source, error) {
-	f := descFactory{collector: billingName, interval: env.Settings.Billing.Interval}
+func newBillingSource(env Env) (Source, error) {
+	opts := optionsOf[BillingOptions](env, billingName)
+	f := env.descSet(billingName)
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}
-	c := &billingCollector{
-		env: env, items: env.Settings.Billing.Items, concurrency: max(1, env.Settings.Billing.Concurrency),
+	c := &billingSource{
+		env: env, items: opts.Items, concurrency: max(1, opts.Concurrency),
 		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
 
 		orgCost:   f.desc("billing_organization_cost_ecu", "Organization costs of the current calendar month (UTC) so far, in ECU.", o...),
@@ -188,7 +116,7 @@ func monthWindow(now time.Time) (from, to time.Time) {
 	return from, now
 }
 
-func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 	if c.guard.failed != nil {
 		return nil, c.guard.failed
 	}
@@ -254,25 +182,14 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
-	results := make([]*eceapi.ItemsCosts, len(jobs))
-	errs := make([]error, len(jobs))
-	forEach(ctx, len(jobs), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Billing.DeploymentItems(ctx, jobs[i].org, jobs[i].dep, opts)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("itemized costs: %w", err)
-	}
-	for i, j := range jobs {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
-		c.addItems(s, j.org, j.dep, results[i])
-	}
-	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
-		return nil, fmt.Errorf("itemized costs of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	err = fanOut(ctx, s, jobs, c.concurrency, "itemized costs", "deployments",
+		func(ctx context.Context, j itemJob) (*eceapi.ItemsCosts, error) {
+			items, _, err := c.env.Client.Billing.DeploymentItems(ctx, j.org, j.dep, opts)
+			return items, err
+		},
+		func(j itemJob, items *eceapi.ItemsCosts) { c.addItems(s, j.org, j.dep, items) })
+	if err != nil {
+		return nil, err
 	}
 	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil
@@ -280,7 +197,7 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 
 // ownsDeployment applies sharding by the same stable hash of the id as the
 // other collectors.
-func (c *billingCollector) ownsDeployment(id string) bool {
+func (c *billingSource) ownsDeployment(id string) bool {
 	return c.env.Sharder == nil || c.env.Sharder.OwnsDeployment(id)
 }
 
@@ -303,7 +220,7 @@ const closedMonthSettle = 48 * time.Hour
 // and settled: on the first poll after start-up, on every poll during the
 // first closedMonthSettle of a month, and again on the next poll if a fetch
 // failed. A failed fetch keeps the figures held, if any.
-func (c *billingCollector) closeMonth(ctx context.Context, org string, from, now time.Time) error {
+func (c *billingSource) closeMonth(ctx context.Context, org string, from, now time.Time) error {
 	prevFrom, prevTo := previousMonth(from)
 	if prevFrom.Before(eceapi.EarliestCostsDate) {
 		return nil
@@ -339,7 +256,7 @@ func (c *billingCollector) closeMonth(ctx context.Context, org string, from, now
 
 // addPrevious exposes the closed month before from, if it is held; figures
 // of an older month are never shown as the previous one.
-func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) {
+func (c *billingSource) addPrevious(s *Snapshot, org string, from time.Time) {
 	prevFrom, _ := previousMonth(from)
 	c.mu.Lock()
 	mf := c.prevMonth[org]
@@ -353,7 +270,7 @@ func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) 
 	}
 }
 
-func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
+func (c *billingSource) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
 	s.gauge(c.orgCost, ov.Costs.Total, org)
 	s.gauge(c.orgRate, ov.HourlyRate, org)
 	s.gauge(c.orgTrials, ov.Trials, org)
@@ -396,7 +313,7 @@ type dtsAgg struct {
 // addItems exposes one deployment's items. Several items can share a kind
 // and SKU (a resize in the month): costs and hours are summed, instances
 // and price per hour are those of the latest period.
-func (c *billingCollector) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
+func (c *billingSource) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
 	var items []*itemAgg
 	byKey := map[[2]string]*itemAgg{}
 	for _, r := range ic.Resources {

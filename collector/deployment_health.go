@@ -45,13 +45,55 @@ const healthPageSize = 250
 // cursor that never ends must not loop forever.
 const healthMaxPages = 1000
 
+// DeploymentHealthOptions are the options of the deployment_health
+// collector (collectors.deployment_health).
+type DeploymentHealthOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Tags are the keys of deployment tags (metadata.tags) exported as
+	// tag_<key> labels of ece_deployment_tag_info; none by default.
+	Tags []string `yaml:"tags"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o DeploymentHealthOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions: every tag key is non-empty
+// and listed once.
+func (o DeploymentHealthOptions) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, k := range o.Tags {
+		switch {
+		case strings.TrimSpace(k) == "":
+			errs = append(errs, fmt.Errorf("tags[%d]: must not be empty", i))
+		case seen[k]:
+			errs = append(errs, fmt.Errorf("tags[%d]: %q: listed twice", i, k))
+		}
+		seen[k] = true
+	}
+	return errors.Join(errs...)
+}
+
+// UnmarshalYAML decodes the options over the defaults (strictly: config's
+// decoder settings apply) and reads tags: [] as the default, no tags.
+func (o *DeploymentHealthOptions) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain DeploymentHealthOptions
+	if err := unmarshal((*plain)(o)); err != nil {
+		return err
+	}
+	if len(o.Tags) == 0 {
+		o.Tags = nil
+	}
+	return nil
+}
+
 func init() {
 	registerCollector(Registration{
 		Name:           deploymentHealthName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.DeploymentHealth.Interval },
-		Settings:       func(c config.Collectors) any { return c.DeploymentHealth },
-		New:            newDeploymentHealthCollector,
+		MinInterval:    30 * time.Second,
+		Defaults:       DeploymentHealthOptions{Interval: config.NewDuration(2 * time.Minute)},
+		New:            newDeploymentHealthSource,
 	})
 }
 
@@ -69,7 +111,7 @@ var snapshotStatuses = []string{"SUCCESS", "IN_PROGRESS", "PARTIAL", "FAILED", "
 // systemAlertTypes are ClusterSystemAlert.alert_type.
 var systemAlertTypes = []string{"automatic_restart", "heap_dump", "unknown_event"}
 
-type deploymentHealthCollector struct {
+type deploymentHealthSource struct {
 	env Env
 	// tagKeys are the allow-listed tag keys, in the order of tagInfo's
 	// labels after deployment_id.
@@ -85,12 +127,12 @@ type deploymentHealthCollector struct {
 	instHealthy, instRunning, instMaintenance, instMemory, instPressure, instNativePressure, instDiskUsed, instDiskAvail, instInfo *seriesDesc
 }
 
-func newDeploymentHealthCollector(env Env) (Source, error) {
-	f := descFactory{collector: deploymentHealthName, interval: env.Settings.DeploymentHealth.Interval}
-	c := &deploymentHealthCollector{env: env}
+func newDeploymentHealthSource(env Env) (Source, error) {
+	f := env.descSet(deploymentHealthName)
+	c := &deploymentHealthSource{env: env}
 	tagLabels := []string{"deployment_id"}
 	seen := map[string]string{}
-	for _, k := range env.Settings.DeploymentHealth.Tags {
+	for _, k := range optionsOf[DeploymentHealthOptions](env, deploymentHealthName).Tags {
 		l := tagLabel(k)
 		if other, dup := seen[l]; dup {
 			if env.Logger != nil {
@@ -160,7 +202,7 @@ func tagLabel(key string) string {
 // errSearchLoop: the API sent a cursor it had sent before.
 var errSearchLoop = errors.New("the API sent the same cursor twice")
 
-func (c *deploymentHealthCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	req := &eceapi.SearchRequest{Size: healthPageSize, Sort: eceapi.SortByID}
 	seen := map[string]struct{}{}
@@ -202,7 +244,7 @@ func (c *deploymentHealthCollector) Poll(ctx context.Context) (*Snapshot, error)
 	}
 }
 
-func (c *deploymentHealthCollector) deployment(s *Snapshot, d *eceapi.DeploymentSearchResponse) {
+func (c *deploymentHealthSource) deployment(s *Snapshot, d *eceapi.DeploymentSearchResponse) {
 	s.gauge(c.healthy, boolFloat(d.Healthy), d.ID)
 	if len(c.tagKeys) > 0 {
 		lv := make([]string, 1, 1+len(c.tagKeys))
@@ -266,7 +308,7 @@ func stateSet(s *Snapshot, d *seriesDesc, values []string, current string, lv ..
 	}
 }
 
-func (c *deploymentHealthCollector) resource(s *Snapshot, depID, kind, ref string, st *eceapi.ResourceState) {
+func (c *deploymentHealthSource) resource(s *Snapshot, depID, kind, ref string, st *eceapi.ResourceState) {
 	s.gauge(c.resHealthy, boolFloat(st.Healthy), depID, kind, ref)
 	if st.Status != "" {
 		stateSet(s, c.resStatus, resourceStatuses, st.Status, depID, kind, ref)
@@ -330,7 +372,7 @@ func (c *deploymentHealthCollector) resource(s *Snapshot, depID, kind, ref strin
 	}
 }
 
-func (c *deploymentHealthCollector) elasticsearch(s *Snapshot, depID, ref string, info *eceapi.ElasticsearchClusterInfo) {
+func (c *deploymentHealthSource) elasticsearch(s *Snapshot, depID, ref string, info *eceapi.ElasticsearchClusterInfo) {
 	if e := info.Elasticsearch; e != nil {
 		if e.ShardsStatus != nil && e.ShardsStatus.Status != "" {
 			stateSet(s, c.shards, shardStatuses, e.ShardsStatus.Status, depID, ref)

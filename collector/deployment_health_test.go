@@ -90,9 +90,7 @@ func pagesEnv(t *testing.T, h http.Handler) Env {
 
 func gatherSnapshot(t *testing.T, s *Snapshot) prometheus.Gatherer {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	return reg
+	return snapGatherer(s)
 }
 
 // TestDeploymentHealthFixture: two fixture pages, every family, tags
@@ -102,8 +100,8 @@ func TestDeploymentHealthFixture(t *testing.T) {
 	t.Parallel()
 	pages := &searchPages{pages: [][]byte{readFixture(t, "search-deployments", "page-1.json"), readFixture(t, "search-deployments", "page-2.json")}}
 	env := pagesEnv(t, pages)
-	env.Settings.DeploymentHealth.Tags = []string{"team", "cost-center", "missing"}
-	src, err := newDeploymentHealthCollector(env)
+	env.Options = DeploymentHealthOptions{Interval: config.NewDuration(2 * time.Minute), Tags: []string{"team", "cost-center", "missing"}}
+	src, err := newDeploymentHealthSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -133,23 +131,23 @@ func TestDeploymentHealthFixture(t *testing.T) {
 func TestDeploymentHealthDrift(t *testing.T) {
 	t.Parallel()
 	env := pagesEnv(t, &searchPages{pages: [][]byte{readFixture(t, "search-deployments", "drift.json")}})
-	src, _ := newDeploymentHealthCollector(env)
+	src, _ := newDeploymentHealthSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_instance_memory_pressure_ratio JVM heap memory pressure of the instance (0-1); absent when unknown. Cached; refreshed every 2m by collector deployment_health.
+# HELP ece_instance_memory_pressure_ratio JVM heap memory pressure of the instance (0-1); absent when unknown. Cached; refreshed by collector deployment_health.
 # TYPE ece_instance_memory_pressure_ratio gauge
 ece_instance_memory_pressure_ratio{account="test",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",instance_name="instance-0000000000",kind="elasticsearch",ref_id="main-elasticsearch"} 0.885
 ece_instance_memory_pressure_ratio{account="test",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",instance_name="instance-0000000001",kind="elasticsearch",ref_id="main-elasticsearch"} 0.77
-# HELP ece_instance_native_memory_pressure_ratio Memory pressure of the instance's container (0-1); absent when unknown. Cached; refreshed every 2m by collector deployment_health.
+# HELP ece_instance_native_memory_pressure_ratio Memory pressure of the instance's container (0-1); absent when unknown. Cached; refreshed by collector deployment_health.
 # TYPE ece_instance_native_memory_pressure_ratio gauge
 ece_instance_native_memory_pressure_ratio{account="test",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",instance_name="instance-0000000001",kind="elasticsearch",ref_id="main-elasticsearch"} 0.8
-# HELP ece_elasticsearch_system_alerts Number of system alerts of each type in the window the API returns (a gauge, not a counter: old alerts leave the window). automatic_restart is an instance restarted after running out of memory. Cached; refreshed every 2m by collector deployment_health.
+# HELP ece_elasticsearch_system_alerts Number of system alerts of each type in the window the API returns (a gauge, not a counter: old alerts leave the window). automatic_restart is an instance restarted after running out of memory. Cached; refreshed by collector deployment_health.
 # TYPE ece_elasticsearch_system_alerts gauge
 ece_elasticsearch_system_alerts{account="test",alert_type="automatic_restart",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",ref_id="main-elasticsearch"} 0
 ece_elasticsearch_system_alerts{account="test",alert_type="heap_dump",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",ref_id="main-elasticsearch"} 0
 ece_elasticsearch_system_alerts{account="test",alert_type="unknown_event",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",ref_id="main-elasticsearch"} 0
-# HELP ece_elasticsearch_snapshots Number of snapshots stored for the Elasticsearch resource. Cached; refreshed every 2m by collector deployment_health.
+# HELP ece_elasticsearch_snapshots Number of snapshots stored for the Elasticsearch resource. Cached; refreshed by collector deployment_health.
 # TYPE ece_elasticsearch_snapshots gauge
 ece_elasticsearch_snapshots{account="test",deployment_id="9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",ref_id="main-elasticsearch"} 3
 `
@@ -167,7 +165,7 @@ func TestDeploymentHealthFailedPageFailsThePoll(t *testing.T) {
 	t.Parallel()
 	pages := &searchPages{pages: [][]byte{readFixture(t, "search-deployments", "page-1.json"), readFixture(t, "search-deployments", "page-2.json")},
 		fail: map[int]int{2: http.StatusInternalServerError}}
-	src, _ := newDeploymentHealthCollector(pagesEnv(t, pages))
+	src, _ := newDeploymentHealthSource(pagesEnv(t, pages))
 	_, err := src.Poll(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "page 2: search deployments: ")
@@ -187,7 +185,7 @@ func TestDeploymentHealthCursorLoop(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"return_count":1,"deployments":[{"id":"d1","name":"n","healthy":true,"resources":{}}],"cursor":"same"}`))
 	}))
-	src, _ := newDeploymentHealthCollector(env)
+	src, _ := newDeploymentHealthSource(env)
 	_, err := src.Poll(context.Background())
 	require.ErrorIs(t, err, errSearchLoop)
 	assert.Equal(t, 2, hits)
@@ -203,8 +201,8 @@ func TestTagLabel(t *testing.T) {
 	}
 	// Two keys with one label name: the first is used, the poll still works.
 	env := pagesEnv(t, &searchPages{pages: [][]byte{readFixture(t, "search-deployments", "page-1.json")}})
-	env.Settings.DeploymentHealth.Tags = []string{"cost-center", "cost_center"}
-	src, err := newDeploymentHealthCollector(env)
+	env.Options = DeploymentHealthOptions{Interval: config.NewDuration(2 * time.Minute), Tags: []string{"cost-center", "cost_center"}}
+	src, err := newDeploymentHealthSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -221,7 +219,7 @@ func TestDeploymentHealthSimulator(t *testing.T) {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			sim, env := simEnv(t, ecesim.Options{Mode: mode, Seed: 41, DeploymentsPerOrg: 60})
-			src, _ := newDeploymentHealthCollector(env)
+			src, _ := newDeploymentHealthSource(env)
 			snap, err := src.Poll(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, 1, sim.Requests("search-deployments"), "60 deployments: one page of 250")
@@ -267,7 +265,7 @@ func TestDeploymentHealthFiltersAndShards(t *testing.T) {
 
 	env.Account.Deployments = config.DeploymentFilter{Include: []string{"sim-logs-.*", all[0]}, Exclude: []string{".*-dev-.*"}}
 	require.NoError(t, env.Account.Deployments.Compile())
-	src, _ := newDeploymentHealthCollector(env)
+	src, _ := newDeploymentHealthSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	var want []string
@@ -284,7 +282,7 @@ func TestDeploymentHealthFiltersAndShards(t *testing.T) {
 	var union []string
 	for shard := range 2 {
 		env.Sharder = HashSharder{Shard: uint32(shard), TotalShards: 2}
-		src, _ := newDeploymentHealthCollector(env)
+		src, _ := newDeploymentHealthSource(env)
 		snap, err := src.Poll(context.Background())
 		require.NoError(t, err)
 		got := ids(snap)
@@ -333,7 +331,7 @@ func TestDeploymentHealthAnswerSize(t *testing.T) {
 	require.NoError(t, err)
 	env, _ := fixtureEnv(t, nil)
 	env.Client = client
-	src, _ := newDeploymentHealthCollector(env)
+	src, _ := newDeploymentHealthSource(env)
 	start := time.Now()
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -346,4 +344,46 @@ func TestDeploymentHealthAnswerSize(t *testing.T) {
 	assert.Equal(t, 20, pages, "5,000 / 250")
 	assert.Greater(t, searchBytes, 5*listBytes, "the walk is many times the list")
 	assert.Less(t, searchBytes/pages, int(config.DefaultHTTP.MaxBodyBytes)/8, "a page stays far below http.max_body_bytes")
+}
+
+// TestDeploymentHealthTags: collectors.deployment_health.tags decodes as
+// written, tags: [] is the default (none), and --config.check's output
+// parses back to the same options.
+func TestDeploymentHealthTags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"", nil},
+		{"collectors:\n  deployment_health: {tags: []}\n", nil},
+		{"collectors:\n  deployment_health: {tags: [team, cost-center, \"app.kubernetes.io/name\"]}\n", []string{"team", "cost-center", "app.kubernetes.io/name"}},
+	} {
+		cfg, err := config.Parse([]byte("accounts:\n  - {name: prod, api_key: k}\n" + tc.yaml))
+		require.NoError(t, err, tc.yaml)
+		assert.Equal(t, tc.want, cfg.Collectors.Options(deploymentHealthName).(DeploymentHealthOptions).Tags, tc.yaml)
+		out, err := cfg.Redacted()
+		require.NoError(t, err)
+		again, err := config.Parse(out)
+		require.NoError(t, err)
+		assert.Equal(t, cfg.Collectors, again.Collectors, "round trip")
+	}
+}
+
+// TestDeploymentHealthOptionsErrors: the options decode strictly (their
+// own UnmarshalYAML keeps config's strict decoder) and every error of the
+// collectors section is reported at once, each with its full path.
+func TestDeploymentHealthOptionsErrors(t *testing.T) {
+	t.Parallel()
+	const accounts = "accounts:\n  - {name: prod, api_key: k}\n"
+	_, err := config.Parse([]byte(accounts + "collectors:\n  deployment_health:\n    tag: [x]\n"))
+	assert.EqualError(t, err, "collectors.deployment_health.tag: unknown field (line 5)")
+	_, err = config.Parse([]byte(accounts + "collectors:\n  deployment_health:\n    interval: 10s\n    tags: ['', a, a]\n  colour: {}\n  billing: {concurrency: 0}\n"))
+	assert.EqualError(t, err, strings.Join([]string{
+		`collectors.deployment_health.interval: "10s": must be at least 30s`,
+		`collectors.deployment_health.tags[0]: must not be empty`,
+		`collectors.deployment_health.tags[2]: "a": listed twice`,
+		`collectors.colour: unknown collector`,
+		`collectors.billing.concurrency: 0: must be between 1 and 64`,
+	}, "\n"))
 }

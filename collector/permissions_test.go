@@ -31,11 +31,11 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 		needs     string
 		hint      []string // what the hint says the refusal affects
 	}{
-		{collector: billingName, new: newBillingCollector,
+		{collector: billingName, new: newBillingSource,
 			refuse: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/billing/costs/") },
 			perm:   "billing-costs:get:org", call: "/billing/costs/", needs: `"Billing admin"`,
 			hint: []string{"only this collector is affected"}},
-		{collector: deploymentsName, new: newDeploymentsCollector, refuse: isListDeployments,
+		{collector: deploymentsName, new: newDeploymentsSource, refuse: isListDeployments,
 			perm: "deployments:get", call: "GET /api/v1/deployments", needs: `"Viewer"`,
 			hint: []string{"remote_clusters and upgrades collectors", "reason=dependency", "--no-collector.remote_clusters", "--no-collector.upgrades"}},
 	} {
@@ -177,8 +177,8 @@ func TestDependencyFailureLoggedOnce(t *testing.T) {
 		collector string
 		new       func(Env) (Source, error)
 	}{
-		{remoteClustersName, newRemoteClustersCollector},
-		{upgradesName, newUpgradesCollector},
+		{remoteClustersName, newRemoteClustersSource},
+		{upgradesName, newUpgradesSource},
 	} {
 		t.Run(tc.collector, func(t *testing.T) {
 			t.Parallel()
@@ -219,7 +219,7 @@ func TestDependencyFailureLoggedOnce(t *testing.T) {
 func TestPartialRefusalLoggedOnce(t *testing.T) {
 	t.Parallel()
 	sim, ic, env := simBehind(t, ecesim.Options{Seed: 76, DeploymentsPerOrg: 3})
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	victim := sim.Deployments()[0].ID
 	refuse := func(w http.ResponseWriter, r *http.Request) bool {

@@ -21,21 +21,21 @@ func init() {
 	registerCollector(Registration{
 		Name:           stackVersionsName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.StackVersions.Interval },
-		Settings:       func(c config.Collectors) any { return c.StackVersions },
-		New:            newStackVersionsCollector,
+		MinInterval:    15 * time.Minute,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(6 * time.Hour)},
+		New:            newStackVersionsSource,
 	})
 }
 
-type stackVersionsCollector struct {
+type stackVersionsSource struct {
 	env                            Env
 	deleted, accessible, whitelist *seriesDesc
 	info                           *seriesDesc
 }
 
-func newStackVersionsCollector(env Env) (Source, error) {
-	f := descFactory{collector: stackVersionsName, interval: env.Settings.StackVersions.Interval}
-	return &stackVersionsCollector{
+func newStackVersionsSource(env Env) (Source, error) {
+	f := env.descSet(stackVersionsName)
+	return &stackVersionsSource{
 		env:        env,
 		deleted:    f.desc("stack_version_deleted", "Whether the stack version is marked for deletion (1) or not (0).", "version"),
 		accessible: f.desc("stack_version_accessible", "Whether the calling user can use the stack version (1) or not (0); ESS only (ECE does not send it).", "version"),
@@ -44,7 +44,7 @@ func newStackVersionsCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *stackVersionsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *stackVersionsSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil // shard 0 reports the platform's versions

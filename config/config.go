@@ -46,15 +46,6 @@ const (
 // client's default.
 const DefaultESSURL = eceapi.DefaultESSURL
 
-// Values of the enumerated collector options. The bucketing strategies
-// are the client's (eceapi.Bucketing), so that the two cannot drift.
-const (
-	BucketingDaily   = string(eceapi.BucketingDaily)
-	BucketingMonthly = string(eceapi.BucketingMonthly)
-	ScopeOwn         = "own"
-	ScopeAll         = "all"
-)
-
 // Config is the whole configuration.
 type Config struct {
 	Accounts   []Account  `yaml:"accounts"`
@@ -222,94 +213,6 @@ func (f DeploymentFilter) Match(id, name string) bool {
 	return !hit(f.exclude)
 }
 
-// Collectors holds the per-collector settings. They apply to every account
-// and may change on reload.
-type Collectors struct {
-	Deployments    DeploymentsCollector    `yaml:"deployments"`
-	Billing        BillingCollector        `yaml:"billing"`
-	BillingCharts  BillingChartsCollector  `yaml:"billing_charts"`
-	RemoteClusters RemoteClustersCollector `yaml:"remote_clusters"`
-	APIKeys        APIKeysCollector        `yaml:"api_keys"`
-	Upgrades       UpgradesCollector       `yaml:"upgrades"`
-	// The ECE platform collectors (ECE accounts only).
-	PlatformAllocators   PlatformCollector `yaml:"platform_allocators"`
-	PlatformProxies      PlatformCollector `yaml:"platform_proxies"`
-	PlatformRunners      PlatformCollector `yaml:"platform_runners"`
-	PlatformLicense      PlatformCollector `yaml:"platform_license"`
-	PlatformCertificates PlatformCollector `yaml:"platform_certificates"`
-	// DeploymentHealth and StackVersions are set by the collectors of the
-	// same names (collector/deployment_health.go, stack_versions.go).
-	DeploymentHealth DeploymentHealthCollector `yaml:"deployment_health"`
-	StackVersions    StackVersionsCollector    `yaml:"stack_versions"`
-}
-
-// DeploymentsCollector configures deployment discovery.
-type DeploymentsCollector struct {
-	Interval time.Duration `yaml:"interval"`
-}
-
-// BillingCollector configures the billing collector (ESS).
-type BillingCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Items also polls the itemized costs of each deployment.
-	Items bool `yaml:"items"`
-	// Concurrency bounds the per-deployment requests in flight.
-	Concurrency int `yaml:"concurrency"`
-}
-
-// BillingChartsCollector configures the billing_charts collector (ESS).
-type BillingChartsCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Bucketing is BucketingDaily or BucketingMonthly.
-	Bucketing string `yaml:"bucketing"`
-	// PerDeployment also polls one chart per deployment.
-	PerDeployment bool `yaml:"per_deployment"`
-	Concurrency   int  `yaml:"concurrency"`
-}
-
-// RemoteClustersCollector configures the remote_clusters collector.
-type RemoteClustersCollector struct {
-	Interval    time.Duration `yaml:"interval"`
-	Concurrency int           `yaml:"concurrency"`
-}
-
-// APIKeysCollector configures the api_keys collector.
-type APIKeysCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Scope is ScopeOwn (the keys of the authenticated user) or ScopeAll
-	// (every user's keys). ScopeAll only has an effect on ECE accounts; ESS
-	// accounts always list their own keys.
-	Scope string `yaml:"scope"`
-}
-
-// UpgradesCollector configures the opt-in upgrades collector.
-type UpgradesCollector struct {
-	Interval    time.Duration `yaml:"interval"`
-	Concurrency int           `yaml:"concurrency"`
-}
-
-// PlatformCollector configures one of the ECE platform collectors, which
-// have nothing to set but their interval.
-type PlatformCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// key is the collector's key under collectors (set in
-	// DefaultCollectors), for its default and the paths in errors.
-	key string
-}
-
-// DeploymentHealthCollector configures the deployment_health collector.
-type DeploymentHealthCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Tags are the keys of deployment tags (metadata.tags) exported as
-	// tag_<key> labels of ece_deployment_tag_info; none by default.
-	Tags []string `yaml:"tags"`
-}
-
-// StackVersionsCollector configures the stack_versions collector.
-type StackVersionsCollector struct {
-	Interval time.Duration `yaml:"interval"`
-}
-
 // HTTP configures the API client of every account.
 type HTTP struct {
 	// Timeout bounds one request attempt.
@@ -327,48 +230,13 @@ type HTTP struct {
 // Defaults. Parse starts from copies of these, so changing them changes the
 // defaults of every later Parse.
 var (
-	// DefaultCollectors are the collector settings used for every key the
-	// configuration leaves out.
-	DefaultCollectors = Collectors{
-		Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
-		Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-		BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
-		RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-		APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
-		Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
-		DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
-		StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
-
-		PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
-		PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
-		PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
-		PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
-		PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
-	}
 	// DefaultHTTP are the HTTP client settings used for every key the
 	// configuration leaves out.
 	DefaultHTTP = HTTP{Timeout: eceapi.DefaultTimeout, MaxInFlight: eceapi.DefaultMaxInFlight, MaxRetries: eceapi.DefaultMaxRetries, MaxBodyBytes: eceapi.DefaultMaxBodyBytes}
 	// DefaultConfig is the configuration with every default and no
 	// accounts; a valid configuration has at least one.
-	DefaultConfig = Config{Collectors: DefaultCollectors, HTTP: DefaultHTTP}
-	// MinIntervals are the shortest poll intervals accepted, by collector
-	// key. They keep a configuration from exhausting the API rate limit.
-	MinIntervals = map[string]time.Duration{
-		"deployments":       30 * time.Second,
-		"billing":           5 * time.Minute,
-		"billing_charts":    15 * time.Minute,
-		"remote_clusters":   15 * time.Second,
-		"api_keys":          time.Minute,
-		"upgrades":          time.Hour,
-		"deployment_health": 30 * time.Second,
-		"stack_versions":    15 * time.Minute,
-
-		"platform_allocators":   15 * time.Second,
-		"platform_proxies":      15 * time.Second,
-		"platform_runners":      time.Minute,
-		"platform_license":      5 * time.Minute,
-		"platform_certificates": 5 * time.Minute,
-	}
+	// Its Collectors is nil: every collector has its defaults.
+	DefaultConfig = Config{HTTP: DefaultHTTP}
 )
 
 // Limits of the numeric settings.

@@ -87,7 +87,7 @@ var invalidCases = map[string]string{
 	"flow-look-alike.yml":           "http.max_retries: must be an integer, not a string (line 2)",
 	"alias-wrong-type.yml":          "yaml: line 2: cannot unmarshal !!str into int",
 	"secret-wrong-tag.yml":          "yaml: cannot decode !!str as a !!int",
-	"same-key-twice-on-a-line.yml":  "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type config.BillingCollector\nyaml: line 4: field itmes not found in type config.BillingChartsCollector",
+	"same-key-twice-on-a-line.yml":  "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type collector.BillingOptions\nyaml: line 4: field itmes not found in type collector.BillingChartsOptions",
 	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
 	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
 	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
@@ -187,26 +187,12 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			Name: "prod", Platform: PlatformESS, URL: "https://api.elastic-cloud.com", APIKeyEnv: "EC_API_KEY",
 			Credentials: Credentials{APIKey: sentinel},
 		}},
-		Collectors: Collectors{
-			Deployments:      DeploymentsCollector{Interval: 5 * time.Minute},
-			Billing:          BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-			BillingCharts:    BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
-			RemoteClusters:   RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-			APIKeys:          APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
-			Upgrades:         UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
-			DeploymentHealth: DeploymentHealthCollector{Interval: 2 * time.Minute},
-			StackVersions:    StackVersionsCollector{Interval: 6 * time.Hour},
-
-			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
-			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
-			PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
-			PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
-			PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
-		},
-		HTTP: HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
+		// The collectors' own values are checked in TestCollectorDefaults.
+		Collectors: DefaultCollectors(),
+		HTTP:       HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
 	}
 	assert.Equal(t, want, cfg)
-	assert.Equal(t, DefaultCollectors, cfg.Collectors)
+	assert.Equal(t, DefaultCollectors(), cfg.Collectors)
 	assert.Equal(t, DefaultHTTP, cfg.HTTP)
 	assert.Equal(t, sentinel, cfg.Accounts[0].Credentials.APIKey.Reveal(), "trailing newline trimmed")
 	assert.True(t, cfg.Accounts[0].Deployments.Match("anything", "any"))
@@ -233,8 +219,8 @@ collectors:
 	assert.Equal(t, filepath.Join("testdata", "key.txt"), a.PasswordFile, "resolved against the base directory")
 	assert.Equal(t, Credentials{Username: "readonly", Password: sentinel}, a.Credentials)
 	assert.Equal(t, TLS{InsecureSkipVerify: true, ServerName: "ece.example.internal"}, a.TLS)
-	assert.Equal(t, APIKeysCollector{Interval: 30 * time.Minute, Scope: "all"}, cfg.Collectors.APIKeys)
-	assert.Equal(t, DefaultCollectors.Billing, cfg.Collectors.Billing)
+	// The collector options of this document: TestCollectorOptionsDecode.
+	assert.Equal(t, DefaultCollectors()["billing"], cfg.Collectors["billing"])
 
 	_, ok = cfg.Account("missing")
 	assert.False(t, ok)
@@ -259,12 +245,8 @@ http:
   max_requests_per_hour: 1000
 `))
 	require.NoError(t, err)
-	c := cfg.Collectors
-	assert.Equal(t, DefaultCollectors.Deployments, c.Deployments)
-	assert.Equal(t, BillingCollector{Interval: 2 * time.Hour, Items: true, Concurrency: 4}, c.Billing)
-	assert.Equal(t, BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "monthly", PerDeployment: true, Concurrency: 4}, c.BillingCharts)
-	assert.Equal(t, RemoteClustersCollector{Interval: time.Minute, Concurrency: 64}, c.RemoteClusters)
-	assert.Equal(t, UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2}, c.Upgrades)
+	// The collector options of this document: TestCollectorOptionsDecode.
+	assert.Equal(t, DefaultCollectors()["deployments"], cfg.Collectors["deployments"], "an empty value keeps the defaults")
 	assert.Equal(t, HTTP{Timeout: 90 * time.Second, MaxInFlight: 8, MaxRetries: 0, MaxBodyBytes: 64 << 20, MaxRequestsPerHour: 1000}, cfg.HTTP)
 	assert.Equal(t, []string{"123", "456"}, cfg.Accounts[0].OrganizationIDs)
 	assert.Equal(t, Secret("inline"), cfg.Accounts[0].Credentials.APIKey)
@@ -582,10 +564,11 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, cfg.Accounts)
 	assert.Equal(t, []string{"/run/secrets/ec_api_key"}, read)
-	assert.Equal(t, DefaultCollectors, cfg.Collectors, "the example shows the defaults")
+	assert.Equal(t, DefaultCollectors(), cfg.Collectors, "the example shows the defaults")
 	assert.Equal(t, DefaultHTTP, cfg.HTTP, "the example shows the defaults")
 
-	// Every key the configuration knows is documented in the example.
+	// Every key the configuration knows is documented in the example (the
+	// collectors' keys: TestExampleConfigCollectors).
 	for _, key := range yamlKeys(reflect.TypeOf(Config{})) {
 		assert.Contains(t, string(data), key+":", "config.example.yml does not mention %q", key)
 	}
@@ -638,10 +621,11 @@ func TestDefaultsAreValid(t *testing.T) {
 	require.NoError(t, err)
 	back, err := Parse(out)
 	require.NoError(t, err)
-	assert.Equal(t, DefaultCollectors, back.Collectors)
+	assert.Equal(t, DefaultCollectors(), back.Collectors)
 	assert.Equal(t, DefaultHTTP, back.HTTP)
-	for name, min := range MinIntervals {
-		assert.Positive(t, min, name)
+	require.NotEmpty(t, CollectorNames())
+	for _, name := range CollectorNames() {
+		assert.Positive(t, MinInterval(name), name)
 	}
 }
 
@@ -703,44 +687,4 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestPlatformCollectors: the five platform collectors share one settings
-// type; each keeps its own default and is named in its own errors.
-func TestPlatformCollectors(t *testing.T) {
-	t.Parallel()
-	cfg, err := Parse([]byte("accounts: [{name: a, platform: ece, url: 'https://ece:12443', api_key: k}]\n" +
-		"collectors:\n  platform_runners: {interval: 10m}\n  platform_license: {}\n"))
-	require.NoError(t, err)
-	c := cfg.Collectors
-	assert.Equal(t, 10*time.Minute, c.PlatformRunners.Interval)
-	assert.Equal(t, time.Hour, c.PlatformLicense.Interval, "an empty mapping keeps the default")
-	assert.Equal(t, time.Minute, c.PlatformAllocators.Interval)
-	assert.Equal(t, DefaultCollectors.PlatformCertificates, c.PlatformCertificates)
-
-	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_allocators: {interval: 5s}}\n"))
-	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
-	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
-	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
-}
-
-func TestDeploymentHealthTags(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		yaml string
-		want []string
-	}{
-		{"", nil},
-		{"collectors:\n  deployment_health: {tags: []}\n", nil},
-		{"collectors:\n  deployment_health: {tags: [team, cost-center, \"app.kubernetes.io/name\"]}\n", []string{"team", "cost-center", "app.kubernetes.io/name"}},
-	} {
-		cfg, err := Parse([]byte("accounts:\n  - {name: prod, api_key: k}\n"+tc.yaml), WithLookupEnv(testEnv))
-		require.NoError(t, err, tc.yaml)
-		assert.Equal(t, tc.want, cfg.Collectors.DeploymentHealth.Tags, tc.yaml)
-		out, err := cfg.Redacted()
-		require.NoError(t, err)
-		again, err := Parse(out, WithLookupEnv(testEnv))
-		require.NoError(t, err)
-		assert.Equal(t, cfg.Collectors, again.Collectors, "round trip")
-	}
 }

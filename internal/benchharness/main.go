@@ -108,15 +108,17 @@ func measure(n, scrapes int, latency time.Duration) error {
 	cfg := config.DefaultConfig
 	cfg.HTTP.MaxInFlight = 16
 	cfg.HTTP.MaxRetries = 0
-	cfg.Collectors.Billing.Concurrency = 8
-	cfg.Collectors.RemoteClusters.Concurrency = 8
+	billing := cfg.Collectors.Options("billing").(collector.BillingOptions)
+	billing.Concurrency = 8
+	remote := cfg.Collectors.Options("remote_clusters").(collector.RemoteClustersOptions)
+	remote.Concurrency = 8
+	cfg.Collectors = cfg.Collectors.With("billing", billing).With("remote_clusters", remote)
 	cfg.Accounts = []config.Account{{Name: "bench", Platform: config.PlatformESS, URL: url, Credentials: config.Credentials{APIKey: "sim-api-key"}}}
 	reg := prometheus.NewRegistry()
 	m, err := collector.NewManager(collector.Options{Registerer: reg, Enabled: enabled()})
 	if err != nil {
 		return err
 	}
-	reg.MustRegister(m)
 	start := time.Now()
 	if err := m.Apply(&cfg); err != nil {
 		return err

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-kit/log/level"
 
@@ -135,6 +138,7 @@ type billingCollector struct {
 	itemCost, itemHours, itemInstances, itemPPH                       *seriesDesc
 	dtsCost, dtsQuantity, dtsRate                                     *seriesDesc
 	winStart, winEnd                                                  *seriesDesc
+	lineQty, lineBalance, lineStart, lineEnd                          *seriesDesc
 }
 
 type monthFigures struct {
@@ -148,6 +152,7 @@ func newBillingCollector(env Env) (Source, error) {
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}
+	line := []string{"organization_id", "line_item_id"}
 	c := &billingCollector{
 		env: env, items: env.Settings.Billing.Items, concurrency: max(1, env.Settings.Billing.Concurrency),
 		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
@@ -173,6 +178,11 @@ func newBillingCollector(env Env) (Source, error) {
 		dtsRate:       f.desc("billing_dts_rate_ecu", "Data transfer and storage rate, in ECU per SKU unit.", dts...),
 		winStart:      f.desc("billing_window_start_timestamp_seconds", "Start of the billing window polled (first instant of the current month, UTC).", o...),
 		winEnd:        f.desc("billing_window_end_timestamp_seconds", "End of the billing window polled (the poll time).", o...),
+
+		lineQty:     f.desc("billing_line_item_ecu_quantity", "Prepaid credit line item: ECU quantity bought (the line's original amount).", line...),
+		lineBalance: f.desc("billing_line_item_balance_ecu", "Prepaid credit line item: ECU balance left on the line.", line...),
+		lineStart:   f.desc("billing_line_item_start_timestamp_seconds", "Prepaid credit line item: start of its validity.", line...),
+		lineEnd:     f.desc("billing_line_item_end_timestamp_seconds", "Prepaid credit line item: end of its validity (its last instant, e.g. 23:59:59.999 UTC of its last day).", line...),
 	}
 	return c, nil
 }
@@ -364,6 +374,60 @@ func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.Costs
 	for _, dim := range sumDimensions(ov.Costs.Dimensions) {
 		s.gauge(c.orgDim, dim.Cost, org, dim.Type)
 	}
+	if ov.Balance != nil {
+		c.addLineItems(s, org, ov.Balance.LineItems)
+	}
+}
+
+// maxLineItems bounds the prepaid credit lines exported per organization
+// (an organization has a handful: one per order); maxLineItemID bounds the
+// length of a line_item_id label value.
+const (
+	maxLineItems  = 100
+	maxLineItemID = 64
+)
+
+// addLineItems exposes the prepaid credit lines of an organization's
+// balance, one series per line and figure, labelled by the line's id. The
+// API gives every line an id; a line without a usable one (empty, too long
+// or with control characters) is labelled by its validity instead,
+// "<start date>_<end date>" in UTC (2026-01-01_2026-12-31), stable across
+// polls. A repeated id keeps the first line.
+func (c *billingCollector) addLineItems(s *Snapshot, org string, lines []eceapi.SimplifiedLineItem) {
+	seen := make(map[string]struct{}, len(lines))
+	for _, li := range lines {
+		if len(seen) == maxLineItems {
+			break
+		}
+		id := lineItemID(li)
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		s.gauge(c.lineQty, li.ECUQuantity, org, id)
+		s.gauge(c.lineBalance, li.ECUBalance, org, id)
+		if !li.Start.IsZero() {
+			s.gauge(c.lineStart, unixSeconds(li.Start), org, id)
+		}
+		if !li.End.IsZero() {
+			s.gauge(c.lineEnd, unixSeconds(li.End), org, id)
+		}
+	}
+}
+
+func lineItemID(li eceapi.SimplifiedLineItem) string {
+	usable := li.ID != "" && len(li.ID) <= maxLineItemID && utf8.ValidString(li.ID) &&
+		!strings.ContainsFunc(li.ID, unicode.IsControl)
+	if usable {
+		return li.ID
+	}
+	day := func(t time.Time) string {
+		if t.IsZero() {
+			return "none"
+		}
+		return t.UTC().Format(time.DateOnly)
+	}
+	return day(li.Start) + "_" + day(li.End)
 }
 
 // sumDimensions merges repeated dimension types so each is one series.

@@ -139,6 +139,7 @@ type billingCollector struct {
 	dtsCost, dtsQuantity, dtsRate                                     *seriesDesc
 	winStart, winEnd                                                  *seriesDesc
 	lineQty, lineBalance, lineStart, lineEnd                          *seriesDesc
+	budget                                                            *seriesDesc
 }
 
 type monthFigures struct {
@@ -178,6 +179,8 @@ func newBillingCollector(env Env) (Source, error) {
 		dtsRate:       f.desc("billing_dts_rate_ecu", "Data transfer and storage rate, in ECU per SKU unit.", dts...),
 		winStart:      f.desc("billing_window_start_timestamp_seconds", "Start of the billing window polled (first instant of the current month, UTC).", o...),
 		winEnd:        f.desc("billing_window_end_timestamp_seconds", "End of the billing window polled (the poll time).", o...),
+
+		budget: f.desc("billing_budget_ecu", "Monthly budget of the exporter's configuration (accounts[].budgets), in ECU per calendar month (UTC); tag_key and tag_value are empty for an organization budget, else the deployment tag it covers.", "organization_id", "budget", "tag_key", "tag_value"),
 
 		lineQty:     f.desc("billing_line_item_ecu_quantity", "Prepaid credit line item: ECU quantity bought (the line's original amount).", line...),
 		lineBalance: f.desc("billing_line_item_balance_ecu", "Prepaid credit line item: ECU balance left on the line.", line...),
@@ -228,6 +231,7 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 				return nil, c.guard.check(err)
 			}
 			c.addOverview(s, org, ov)
+			c.addBudgets(s, org)
 			s.gauge(c.winStart, unixSeconds(from), org)
 			s.gauge(c.winEnd, unixSeconds(to), org)
 		}
@@ -376,6 +380,17 @@ func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.Costs
 	}
 	if ov.Balance != nil {
 		c.addLineItems(s, org, ov.Balance.LineItems)
+	}
+}
+
+// addBudgets exposes the configured budgets that apply to org: those of
+// that organization and those without one.
+func (c *billingCollector) addBudgets(s *Snapshot, org string) {
+	for _, b := range c.env.Account.Budgets {
+		if b.OrganizationID != "" && b.OrganizationID != org {
+			continue
+		}
+		s.gauge(c.budget, b.MonthlyECU, org, b.Name, b.TagKey(), b.TagValue())
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/config"
 )
 
 // billingFixtures serves an organization's billing answers from fixture
@@ -77,4 +79,36 @@ ece_billing_organization_balance_available_ecu{account="test",organization_id="o
 				"ece_billing_organization_balance_available_ecu")
 		})
 	}
+}
+
+// TestBillingBudgets: each configured budget is exported for the
+// organizations it applies to (its own, or each one the account bills),
+// a tag budget with the tag it covers.
+func TestBillingBudgets(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{
+		"/api/v1/organizations":                `{"organizations":[{"id":"o1","name":"one"},{"id":"o2","name":"two"}]}`,
+		"/api/v1/billing/costs/o1":             `{"costs":{"total":1,"dimensions":[]},"trials":0,"hourly_rate":0}`,
+		"/api/v1/billing/costs/o2":             `{"costs":{"total":2,"dimensions":[]},"trials":0,"hourly_rate":0}`,
+		"/api/v1/billing/costs/o1/deployments": `{"total_cost":0,"deployments":[]}`,
+		"/api/v1/billing/costs/o2/deployments": `{"total_cost":0,"deployments":[]}`,
+	}
+	env, _ := fixtureEnv(t, bodies)
+	env.Account.Budgets = []config.Budget{
+		{Name: "total", MonthlyECU: 5000},
+		{Name: "org-two", OrganizationID: "o2", MonthlyECU: 1200.5},
+		{Name: "team-search", Tag: map[string]string{"team": "search"}, MonthlyECU: 800},
+		{Name: "elsewhere", OrganizationID: "o9", MonthlyECU: 1},
+	}
+	snap, err := pollOnce(t, env, newBillingCollector)
+	require.NoError(t, err)
+	compareSnapshot(t, snap, `
+# HELP ece_billing_budget_ecu Monthly budget of the exporter's configuration (accounts[].budgets), in ECU per calendar month (UTC); tag_key and tag_value are empty for an organization budget, else the deployment tag it covers. Cached; refreshed every 1h by collector billing.
+# TYPE ece_billing_budget_ecu gauge
+ece_billing_budget_ecu{account="test",budget="org-two",organization_id="o2",tag_key="",tag_value=""} 1200.5
+ece_billing_budget_ecu{account="test",budget="team-search",organization_id="o1",tag_key="team",tag_value="search"} 800
+ece_billing_budget_ecu{account="test",budget="team-search",organization_id="o2",tag_key="team",tag_value="search"} 800
+ece_billing_budget_ecu{account="test",budget="total",organization_id="o1",tag_key="",tag_value=""} 5000
+ece_billing_budget_ecu{account="test",budget="total",organization_id="o2",tag_key="",tag_value=""} 5000
+`, "ece_billing_budget_ecu")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -140,6 +141,7 @@ type billingCollector struct {
 	winStart, winEnd                                                  *seriesDesc
 	lineQty, lineBalance, lineStart, lineEnd                          *seriesDesc
 	budget                                                            *seriesDesc
+	instCost, instInfo                                                *seriesDesc
 }
 
 type monthFigures struct {
@@ -182,6 +184,9 @@ func newBillingCollector(env Env) (Source, error) {
 
 		budget: f.desc("billing_budget_ecu", "Monthly budget of the exporter's configuration (accounts[].budgets), in ECU per calendar month (UTC); tag_key and tag_value are empty for an organization budget, else the deployment tag it covers.", "organization_id", "budget", "tag_key", "tag_value"),
 
+		instCost: f.desc("billing_instance_cost_ecu", "Costs of the current calendar month (UTC) so far of a billed instance that is not a hosted deployment (a serverless project or an organization-level service), in ECU (billing API v2 only).", "organization_id", "instance_id", "instance_type"),
+		instInfo: f.desc("billing_instance_info", "A billed instance that is not a hosted deployment, with its name (empty when the API gives none); 1 (billing API v2 only).", "organization_id", "instance_id", "instance_type", "instance_name"),
+
 		lineQty:     f.desc("billing_line_item_ecu_quantity", "Prepaid credit line item: ECU quantity bought (the line's original amount).", line...),
 		lineBalance: f.desc("billing_line_item_balance_ecu", "Prepaid credit line item: ECU balance left on the line.", line...),
 		lineStart:   f.desc("billing_line_item_start_timestamp_seconds", "Prepaid credit line item: start of its validity.", line...),
@@ -220,7 +225,12 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	type itemJob struct{ org, dep string }
 	var jobs []itemJob
 	var monthErrs []error
+	v2 := c.env.Account.Billing.API == config.BillingAPIV2
 	for _, org := range orgs {
+		// With billing v2, the items of the deployments wanted here come
+		// from one costs/instances call instead of one call each.
+		var wanted map[string]bool
+		var listed []eceapi.DeploymentCosts
 		costs, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
 		if err != nil {
 			return nil, c.guard.check(err)
@@ -241,6 +251,7 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 				continue
 			}
 			seen[d.DeploymentID] = struct{}{}
+			listed = append(listed, d)
 			// The costs listing is the list of deployments: it also names
 			// deployments deleted this month, which still cost money.
 			// Filters apply to the id and the name it gives.
@@ -255,7 +266,19 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 				}
 			}
 			if c.items && c.ownsDeployment(d.DeploymentID) {
-				jobs = append(jobs, itemJob{org, d.DeploymentID})
+				if v2 {
+					if wanted == nil {
+						wanted = map[string]bool{}
+					}
+					wanted[d.DeploymentID] = true
+				} else {
+					jobs = append(jobs, itemJob{org, d.DeploymentID})
+				}
+			}
+		}
+		if v2 && (ownsOrg || len(wanted) > 0) {
+			if err := c.pollInstances(ctx, s, org, from, to, listed, wanted, ownsOrg); err != nil {
+				return nil, c.guard.check(err)
 			}
 		}
 		if ownsOrg {
@@ -290,6 +313,145 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	}
 	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil
+}
+
+// pollInstances reads the organization's billing v2 costs/instances once:
+// the items of the wanted deployments (the listed ones passing the
+// filters and this shard), and, when this shard owns the organization,
+// the cost of every instance that is not a hosted deployment.
+//
+// v2 names a hosted deployment's instance by its Elasticsearch resource
+// id, not its deployment id, and the costs listing has no resource ids:
+// an instance is joined to the listed deployment with its id (should the
+// API give deployment ids), else to the one listed under its name, else,
+// among deployments sharing the name, to the one whose month-to-date
+// total it equals. The deployments discovery is not used, so billing still
+// needs nothing but billing rights. An instance that stays ambiguous gets
+// no items (logged); its totals are the listing's anyway.
+func (c *billingCollector) pollInstances(ctx context.Context, s *Snapshot, org string, from, to time.Time,
+	listed []eceapi.DeploymentCosts, wanted map[string]bool, ownsOrg bool) error {
+	ins, _, err := c.env.Client.BillingV2.Instances(ctx, org, eceapi.InstancesOptions{
+		CostsWindow: eceapi.CostsWindow{From: from, To: to}, IncludeNames: true,
+	})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*eceapi.DeploymentCosts, len(listed))
+	byName := make(map[string][]*eceapi.DeploymentCosts, len(listed))
+	for i := range listed {
+		d := &listed[i]
+		byID[d.DeploymentID] = d
+		byName[d.DeploymentName] = append(byName[d.DeploymentName], d)
+	}
+	joined := map[string]bool{}
+	seen := map[string]bool{}
+	var unjoined []string
+	for _, in := range ins.Instances {
+		if in.ID == "" || seen[in.ID] {
+			continue // a repeated instance keeps the first, as elsewhere
+		}
+		seen[in.ID] = true
+		if in.Type != eceapi.InstanceTypeDeployment {
+			if ownsOrg {
+				s.gauge(c.instCost, in.TotalECU, org, in.ID, in.Type)
+				s.gauge(c.instInfo, 1, org, in.ID, in.Type, in.Name)
+			}
+			continue
+		}
+		d := joinInstance(in, byID, byName, joined)
+		if d == nil {
+			unjoined = append(unjoined, in.ID)
+			continue
+		}
+		joined[d.DeploymentID] = true
+		if wanted[d.DeploymentID] {
+			c.addLineItems2(s, org, d.DeploymentID, in.LineItems)
+		}
+	}
+	if len(unjoined) > 0 {
+		level.Warn(c.env.Logger).Log("msg", "billing v2 instances matched no single deployment of the costs listing (by id, name, or name and total); their items are not exported",
+			"organization_id", org, "instances", len(unjoined), "first", unjoined[0])
+	}
+	return nil
+}
+
+// joinInstance finds the listed deployment a v2 deployment instance bills,
+// or nil; a deployment already joined is not joined again.
+func joinInstance(in eceapi.InstanceCosts, byID map[string]*eceapi.DeploymentCosts,
+	byName map[string][]*eceapi.DeploymentCosts, joined map[string]bool) *eceapi.DeploymentCosts {
+	if d := byID[in.ID]; d != nil {
+		if joined[d.DeploymentID] {
+			return nil
+		}
+		return d
+	}
+	var free []*eceapi.DeploymentCosts
+	for _, d := range byName[in.Name] {
+		if !joined[d.DeploymentID] {
+			free = append(free, d)
+		}
+	}
+	if len(free) == 1 {
+		return free[0]
+	}
+	var same *eceapi.DeploymentCosts
+	for _, d := range free {
+		if math.Abs(d.Costs.Total-in.TotalECU) < 0.00005 {
+			if same != nil {
+				return nil
+			}
+			same = d
+		}
+	}
+	return same
+}
+
+// addLineItems2 exposes one deployment's items from its billing v2 product
+// line items, under the v1 names: capacity lines as items (quantity in
+// hours, rate per hour, by kind and SKU), the others as data transfer and
+// storage (by SKU). v2 has no instance count: ece_billing_item_instances
+// is absent.
+func (c *billingCollector) addLineItems2(s *Snapshot, org, dep string, lines []eceapi.ProductLineItem) {
+	var items []*itemAgg
+	byKey := map[[2]string]*itemAgg{}
+	var dts []*dtsAgg
+	bySKU := map[string]*dtsAgg{}
+	for _, l := range lines {
+		if l.Type == "capacity" {
+			k := [2]string{l.Kind, l.SKU}
+			a := byKey[k]
+			if a == nil {
+				a = &itemAgg{kind: l.Kind, sku: l.SKU}
+				byKey[k] = a
+				items = append(items, a)
+			}
+			a.cost += l.TotalECU
+			if l.Unit == "hour" {
+				a.hours += l.Quantity.Value
+			}
+			a.pricePerHour = l.Rate.Value
+			continue
+		}
+		a := bySKU[l.SKU]
+		if a == nil {
+			a = &dtsAgg{sku: l.SKU}
+			bySKU[l.SKU] = a
+			dts = append(dts, a)
+		}
+		a.cost += l.TotalECU
+		a.qty += l.Quantity.Value
+		a.rate = l.Rate.Value
+	}
+	for _, a := range items {
+		s.gauge(c.itemCost, a.cost, org, dep, a.kind, a.sku)
+		s.gauge(c.itemHours, a.hours*3600, org, dep, a.kind, a.sku)
+		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
+	}
+	for _, a := range dts {
+		s.gauge(c.dtsCost, a.cost, org, dep, a.sku)
+		s.gauge(c.dtsQuantity, a.qty, org, dep, a.sku)
+		s.gauge(c.dtsRate, a.rate, org, dep, a.sku)
+	}
 }
 
 // ownsDeployment applies sharding by the same stable hash of the id as the

@@ -55,7 +55,6 @@ func seriesOf(t *testing.T, s *Snapshot, names ...string) []string {
 	return out
 }
 
-
 // TestBillingV2AgainstSimulator: with billing v2, one costs/instances call
 // per organization replaces the per-deployment item calls, the items are
 // the ones v1 gives (same deployments, SKUs, costs, hours, prices; no
@@ -252,4 +251,3 @@ func countingJSON(body string, calls *int) http.Handler {
 		_, _ = w.Write([]byte(body))
 	})
 }
-

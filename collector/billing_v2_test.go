@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -250,4 +253,76 @@ func countingJSON(body string, calls *int) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(body))
 	})
+}
+
+// TestBillingCallsPerCycleV1V2 measures the billing collector's calls per
+// cycle against the simulator, v1 and v2, on the first cycle (with the
+// closed month) and the next: per organization, v1 costs 2 + D (overview,
+// listing, one items call per deployment), v2 costs 3 (overview, listing,
+// costs/instances); the first cycle adds 2 per organization for the
+// closed month either way. README's "API calls per poll cycle" quotes the
+// 5,000-deployment figures (skipped with -short and under -race), and the size of the v2
+// answer the body limit must hold.
+func TestBillingCallsPerCycleV1V2(t *testing.T) {
+	t.Parallel()
+	for _, d := range []int{7, 5000} {
+		if d > 100 && (testing.Short() || raceEnabled) {
+			continue
+		}
+		for _, api := range []string{config.BillingAPIV1, config.BillingAPIV2} {
+			t.Run(fmt.Sprintf("%s/%d", api, d), func(t *testing.T) {
+				t.Parallel()
+				opts := ecesim.Options{Seed: 41, DeploymentsPerOrg: d}
+				sim, env := simEnv(t, opts)
+				if api == config.BillingAPIV2 {
+					sim, env = v2Env(t, opts)
+				}
+				env.Settings.Billing.Concurrency = 16
+				src, err := newBillingCollector(env)
+				require.NoError(t, err)
+				first, err := src.Poll(context.Background())
+				require.NoError(t, err)
+				require.Empty(t, first.Partial)
+				firstCalls := sim.TotalRequests()
+				sim.ResetCounts()
+				_, err = src.Poll(context.Background())
+				require.NoError(t, err)
+				next := sim.TotalRequests()
+				want := 2 + d
+				if api == config.BillingAPIV2 {
+					want = 3
+				}
+				assert.Equal(t, want, next, "calls per cycle")
+				assert.Equal(t, 1+want+2, firstCalls, "first cycle: organizations discovery and the closed month")
+				assert.Equal(t, d, countLabel(t, filterFamily(first, "ece_billing_deployment_cost_ecu"), "organization_id", sim.OrganizationIDs()[0]))
+				items := familyNames(t, first)["ece_billing_item_cost_ecu"]
+				assert.GreaterOrEqual(t, items, 2*d, "every deployment's items")
+				t.Logf("billing %s, %d deployments: %d calls per cycle (first cycle %d), %d series", api, d, next, firstCalls, first.Len())
+				if api == config.BillingAPIV2 {
+					ins, _, err := env.Client.BillingV2.Instances(context.Background(), sim.OrganizationIDs()[0], eceapi.InstancesOptions{
+						CostsWindow: eceapi.CostsWindow{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: fixedNow}, IncludeNames: true})
+					require.NoError(t, err)
+					size := v2BodySize(t, env.Account.URL, sim.OrganizationIDs()[0])
+					t.Logf("costs/instances at %d deployments: %d instances, %d bytes (%.1f MiB)", d, len(ins.Instances), size, float64(size)/(1<<20))
+				}
+			})
+		}
+	}
+}
+
+// v2BodySize is the size of the simulator's costs/instances answer for
+// the current month.
+func v2BodySize(t *testing.T, base, org string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v2/billing/organizations/"+org+
+		"/costs/instances?from=2026-11-01T00:00:00Z&to=2026-11-18T13:30:00Z&include_names=true", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "ApiKey sim-api-key")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return len(b)
 }

@@ -140,7 +140,7 @@ func TestBillingV2Join(t *testing.T) {
 		return `{"id":"` + id + `","name":"` + name + `","type":"` + typ + `","total_ecu":` + strconvF(total) + `,"product_line_items":[` + line("sku-"+id, total) + `]}`
 	}
 	instances := `{"total_ecu":40,"instances":[` + strings.Join([]string{
-		inst("es-one", "one", "deployment", 1.5), // its name alone: the totals need not agree
+		inst("es-one", "one", "deployment", 1.5),   // its name alone: the totals need not agree
 		inst("es-twin-b", "twin", "deployment", 3), // the twin whose total it is
 		inst("es-dup", "dup", "deployment", 4),     // two candidates with that total: ambiguous
 		inst("d-byid", "old-name", "deployment", 5),

@@ -10,7 +10,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DOCKER_IMAGE  ?= ece-exporter:$(VERSION)
 
-.PHONY: all build test test-short lint vet style bench demo docker help check-deploy golden soak
+.PHONY: all build test test-short lint vet style bench demo docker help check-deploy golden soak dashboards
 
 all: style vet test build ## Format check, vet, test and build.
 
@@ -29,6 +29,9 @@ soak: ## Soak test: 10 minutes of 1 s polls with random faults and concurrent sc
 
 golden: ## Rewrite the golden /metrics file from the demo data.
 	$(GO) test -count=1 -run 'TestEndToEnd' . -update
+
+dashboards: ## Regenerate the Grafana dashboards (deploy/grafana/dashboards) from deploy/dashboards.
+	cd deploy/dashboards && $(GO) run .
 
 vet: ## go vet.
 	$(GO) vet ./...

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +22,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"gopkg.in/yaml.v3"
 
 	"github.com/ece-exporter/ece_exporter/collector"
+	"github.com/ece-exporter/ece_exporter/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden from the demo output")
@@ -246,6 +249,44 @@ func TestREADMEMetricTable(t *testing.T) {
 			}
 		}
 		assert.ElementsMatch(t, want, got, "README labels of %s: %q", name, cell)
+	}
+}
+
+// TestREADMEOptionsTable keeps README's collector rows of the
+// configuration table equal to the registry: one row per collector, its
+// defaults and its minimum interval.
+func TestREADMEOptionsTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `collectors\\.([a-z_]+)` \\| `([^`]*)` \\| (.*) \\|$")
+	rows := map[string][2]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = [2]string{m[2], m[3]}
+	}
+	var names []string
+	for n := range rows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	assert.Equal(t, config.CollectorNames(), names, "README rows collectors.<name>")
+	for _, name := range config.CollectorNames() {
+		var node yaml.Node
+		require.NoError(t, node.Encode(config.DefaultCollectors()[name]))
+		var kv []string
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			v := node.Content[i+1]
+			value := v.Value
+			if v.Kind == yaml.SequenceNode { // a list, in flow style
+				var items []string
+				for _, it := range v.Content {
+					items = append(items, it.Value)
+				}
+				value = "[" + strings.Join(items, ", ") + "]"
+			}
+			kv = append(kv, node.Content[i].Value+": "+value)
+		}
+		assert.Equal(t, "{"+strings.Join(kv, ", ")+"}", rows[name][0], "README default of collectors.%s", name)
+		assert.Contains(t, rows[name][1], "min "+config.NewDuration(config.MinInterval(name)).String(), "README minimum interval of collectors.%s", name)
 	}
 }
 

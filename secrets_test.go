@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
 
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
@@ -87,6 +89,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_, metrics := d.get(t, "/metrics")
 	outputs = append(outputs, metrics)
 	assert.True(t, strings.Contains(metrics, `ece_exporter_collector_errors_total{account="cloud",collector="api_keys",reason="auth"} 1`), "the 401 is counted")
+	_, statusPage := d.get(t, "/status")
+	outputs = append(outputs, statusPage)
+	assert.Contains(t, statusPage, `data-collector="api_keys" data-state="failing"`, "the 401 shows on the status page")
 
 	dep := e.ess.Deployments()[0].ID
 	for _, tc := range []struct{ path, token string }{
@@ -211,14 +216,16 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 	d := startDaemon(t, "--config.file="+config, "--log.level=debug")
 	d.waitReady(t)
 	_, metrics := d.get(t, "/metrics")
+	_, statusPage := d.get(t, "/status")
 	assert.Equal(t, 0, d.stop(t))
 	logs := d.logs.String()
+	assert.Contains(t, statusPage, "&lt;secret&gt;", "the status page shows the redacted echoes")
 	for name := range encodings {
 		assert.Contains(t, logs, `account=key-`+name, "errors of %s were logged", name)
 		assert.Contains(t, logs, `account=login-`+name, "errors of login-%s were logged", name)
 	}
 	assert.Contains(t, logs, "<secret>", "the echoes were there, and redacted")
-	for _, out := range []string{logs, metrics} {
+	for _, out := range []string{logs, metrics, statusPage} {
 		folded := strings.ToLower(out)
 		for name, enc := range encodings {
 			for _, sec := range []string{key, password} {
@@ -334,7 +341,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	web := filepath.Join(e.dir, "web.yml")
 	require.NoError(t, os.WriteFile(web, []byte("basic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
 	d := startDaemon(t, "--config.file="+e.config, "--web.config.file="+web)
-	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/"} {
+	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/", "/status"} {
 		code, _ := d.get(t, path)
 		assert.Equal(t, http.StatusUnauthorized, code, path)
 	}
@@ -348,6 +355,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, get("/metrics"))
 	assert.Equal(t, http.StatusOK, get("/-/healthy"))
+	assert.Equal(t, http.StatusOK, get("/status"))
 	assert.Equal(t, http.StatusServiceUnavailable, get("/-/ready"), "first polls have not finished")
 	assert.Equal(t, 0, d.stop(t))
 }
@@ -477,35 +485,59 @@ func TestSIGHUPReloads(t *testing.T) {
 }
 
 // TestCollectorSelectionFlags: --collector.disable-defaults keeps only the
-// collectors enabled explicitly; --no-collector.<name> turns one off.
+// collectors enabled explicitly; --no-collector.<name> turns one off. With
+// deployments off, deployments are neither polled nor exported, and the
+// collectors that iterate them are not polled either, which the start-up
+// log says once per collector.
 func TestCollectorSelectionFlags(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want []string
+		args    []string
+		want    []string
+		skipped []string // not polled: they need the deployments discovery
 	}{
-		{[]string{"--collector.disable-defaults", "--collector.deployments", "--collector.remote_clusters"}, []string{"deployments", "remote_clusters"}},
-		{[]string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, []string{"deployments", "remote_clusters"}},
-		// upgrades needs the deployments discovery: it runs (its self-metrics
-		// show) but its series are not exported.
-		{[]string{"--collector.disable-defaults", "--collector.upgrades"}, []string{"deployments", "upgrades"}},
+		{args: []string{"--collector.disable-defaults", "--collector.deployments", "--collector.remote_clusters"}, want: []string{"deployments", "remote_clusters"}},
+		{args: []string{"--no-collector.billing", "--no-collector.billing_charts", "--no-collector.api_keys"}, want: []string{"deployment_health", "deployments", "remote_clusters", "stack_versions"}},
+		{args: []string{"--no-collector.deployment_health", "--no-collector.stack_versions"}, want: []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters"}},
+		{args: []string{"--collector.disable-defaults", "--collector.upgrades"}, skipped: []string{"upgrades"}},
+		// deployment_health walks the search itself: it needs no discovery.
+		{args: []string{"--no-collector.deployments"}, want: []string{"api_keys", "billing", "billing_charts", "deployment_health", "stack_versions"}, skipped: []string{"remote_clusters"}},
 	} {
 		e := newTestEnv(t)
 		d := startDaemon(t, append([]string{"--config.file=" + e.config}, tc.args...)...)
 		d.waitReady(t)
 		_, metrics := d.get(t, "/metrics")
 		var got []string
-		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployments", "remote_clusters", "upgrades"} {
+		for _, c := range []string{"api_keys", "billing", "billing_charts", "deployment_health", "deployments", "remote_clusters", "stack_versions", "upgrades"} {
 			if strings.Contains(metrics, `ece_exporter_collector_interval_seconds{account="cloud",collector="`+c+`"}`) {
 				got = append(got, c)
 			}
 		}
 		assert.Equal(t, tc.want, got, "%v", tc.args)
-		if tc.args[len(tc.args)-1] == "--collector.upgrades" {
-			assert.NotContains(t, metrics, "ece_deployment_info{", "discovery only")
-			assert.Contains(t, metrics, "ece_upgrade_target_info{")
+		if !slices.Contains(tc.want, "deployments") {
+			assert.NotContains(t, metrics, "ece_deployment_info{", "%v: deployments are not exported", tc.args)
+			assert.NotContains(t, metrics, "ece_upgrade_target_info{", "%v", tc.args)
 		}
 		d.stop(t)
+		for _, c := range tc.skipped {
+			assert.Equal(t, 1, strings.Count(d.logs.String(), "collector "+c+" needs the deployments discovery"), "%v: warned once", tc.args)
+		}
 	}
+}
+
+// TestConfigCheckNotesSkippedCollectors: --config.check says which
+// enabled collectors will not be polled because deployments is off, as a
+// YAML comment after the effective configuration.
+func TestConfigCheckNotesSkippedCollectors(t *testing.T) {
+	e := newTestEnv(t)
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"--config.file=" + e.config, "--config.check", "--no-collector.deployments"}, &out, io.Discard, nil))
+	assert.Contains(t, out.String(), "# note: collector remote_clusters needs the deployments discovery, and the deployments collector is off: remote_clusters is not polled")
+	var back map[string]any
+	require.NoError(t, yaml.Unmarshal(out.Bytes(), &back), "still YAML")
+
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"--config.file=" + e.config, "--config.check"}, &out, io.Discard, nil))
+	assert.NotContains(t, out.String(), "# note:")
 }
 
 // TestReloadWithFIFOSecret: a secret file replaced by a named pipe fails a

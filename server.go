@@ -165,7 +165,7 @@ func (w httpErrorWriter) Write(p []byte) (int, error) {
 
 // reservedPaths are served by the exporter itself; --web.telemetry-path
 // must not take them.
-var reservedPaths = []string{"/-/", admin.PathPrefix}
+var reservedPaths = []string{"/-/", admin.PathPrefix, "/status/"}
 
 // checkTelemetryPath rejects a --web.telemetry-path that net/http cannot
 // route (it would panic) or that hides another endpoint.

@@ -48,6 +48,7 @@ func TestBadFlagValuesExit1(t *testing.T) {
 		{[]string{"--web.telemetry-path=/-/reload"}, `ece_exporter: --web.telemetry-path "/-/reload" collides with the exporter's own endpoints under /-/`},
 		{[]string{"--web.telemetry-path=/admin/v1"}, `ece_exporter: --web.telemetry-path "/admin/v1" collides with the exporter's own endpoints under /admin/v1/`},
 		{[]string{"--web.telemetry-path=/admin/v1/x"}, `ece_exporter: --web.telemetry-path "/admin/v1/x" collides with the exporter's own endpoints under /admin/v1/`},
+		{[]string{"--web.telemetry-path=/status"}, `ece_exporter: --web.telemetry-path "/status" collides with the exporter's own endpoints under /status/`},
 		{[]string{"--web.telemetry-path=/metrics/"}, `ece_exporter: --web.telemetry-path "/metrics/" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},
 		{[]string{"--web.telemetry-path=//metrics"}, `ece_exporter: --web.telemetry-path "//metrics" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},
 		{[]string{"--web.telemetry-path=/a/../metrics"}, `ece_exporter: --web.telemetry-path "/a/../metrics" must be a clean path (no trailing "/", "//", "." or ".."); did you mean "/metrics"?`},
@@ -92,7 +93,8 @@ func TestTelemetryPathServed(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 }
 
-// TestLandingPageLinks: every link of the landing page answers, and there
+// TestLandingPageLinks: every link of the landing page answers (/status
+// among them), and there
 // is no link to /debug/pprof/ (not served: no unauthenticated profiling).
 func TestLandingPageLinks(t *testing.T) {
 	d := startDaemon(t, "--demo")
@@ -101,7 +103,7 @@ func TestLandingPageLinks(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, page, "debug/pprof")
 	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(page, -1)
-	require.Len(t, links, 3, page)
+	require.Len(t, links, 4, page) // metrics, status, healthy, ready
 	for _, l := range links {
 		code, _ := d.get(t, l[1])
 		assert.Equal(t, http.StatusOK, code, l[1])

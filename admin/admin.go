@@ -39,13 +39,13 @@ import (
 // PathPrefix is where the handler is mounted.
 const PathPrefix = "/admin/v1/"
 
-// Resource is a stateless resource of a deployment, as discovered.
-type Resource struct {
-	Kind  string
-	RefID string
-}
+// Resource is a resource of a discovered deployment; the handler reads its
+// Kind and RefID.
+type Resource = eceapi.DeploymentResource
 
 // Backend gives the handler the API clients and the discovered deployments.
+// The collectors' Manager (collector.Manager) is one, so the admin package
+// needs no adapter and does not import the collectors.
 type Backend interface {
 	// Client returns the API client of a configured account.
 	Client(account string) (*eceapi.Client, bool)

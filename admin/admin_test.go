@@ -435,7 +435,11 @@ func TestNoVersionReported(t *testing.T) {
 	assert.Positive(t, none)
 	assert.Positive(t, versions)
 
-	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 202, Body: []byte(`{}`)})
+	// An answer without a resource_id or stack_version: the dry run
+	// reports no version.
+	noVersion, err := os.ReadFile(filepath.Join("testdata", "upgrade-deployment-stateless-resource", "no-version.json"))
+	require.NoError(t, err)
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 202, Body: noVersion})
 	f.mu.Lock()
 	f.now = f.now.Add(time.Hour) // past the cache
 	f.mu.Unlock()

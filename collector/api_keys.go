@@ -17,17 +17,44 @@ import (
 
 const apiKeysName = "api_keys"
 
+// Values of collectors.api_keys.scope.
+const (
+	ScopeOwn = "own"
+	ScopeAll = "all"
+)
+
+// APIKeysOptions are the options of the api_keys collector
+// (collectors.api_keys).
+type APIKeysOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Scope is ScopeOwn (the keys of the authenticated user) or ScopeAll
+	// (every user's keys). ScopeAll only has an effect on ECE accounts; ESS
+	// accounts always list their own keys.
+	Scope string `yaml:"scope"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o APIKeysOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o APIKeysOptions) Validate() error {
+	if o.Scope != ScopeOwn && o.Scope != ScopeAll {
+		return fmt.Errorf("scope: %q: must be own or all", o.Scope)
+	}
+	return nil
+}
+
 func init() {
 	registerCollector(Registration{
 		Name:           apiKeysName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.APIKeys.Interval },
-		Settings:       func(c config.Collectors) any { return c.APIKeys },
-		New:            newAPIKeysCollector,
+		MinInterval:    time.Minute,
+		Defaults:       APIKeysOptions{Interval: config.NewDuration(15 * time.Minute), Scope: ScopeOwn},
+		New:            newAPIKeysSource,
 	})
 }
 
-type apiKeysCollector struct {
+type apiKeysSource struct {
 	env      Env
 	all      bool
 	created  *seriesDesc
@@ -36,12 +63,12 @@ type apiKeysCollector struct {
 	keyCount *seriesDesc
 }
 
-func newAPIKeysCollector(env Env) (Source, error) {
-	f := descFactory{collector: apiKeysName, interval: env.Settings.APIKeys.Interval}
-	return &apiKeysCollector{
+func newAPIKeysSource(env Env) (Source, error) {
+	f := env.descSet(apiKeysName)
+	return &apiKeysSource{
 		env: env,
 		// scope "all" lists every user's keys; it exists on ECE only.
-		all:      env.Settings.APIKeys.Scope == "all" && env.Account.Platform == config.PlatformECE,
+		all:      optionsOf[APIKeysOptions](env, apiKeysName).Scope == ScopeAll && env.Account.Platform == config.PlatformECE,
 		created:  f.desc("api_key_creation_timestamp_seconds", "When the API key was created.", "key_id", "user_id"),
 		expires:  f.desc("api_key_expiration_timestamp_seconds", "When the API key expires; absent for keys that never expire.", "key_id", "user_id"),
 		info:     f.desc("api_key_info", "API key metadata, value 1; expires is \"false\" for keys that never expire.", "key_id", "user_id", "organization_id", "description", "expires"),
@@ -49,7 +76,7 @@ func newAPIKeysCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *apiKeysCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *apiKeysSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil // another shard reports API keys
@@ -90,5 +117,3 @@ func (c *apiKeysCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	s.gauge(c.keyCount, float64(len(seen)))
 	return s, nil
 }
-
-func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

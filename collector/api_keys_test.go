@@ -2,12 +2,10 @@ package collector
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,24 +21,24 @@ func TestAPIKeysFixture(t *testing.T) {
 			{"id":"k1","user_id":"u1","organization_id":"o1","description":"ci","creation_date":"2026-01-02T03:04:05Z","expiration_date":"2026-12-01T00:00:00Z","key":"SENTINEL-KEY-VALUE"},
 			{"id":"k2","user_id":"u1","organization_id":"o1","description":"forever","creation_date":"2025-06-01T00:00:00Z"}]}`,
 	})
-	src, err := newAPIKeysCollector(env)
+	src, err := newAPIKeysSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_api_key_expiration_timestamp_seconds When the API key expires; absent for keys that never expire. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_expiration_timestamp_seconds When the API key expires; absent for keys that never expire. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_expiration_timestamp_seconds gauge
 ece_api_key_expiration_timestamp_seconds{account="test",key_id="k1",user_id="u1"} 1.7960832e+09
-# HELP ece_api_key_info API key metadata, value 1; expires is "false" for keys that never expire. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_info API key metadata, value 1; expires is "false" for keys that never expire. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_info gauge
 ece_api_key_info{account="test",description="ci",expires="true",key_id="k1",organization_id="o1",user_id="u1"} 1
 ece_api_key_info{account="test",description="forever",expires="false",key_id="k2",organization_id="o1",user_id="u1"} 1
-# HELP ece_api_key_creation_timestamp_seconds When the API key was created. Cached; refreshed every 15m by collector api_keys.
+# HELP ece_api_key_creation_timestamp_seconds When the API key was created. Cached; refreshed by collector api_keys.
 # TYPE ece_api_key_creation_timestamp_seconds gauge
 ece_api_key_creation_timestamp_seconds{account="test",key_id="k1",user_id="u1"} 1.767323045e+09
 ece_api_key_creation_timestamp_seconds{account="test",key_id="k2",user_id="u1"} 1.7487360e+09
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want),
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want),
 		"ece_api_key_expiration_timestamp_seconds", "ece_api_key_info", "ece_api_key_creation_timestamp_seconds"))
 	require.NoError(t, lintSnapshot(snap))
 }
@@ -48,11 +46,11 @@ ece_api_key_creation_timestamp_seconds{account="test",key_id="k2",user_id="u1"} 
 func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 	t.Parallel()
 	_, env := simEnv(t, ecesim.Options{Seed: 4, LeakKeyField: true, APIKeys: 12})
-	src, _ := newAPIKeysCollector(env)
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
-	for _, m := range snap.metrics {
-		assert.NotContains(t, m.Desc().String(), ecesim.LeakedKeyValue)
+	for _, m := range samples(snap) {
+		assert.NotContains(t, m.name+m.help, ecesim.LeakedKeyValue)
 		assert.Equal(t, 0, countLabelValueContaining(t, snap, ecesim.LeakedKeyValue))
 	}
 	fams := familyNames(t, snap)
@@ -63,8 +61,8 @@ func TestAPIKeysNeverExposesTheKeyField(t *testing.T) {
 func TestAPIKeysECEScopes(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 5, APIKeys: 9})
-	env.Settings.APIKeys.Scope = "all"
-	src, _ := newAPIKeysCollector(env)
+	env.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim.Requests("get-users-api-keys"))
@@ -72,8 +70,8 @@ func TestAPIKeysECEScopes(t *testing.T) {
 
 	// Without the platform admin role, _all is refused with a clear error.
 	_, env2 := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 5, NotPlatformAdmin: true})
-	env2.Settings.APIKeys.Scope = "all"
-	src2, _ := newAPIKeysCollector(env2)
+	env2.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src2, _ := newAPIKeysSource(env2)
 	_, err = src2.Poll(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "needs a platform administrator")
@@ -81,9 +79,9 @@ func TestAPIKeysECEScopes(t *testing.T) {
 
 	// ESS ignores scope all.
 	sim3, env3 := simEnv(t, ecesim.Options{Seed: 6})
-	env3.Settings.APIKeys.Scope = "all"
+	env3.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
 	env3.Account.Platform = config.PlatformESS
-	src3, _ := newAPIKeysCollector(env3)
+	src3, _ := newAPIKeysSource(env3)
 	_, err = src3.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, sim3.Requests("get-api-keys"))
@@ -99,8 +97,8 @@ func TestAPIKeysAsECEListsThem(t *testing.T) {
 	now := testNow()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	_, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 7, APIKeys: 6, Now: clock})
-	env.Settings.APIKeys.Scope = "all"
-	src, _ := newAPIKeysCollector(env)
+	env.Options = withOptions(apiKeysName, func(o *APIKeysOptions) { o.Scope = "all" })
+	src, _ := newAPIKeysSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	infos := labelSets(t, snap, "ece_api_key_info")
@@ -137,15 +135,13 @@ func TestAPIKeysAsECEListsThem(t *testing.T) {
 }
 
 // familyIs reports whether a metric belongs to the family name.
-func familyIs(m prometheus.Metric, name string) bool {
-	return strings.Contains(m.Desc().String(), `fqName: "`+name+`"`)
-}
+func familyIs(m sample, name string) bool { return m.name == name }
 
 // labelSets returns the label sets of one family of a snapshot.
 func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
 	t.Helper()
 	var out []map[string]string
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		if !familyIs(m, name) {
 			continue
 		}
@@ -161,7 +157,7 @@ func labelSets(t *testing.T, s *Snapshot, name string) []map[string]string {
 func countLabelValueContaining(t *testing.T, s *Snapshot, sub string) int {
 	t.Helper()
 	n := 0
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		var pb = metricPB(t, m)
 		for _, lp := range pb.GetLabel() {
 			if contains(lp.GetValue(), sub) {

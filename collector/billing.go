@@ -2,10 +2,8 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -28,102 +26,33 @@ import (
 
 const billingName = "billing"
 
+// BillingOptions are the options of the billing collector (collectors.billing).
+type BillingOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Items also polls the itemized costs of each deployment.
+	Items bool `yaml:"items"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o BillingOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o BillingOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           billingName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Billing.Interval },
-		Settings:       func(c config.Collectors) any { return c.Billing },
+		MinInterval:    5 * time.Minute,
+		Defaults:       BillingOptions{Interval: config.NewDuration(time.Hour), Items: true, Concurrency: 4},
 		Supports:       essOnly,
-		New:            newBillingCollector,
+		New:            newBillingSource,
 	})
 }
 
-// essOnly keeps the billing collectors off on ECE accounts, where the
-// billing API is "currently unavailable in self-hosted ECE", unless the
-// collector was enabled explicitly on the command line.
-func essOnly(acc config.Account, explicit bool) (bool, string) {
-	if acc.Platform == config.PlatformECE && !explicit {
-		return false, "the billing API is unavailable in self-hosted ECE (enable the collector explicitly to try anyway)"
-	}
-	return true, ""
-}
-
-// orgRefresh is how long a discovered organization list is reused.
-const orgRefresh = 6 * time.Hour
-
-// orgSource finds the organizations to report on: configured ones, else
-// GET /organizations, else the account id from GET /account. The discovered
-// list is cached for orgRefresh.
-type orgSource struct {
-	account config.Account
-	client  *eceapi.Client
-	now     func() time.Time
-	mu      sync.Mutex
-	cached  []string
-	fetched time.Time
-}
-
-func (o *orgSource) get(ctx context.Context) ([]string, error) {
-	if len(o.account.OrganizationIDs) > 0 {
-		return o.account.OrganizationIDs, nil
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := o.now()
-	if o.cached != nil && now.Sub(o.fetched) < orgRefresh {
-		return o.cached, nil
-	}
-	list, _, err := o.client.Organizations.List(ctx)
-	var ids []string
-	if err == nil {
-		for _, org := range list.Organizations {
-			if org.ID != "" {
-				ids = append(ids, org.ID)
-			}
-		}
-	}
-	if err != nil || len(ids) == 0 {
-		acc, _, aerr := o.client.Accounts.Get(ctx)
-		if aerr != nil {
-			if err != nil {
-				return nil, fmt.Errorf("discover organizations: %w (and %w)", err, aerr)
-			}
-			return nil, fmt.Errorf("discover organizations: %w", aerr)
-		}
-		if acc.ID == "" {
-			return nil, errors.New("discover organizations: GET /account returned no id")
-		}
-		ids = []string{acc.ID}
-	}
-	o.cached, o.fetched = ids, now
-	return ids, nil
-}
-
-// unavailableOnECE turns the answer of an ECE installation to a billing call
-// into a configuration error, logged once.
-type eceGuard struct {
-	env    Env
-	once   sync.Once
-	failed error
-}
-
-func (g *eceGuard) check(err error) error {
-	if g.env.Account.Platform != config.PlatformECE || err == nil {
-		return err
-	}
-	var apiErr *eceapi.APIError
-	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusNotImplemented || apiErr.StatusCode == http.StatusBadRequest) {
-		g.once.Do(func() {
-			g.failed = errUnsupported{msg: "the billing API is unavailable in self-hosted ECE: disable the billing collectors for ECE accounts (" + apiErr.Error() + ")"}
-			level.Error(g.env.Logger).Log("msg", "configuration error: billing is unavailable in self-hosted ECE; the collector will not call the API again for this account", "err", apiErr)
-		})
-		return g.failed
-	}
-	return err
-}
-
-type billingCollector struct {
+type billingSource struct {
 	env         Env
 	items       bool
 	concurrency int
@@ -150,14 +79,15 @@ type monthFigures struct {
 	deployments map[string]float64
 }
 
-func newBillingCollector(env Env) (Source, error) {
-	f := descFactory{collector: billingName, interval: env.Settings.Billing.Interval}
+func newBillingSource(env Env) (Source, error) {
+	opts := optionsOf[BillingOptions](env, billingName)
+	f := env.descSet(billingName)
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}
 	line := []string{"organization_id", "line_item_id"}
-	c := &billingCollector{
-		env: env, items: env.Settings.Billing.Items, concurrency: max(1, env.Settings.Billing.Concurrency),
+	c := &billingSource{
+		env: env, items: opts.Items, concurrency: max(1, opts.Concurrency),
 		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
 
 		orgCost:   f.desc("billing_organization_cost_ecu", "Organization costs of the current calendar month (UTC) so far, in ECU.", o...),
@@ -206,7 +136,7 @@ func monthWindow(now time.Time) (from, to time.Time) {
 	return from, now
 }
 
-func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 	if c.guard.failed != nil {
 		return nil, c.guard.failed
 	}
@@ -291,25 +221,14 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
-	results := make([]*eceapi.ItemsCosts, len(jobs))
-	errs := make([]error, len(jobs))
-	forEach(ctx, len(jobs), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Billing.DeploymentItems(ctx, jobs[i].org, jobs[i].dep, opts)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("itemized costs: %w", err)
-	}
-	for i, j := range jobs {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
-		c.addItems(s, j.org, j.dep, results[i])
-	}
-	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
-		return nil, fmt.Errorf("itemized costs of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	err = fanOut(ctx, s, jobs, c.concurrency, "itemized costs", "deployments",
+		func(ctx context.Context, j itemJob) (*eceapi.ItemsCosts, error) {
+			items, _, err := c.env.Client.Billing.DeploymentItems(ctx, j.org, j.dep, opts)
+			return items, err
+		},
+		func(j itemJob, items *eceapi.ItemsCosts) { c.addItems(s, j.org, j.dep, items) })
+	if err != nil {
+		return nil, err
 	}
 	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil
@@ -328,7 +247,7 @@ func (c *billingCollector) Poll(ctx context.Context) (*Snapshot, error) {
 // total it equals. The deployments discovery is not used, so billing still
 // needs nothing but billing rights. An instance that stays ambiguous gets
 // no items (logged); its totals are the listing's anyway.
-func (c *billingCollector) pollInstances(ctx context.Context, s *Snapshot, org string, from, to time.Time,
+func (c *billingSource) pollInstances(ctx context.Context, s *Snapshot, org string, from, to time.Time,
 	listed []eceapi.DeploymentCosts, wanted map[string]bool, ownsOrg bool) error {
 	ins, _, err := c.env.Client.BillingV2.Instances(ctx, org, eceapi.InstancesOptions{
 		CostsWindow: eceapi.CostsWindow{From: from, To: to}, IncludeNames: true,
@@ -411,7 +330,7 @@ func joinInstance(in eceapi.InstanceCosts, byID map[string]*eceapi.DeploymentCos
 // hours, rate per hour, by kind and SKU), the others as data transfer and
 // storage (by SKU). v2 has no instance count: ece_billing_item_instances
 // is absent.
-func (c *billingCollector) addLineItems2(s *Snapshot, org, dep string, lines []eceapi.ProductLineItem) {
+func (c *billingSource) addLineItems2(s *Snapshot, org, dep string, lines []eceapi.ProductLineItem) {
 	var items []*itemAgg
 	byKey := map[[2]string]*itemAgg{}
 	var dts []*dtsAgg
@@ -456,7 +375,7 @@ func (c *billingCollector) addLineItems2(s *Snapshot, org, dep string, lines []e
 
 // ownsDeployment applies sharding by the same stable hash of the id as the
 // other collectors.
-func (c *billingCollector) ownsDeployment(id string) bool {
+func (c *billingSource) ownsDeployment(id string) bool {
 	return c.env.Sharder == nil || c.env.Sharder.OwnsDeployment(id)
 }
 
@@ -479,7 +398,7 @@ const closedMonthSettle = 48 * time.Hour
 // and settled: on the first poll after start-up, on every poll during the
 // first closedMonthSettle of a month, and again on the next poll if a fetch
 // failed. A failed fetch keeps the figures held, if any.
-func (c *billingCollector) closeMonth(ctx context.Context, org string, from, now time.Time) error {
+func (c *billingSource) closeMonth(ctx context.Context, org string, from, now time.Time) error {
 	prevFrom, prevTo := previousMonth(from)
 	if prevFrom.Before(eceapi.EarliestCostsDate) {
 		return nil
@@ -515,7 +434,7 @@ func (c *billingCollector) closeMonth(ctx context.Context, org string, from, now
 
 // addPrevious exposes the closed month before from, if it is held; figures
 // of an older month are never shown as the previous one.
-func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) {
+func (c *billingSource) addPrevious(s *Snapshot, org string, from time.Time) {
 	prevFrom, _ := previousMonth(from)
 	c.mu.Lock()
 	mf := c.prevMonth[org]
@@ -529,7 +448,7 @@ func (c *billingCollector) addPrevious(s *Snapshot, org string, from time.Time) 
 	}
 }
 
-func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
+func (c *billingSource) addOverview(s *Snapshot, org string, ov *eceapi.CostsOverview) {
 	s.gauge(c.orgCost, ov.Costs.Total, org)
 	s.gauge(c.orgRate, ov.HourlyRate, org)
 	s.gauge(c.orgTrials, ov.Trials, org)
@@ -547,7 +466,7 @@ func (c *billingCollector) addOverview(s *Snapshot, org string, ov *eceapi.Costs
 
 // addBudgets exposes the configured budgets that apply to org: those of
 // that organization and those without one.
-func (c *billingCollector) addBudgets(s *Snapshot, org string) {
+func (c *billingSource) addBudgets(s *Snapshot, org string) {
 	for _, b := range c.env.Account.Budgets {
 		if b.OrganizationID != "" && b.OrganizationID != org {
 			continue
@@ -570,7 +489,7 @@ const (
 // or with control characters) is labelled by its validity instead,
 // "<start date>_<end date>" in UTC (2026-01-01_2026-12-31), stable across
 // polls. A repeated id keeps the first line.
-func (c *billingCollector) addLineItems(s *Snapshot, org string, lines []eceapi.SimplifiedLineItem) {
+func (c *billingSource) addLineItems(s *Snapshot, org string, lines []eceapi.SimplifiedLineItem) {
 	seen := make(map[string]struct{}, len(lines))
 	for _, li := range lines {
 		if len(seen) == maxLineItems {
@@ -637,7 +556,7 @@ type dtsAgg struct {
 // addItems exposes one deployment's items. Several items can share a kind
 // and SKU (a resize in the month): costs and hours are summed, instances
 // and price per hour are those of the latest period.
-func (c *billingCollector) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
+func (c *billingSource) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsCosts) {
 	var items []*itemAgg
 	byKey := map[[2]string]*itemAgg{}
 	for _, r := range ic.Resources {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -17,18 +18,48 @@ import (
 
 const billingChartsName = "billing_charts"
 
+// Values of collectors.billing_charts.bucketing.
+const (
+	BucketingDaily   = "daily"
+	BucketingMonthly = "monthly"
+)
+
+// BillingChartsOptions are the options of the billing_charts collector
+// (collectors.billing_charts).
+type BillingChartsOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Bucketing is BucketingDaily or BucketingMonthly.
+	Bucketing string `yaml:"bucketing"`
+	// PerDeployment also polls one chart per deployment.
+	PerDeployment bool `yaml:"per_deployment"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o BillingChartsOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o BillingChartsOptions) Validate() error {
+	var bucketing error
+	if o.Bucketing != BucketingDaily && o.Bucketing != BucketingMonthly {
+		bucketing = fmt.Errorf("bucketing: %q: must be daily or monthly", o.Bucketing)
+	}
+	return errors.Join(bucketing, config.CheckConcurrency(o.Concurrency))
+}
+
 func init() {
 	registerCollector(Registration{
 		Name:           billingChartsName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.BillingCharts.Interval },
-		Settings:       func(c config.Collectors) any { return c.BillingCharts },
+		MinInterval:    15 * time.Minute,
+		Defaults:       BillingChartsOptions{Interval: config.NewDuration(6 * time.Hour), Bucketing: BucketingDaily, Concurrency: 4},
 		Supports:       essOnly,
-		New:            newBillingChartsCollector,
+		New:            newBillingChartsSource,
 	})
 }
 
-type billingChartsCollector struct {
+type billingChartsSource struct {
 	env           Env
 	bucketing     eceapi.Bucketing
 	perDeployment bool
@@ -39,16 +70,17 @@ type billingChartsCollector struct {
 	start         *seriesDesc
 }
 
-func newBillingChartsCollector(env Env) (Source, error) {
-	f := descFactory{collector: billingChartsName, interval: env.Settings.BillingCharts.Interval}
-	b := eceapi.Bucketing(env.Settings.BillingCharts.Bucketing)
+func newBillingChartsSource(env Env) (Source, error) {
+	f := env.descSet(billingChartsName)
+	opts := optionsOf[BillingChartsOptions](env, billingChartsName)
+	b := eceapi.Bucketing(opts.Bucketing)
 	if b == "" {
 		b = eceapi.BucketingDaily
 	}
-	return &billingChartsCollector{
+	return &billingChartsSource{
 		env: env, bucketing: b,
-		perDeployment: env.Settings.BillingCharts.PerDeployment,
-		concurrency:   max(1, env.Settings.BillingCharts.Concurrency),
+		perDeployment: opts.PerDeployment,
+		concurrency:   max(1, opts.Concurrency),
 		orgs:          env.orgs, guard: &eceGuard{env: env},
 		cost: f.desc("billing_chart_cost_ecu",
 			"Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id.",
@@ -72,7 +104,7 @@ func chartWindow(now time.Time, b eceapi.Bucketing) (from, to time.Time) {
 	return from, now
 }
 
-func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *billingChartsSource) Poll(ctx context.Context) (*Snapshot, error) {
 	if c.guard.failed != nil {
 		return nil, c.guard.failed
 	}
@@ -111,25 +143,14 @@ func (c *billingChartsCollector) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	}
-	results := make([]*eceapi.ChartItems, len(jobs))
-	errs := make([]error, len(jobs))
-	forEach(ctx, len(jobs), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Billing.DeploymentCharts(ctx, jobs[i].org, jobs[i].dep, opts)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("deployment charts: %w", err)
-	}
-	for i, j := range jobs {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
-		c.addChart(s, j.org, j.dep, results[i], to, true, nil)
-	}
-	if len(jobs) > 0 && len(s.Partial) == len(jobs) {
-		return nil, fmt.Errorf("charts of all %d deployments failed, first error: %w", len(jobs), s.Partial[0])
+	err = fanOut(ctx, s, jobs, c.concurrency, "deployment charts", "deployments",
+		func(ctx context.Context, j job) (*eceapi.ChartItems, error) {
+			chart, _, err := c.env.Client.Billing.DeploymentCharts(ctx, j.org, j.dep, opts)
+			return chart, err
+		},
+		func(j job, chart *eceapi.ChartItems) { c.addChart(s, j.org, j.dep, chart, to, true, nil) })
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -142,7 +163,7 @@ type chartSeries struct{ id, name string }
 // "current" and the one before it as "previous", and returns the series
 // seen in those buckets. keep, if set, selects the series by id and name
 // (the first non-empty name either bucket gives).
-func (c *billingChartsCollector) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool, keep func(id, name string) bool) []chartSeries {
+func (c *billingChartsSource) addChart(s *Snapshot, org, dep string, chart *eceapi.ChartItems, now time.Time, emit bool, keep func(id, name string) bool) []chartSeries {
 	items := make([]eceapi.ChartItem, 0, len(chart.Data))
 	for _, it := range chart.Data {
 		if !it.Timestamp.After(now) {

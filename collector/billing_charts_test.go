@@ -18,7 +18,7 @@ func TestBillingChartsAgainstSimulator(t *testing.T) {
 	for _, millis := range []bool{false, true} {
 		sim, env := simEnv(t, ecesim.Options{Seed: 21, DeploymentsPerOrg: 4, ChartTimestampsMillis: millis})
 		discover(t, env)
-		src, err := newBillingChartsCollector(env)
+		src, err := newBillingChartsSource(env)
 		require.NoError(t, err)
 		sim.ResetCounts()
 		snap, err := src.Poll(context.Background())
@@ -36,9 +36,9 @@ func TestBillingChartsAgainstSimulator(t *testing.T) {
 func TestBillingChartsPerDeployment(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 22, DeploymentsPerOrg: 3})
-	env.Settings.BillingCharts.PerDeployment = true
+	env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.PerDeployment = true })
 	discover(t, env)
-	src, _ := newBillingChartsCollector(env)
+	src, _ := newBillingChartsSource(env)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -58,22 +58,22 @@ func TestBillingChartsFixtureMonthly(t *testing.T) {
 			{"timestamp":1796083200000,"values":[{"id":"d1","name":"one","value":999}]},
 			{"timestamp":1790812800000,"values":[{"id":"d1","name":"one","value":90}]}]}`,
 	})
-	env.Settings.BillingCharts.Bucketing = "monthly"
-	src, _ := newBillingChartsCollector(env)
+	env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.Bucketing = "monthly" })
+	src, _ := newBillingChartsSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_billing_chart_cost_ecu Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id. Cached; refreshed every 6h by collector billing_charts.
+# HELP ece_billing_chart_cost_ecu Cost of one chart series in the current (partial) or previous (complete) bucket, in ECU; deployment_id is empty for the organization chart, where series_id is a deployment id. Cached; refreshed by collector billing_charts.
 # TYPE ece_billing_chart_cost_ecu gauge
 ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d1"} 100
 ece_billing_chart_cost_ecu{account="test",bucket="current",deployment_id="",organization_id="o1",series_id="d2"} 50
 ece_billing_chart_cost_ecu{account="test",bucket="previous",deployment_id="",organization_id="o1",series_id="d1"} 90
-# HELP ece_billing_chart_bucket_start_timestamp_seconds Start of the current or previous chart bucket. Cached; refreshed every 6h by collector billing_charts.
+# HELP ece_billing_chart_bucket_start_timestamp_seconds Start of the current or previous chart bucket. Cached; refreshed by collector billing_charts.
 # TYPE ece_billing_chart_bucket_start_timestamp_seconds gauge
 ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="current",deployment_id="",organization_id="o1"} 1.7934912e+09
 ece_billing_chart_bucket_start_timestamp_seconds{account="test",bucket="previous",deployment_id="",organization_id="o1"} 1.7908128e+09
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want)))
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want)))
 }
 
 // TestBillingChartsPerDeploymentWithoutDiscovery: the per-deployment
@@ -103,12 +103,12 @@ func TestBillingChartsPerDeploymentWithoutDiscovery(t *testing.T) {
 				bodies["/api/v1/billing/costs/o1/deployments/"+id+"/charts"] = `{"data":[{"timestamp":1794960000,"values":[{"id":"capacity","name":"Capacity","value":1}]}]}`
 			}
 			env, _ := fixtureEnv(t, bodies)
-			env.Settings.BillingCharts.PerDeployment = true
+			env.Options = withOptions(billingChartsName, func(o *BillingChartsOptions) { o.PerDeployment = true })
 			env.Account.Deployments = tc.filter
 			if tc.sharder != nil {
 				env.Sharder = tc.sharder
 			}
-			src, err := newBillingChartsCollector(env)
+			src, err := newBillingChartsSource(env)
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -160,7 +160,7 @@ func TestBillingChartsOrganizationChartFiltered(t *testing.T) {
 				env.Sharder = tc.sharder
 				require.True(t, tc.sharder.OwnsOrganization())
 			}
-			src, err := newBillingChartsCollector(env)
+			src, err := newBillingChartsSource(env)
 			require.NoError(t, err)
 			snap, err := src.Poll(context.Background())
 			require.NoError(t, err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,7 +98,7 @@ func simBehind(t *testing.T, o ecesim.Options) (*ecesim.Server, *interceptor, En
 		eceapi.WithMaxRetries(0), eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0))
 	require.NoError(t, err)
 	return sim, ic, Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}
@@ -108,9 +107,7 @@ func simBehind(t *testing.T, o ecesim.Options) (*ecesim.Server, *interceptor, En
 // snapshotText is the text exposition of a snapshot.
 func snapshotText(t *testing.T, s *Snapshot) string {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	mfs, err := reg.Gather()
+	mfs, err := snapGatherer(s).Gather()
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, mf := range mfs {
@@ -130,7 +127,7 @@ func TestBillingNeverDependsOnDiscovery(t *testing.T) {
 	baseline := func(t *testing.T) (string, int) {
 		sim, _, env := simBehind(t, opts)
 		discover(t, env)
-		src, err := newBillingCollector(env)
+		src, err := newBillingSource(env)
 		require.NoError(t, err)
 		snap, err := src.Poll(context.Background())
 		require.NoError(t, err)
@@ -165,11 +162,11 @@ func TestBillingNeverDependsOnDiscovery(t *testing.T) {
 			sim, ic, env := simBehind(t, opts)
 			tc.setup(sim, ic)
 			if tc.discover {
-				src, err := newDeploymentsCollector(env)
+				src, err := newDeploymentsSource(env)
 				require.NoError(t, err)
 				_, _ = src.Poll(context.Background())
 			}
-			src, err := newBillingCollector(env)
+			src, err := newBillingSource(env)
 			require.NoError(t, err)
 			sim.ResetCounts()
 			ic.reset()
@@ -231,7 +228,7 @@ func costsListingFixture(t *testing.T) (Env, *interceptor) {
 	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("k"), eceapi.WithMaxRetries(0))
 	require.NoError(t, err)
 	return Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}, ic
@@ -276,7 +273,7 @@ func TestBillingDeploymentsFromCostsListing(t *testing.T) {
 				env.Sharder = tc.sharder
 			}
 			discover(t, env)
-			src, err := newBillingCollector(env)
+			src, err := newBillingSource(env)
 			require.NoError(t, err)
 			ic.reset()
 			snap, err := src.Poll(context.Background())
@@ -323,9 +320,9 @@ func TestBillingClosedMonth(t *testing.T) {
 	setNow := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
 	sim, ic, env := simBehind(t, ecesim.Options{Seed: 72, DeploymentsPerOrg: 3, Now: clock})
 	env.Now, env.orgs.now = clock, clock
-	env.Settings.Billing.Items = false
+	env.Options = withOptions(billingName, func(o *BillingOptions) { o.Items = false })
 	org := sim.OrganizationIDs()[0]
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 
 	poll := func(t *testing.T) (*Snapshot, []string) {
@@ -441,8 +438,8 @@ func TestBillingDuplicateDeploymentKeepsFirst(t *testing.T) {
 			{"deployment_id":"d1","deployment_name":"one","hourly_rate":0.1,"costs":{"total":10,"dimensions":[]}},
 			{"deployment_id":"d1","deployment_name":"one","hourly_rate":0.5,"costs":{"total":99,"dimensions":[]}}]}`,
 	})
-	env.Settings.Billing.Items = false
-	src, err := newBillingCollector(env)
+	env.Options = withOptions(billingName, func(o *BillingOptions) { o.Items = false })
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)

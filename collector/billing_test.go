@@ -21,8 +21,8 @@ import (
 func sumFamily(t *testing.T, s *Snapshot, name string, label, value string) float64 {
 	t.Helper()
 	var sum float64
-	for _, m := range s.metrics {
-		if !contains(m.Desc().String(), `"`+name+`"`) {
+	for _, m := range samples(s) {
+		if m.name != name {
 			continue
 		}
 		pb := metricPB(t, m)
@@ -43,7 +43,7 @@ func TestBillingAgainstSimulator(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 11, Organizations: 2, DeploymentsPerOrg: 5})
 	discover(t, env)
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
@@ -89,9 +89,9 @@ func TestBillingAgainstSimulator(t *testing.T) {
 func TestBillingItemsOff(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 12, DeploymentsPerOrg: 4})
-	env.Settings.Billing.Items = false
+	env.Options = withOptions(billingName, func(o *BillingOptions) { o.Items = false })
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -115,28 +115,28 @@ func TestBillingFixtureAggregatesItems(t *testing.T) {
 			"data_transfer_and_storage":[{"cost":0.5,"name":"out","quantity":{"value":8.25,"formatted_value":"8.25 GB"},"rate":{"value":0.06,"formatted_value":"0.06 per GB"},"sku":"dts.out","type":"data_out"}]}`,
 	})
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_billing_item_cost_ecu Itemized resource costs of the current month by kind and SKU, in ECU. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_cost_ecu Itemized resource costs of the current month by kind and SKU, in ECU. Cached; refreshed by collector billing.
 # TYPE ece_billing_item_cost_ecu gauge
 ece_billing_item_cost_ecu{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 30
-# HELP ece_billing_item_instances Number of instances of the itemized resource. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_instances Number of instances of the itemized resource. Cached; refreshed by collector billing.
 # TYPE ece_billing_item_instances gauge
 ece_billing_item_instances{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 2
-# HELP ece_billing_item_usage_seconds Itemized resource usage of the current month (the API's hours, converted to the base unit seconds). Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_item_usage_seconds Itemized resource usage of the current month (the API's hours, converted to the base unit seconds). Cached; refreshed by collector billing.
 # TYPE ece_billing_item_usage_seconds gauge
 ece_billing_item_usage_seconds{account="test",deployment_id="d1",kind="elasticsearch",organization_id="o1",sku="es.sku"} 109800
-# HELP ece_billing_dts_quantity Data transfer and storage usage of the current month in the SKU's unit (raw quantity). Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_dts_quantity Data transfer and storage usage of the current month in the SKU's unit (raw quantity). Cached; refreshed by collector billing.
 # TYPE ece_billing_dts_quantity gauge
 ece_billing_dts_quantity{account="test",deployment_id="d1",organization_id="o1",sku="dts.out"} 8.25
-# HELP ece_billing_organization_dimension_cost_ecu Organization costs of the current month by billing dimension, in ECU. Cached; refreshed every 1h by collector billing.
+# HELP ece_billing_organization_dimension_cost_ecu Organization costs of the current month by billing dimension, in ECU. Cached; refreshed by collector billing.
 # TYPE ece_billing_organization_dimension_cost_ecu gauge
 ece_billing_organization_dimension_cost_ecu{account="test",dimension="capacity",organization_id="o1"} 30
 ece_billing_organization_dimension_cost_ecu{account="test",dimension="data_out",organization_id="o1"} 0.5
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want),
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want),
 		"ece_billing_item_cost_ecu", "ece_billing_item_instances", "ece_billing_item_usage_seconds", "ece_billing_dts_quantity", "ece_billing_organization_dimension_cost_ecu"))
 	fams := familyNames(t, snap)
 	assert.Zero(t, fams["ece_billing_organization_balance_available_ecu"], "no balance in the answer, no balance series")
@@ -151,7 +151,7 @@ func TestBillingMonthBoundaryClosesPreviousMonth(t *testing.T) {
 	env.Now = clock
 	env.orgs.now = clock
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	_, err := src.Poll(context.Background())
 	require.NoError(t, err)
 
@@ -194,7 +194,7 @@ func TestBillingOnECEIsAConfigurationErrorLoggedOnce(t *testing.T) {
 	var logs bytes.Buffer
 	env.Logger = log.NewLogfmtLogger(log.NewSyncWriter(&logs))
 	discover(t, env)
-	src, _ := newBillingCollector(env)
+	src, _ := newBillingSource(env)
 	_, err := src.Poll(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, ReasonConfig, Reason(err))
@@ -205,7 +205,7 @@ func TestBillingOnECEIsAConfigurationErrorLoggedOnce(t *testing.T) {
 	assert.Equal(t, 0, sim.TotalRequests(), "no crash loop: the API is not asked again")
 	assert.Equal(t, 1, bytes.Count(logs.Bytes(), []byte("configuration error")))
 
-	ok, why := essOnly(env.Account, false)
+	ok, why := essOnly(env.Account)
 	assert.False(t, ok)
 	assert.Contains(t, why, "self-hosted ECE")
 }
@@ -273,18 +273,24 @@ func TestPerDeploymentConcurrencyIsBounded(t *testing.T) {
 	for _, tc := range []struct {
 		collector string
 		new       func(Env) (Source, error)
-		set       func(*config.Collectors, int)
+		set       func(int) config.CollectorOptions
 	}{
-		{billingName, newBillingCollector, func(c *config.Collectors, n int) { c.Billing.Concurrency = n }},
-		{remoteClustersName, newRemoteClustersCollector, func(c *config.Collectors, n int) { c.RemoteClusters.Concurrency = n }},
-		{upgradesName, newUpgradesCollector, func(c *config.Collectors, n int) { c.Upgrades.Concurrency = n }},
+		{billingName, newBillingSource, func(n int) config.CollectorOptions {
+			return withOptions(billingName, func(o *BillingOptions) { o.Concurrency = n })
+		}},
+		{remoteClustersName, newRemoteClustersSource, func(n int) config.CollectorOptions {
+			return withOptions(remoteClustersName, func(o *RemoteClustersOptions) { o.Concurrency = n })
+		}},
+		{upgradesName, newUpgradesSource, func(n int) config.CollectorOptions {
+			return withOptions(upgradesName, func(o *UpgradesOptions) { o.Concurrency = n })
+		}},
 	} {
 		for _, n := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d", tc.collector, n), func(t *testing.T) {
 				t.Parallel()
 				sim, env := simEnv(t, ecesim.Options{Seed: 18, DeploymentsPerOrg: 12, RemoteClustersPerES: 1})
 				discover(t, env)
-				tc.set(&env.Settings, n)
+				env.Options = tc.set(n)
 				src, err := tc.new(env)
 				require.NoError(t, err)
 				// Slow answers so that requests overlap when allowed to.

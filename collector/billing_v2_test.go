@@ -40,18 +40,16 @@ func v2Env(t *testing.T, o ecesim.Options) (*ecesim.Server, Env) {
 func seriesOf(t *testing.T, s *Snapshot, names ...string) []string {
 	t.Helper()
 	var out []string
-	for _, m := range s.metrics {
-		d := m.Desc().String()
+	for _, m := range samples(s) {
 		for _, n := range names {
-			if !strings.Contains(d, `"`+n+`"`) {
+			if m.name != n {
 				continue
 			}
-			pb := metricPB(t, m)
 			line := n
-			for _, lp := range pb.GetLabel() {
+			for _, lp := range m.m.GetLabel() {
 				line += " " + lp.GetName() + "=" + lp.GetValue()
 			}
-			out = append(out, line+" "+strconv.FormatFloat(pb.GetGauge().GetValue(), 'g', -1, 64))
+			out = append(out, line+" "+strconv.FormatFloat(m.m.GetGauge().GetValue(), 'g', -1, 64))
 		}
 	}
 	sort.Strings(out)
@@ -70,9 +68,9 @@ func TestBillingV2AgainstSimulator(t *testing.T) {
 	sim1, env1 := simEnv(t, opts)
 	sim2, env2 := v2Env(t, opts)
 
-	v1, err := pollOnce(t, env1, newBillingCollector)
+	v1, err := pollOnce(t, env1, newBillingSource)
 	require.NoError(t, err)
-	src2, err := newBillingCollector(env2)
+	src2, err := newBillingSource(env2)
 	require.NoError(t, err)
 	sim2.ResetCounts()
 	v2, err := src2.Poll(context.Background())
@@ -176,10 +174,10 @@ func TestBillingV2Join(t *testing.T) {
 			env.Client, env.orgs = client, &orgSource{account: env.Account, client: client, now: testNow}
 			env.Account.Billing = config.Billing{API: config.BillingAPIV2, URL: v2.URL}
 			env.Account.Deployments = config.DeploymentFilter{Exclude: []string{"scratch"}}
-			env.Settings.Billing.Items = tc.items
+			env.Options = withOptions(billingName, func(o *BillingOptions) { o.Items = tc.items })
 			env.Sharder = tc.shard
 			buf := logBuffer(&env)
-			snap, err := pollOnce(t, env, newBillingCollector)
+			snap, err := pollOnce(t, env, newBillingSource)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantCalls, calls)
 
@@ -227,7 +225,7 @@ func TestBillingV2Refused(t *testing.T) {
 	require.NoError(t, err)
 	env.Client, env.orgs = client, &orgSource{account: env.Account, client: client, now: testNow}
 	env.Account.Billing = config.Billing{API: config.BillingAPIV2, URL: v2.URL}
-	_, err = pollOnce(t, env, newBillingCollector)
+	_, err = pollOnce(t, env, newBillingSource)
 	require.Error(t, err)
 	assert.Equal(t, ReasonAuth, Reason(err))
 	assert.Contains(t, err.Error(), "/api/v2/billing/organizations/o1/costs/instances: 403")
@@ -277,8 +275,8 @@ func TestBillingCallsPerCycleV1V2(t *testing.T) {
 				if api == config.BillingAPIV2 {
 					sim, env = v2Env(t, opts)
 				}
-				env.Settings.Billing.Concurrency = 16
-				src, err := newBillingCollector(env)
+				env.Options = withOptions(billingName, func(o *BillingOptions) { o.Concurrency = 16 })
+				src, err := newBillingSource(env)
 				require.NoError(t, err)
 				first, err := src.Poll(context.Background())
 				require.NoError(t, err)

@@ -7,24 +7,30 @@
 // a read lock and never calls the API; a failed poll keeps the previous
 // snapshot, marked stale by the self-metrics.
 //
-// Snapshots are served one of two ways per process. By default Manager is
-// a prometheus.Collector whose Collect sends every series (as
-// const-metric-like values) and the self-metrics: what tests and a plain
-// registry use. /metrics uses Manager.Gatherer, which serves the
-// snapshots' pre-sorted protobuf families directly and takes the
-// self-metrics from the registry; once Gatherer has been called, Collect
-// sends the self-metrics only, so no series is served twice. A
-// registry converts, hashes and sorts every series on every scrape, which
-// at 5,000 deployments (a quarter of a million series) costs more than the
-// scrape budget by itself. This departs from "const metrics built in
-// Collect" on purpose; TestGathererServesWhatTheRegistryServes proves both
-// paths expose the same bytes. (One difference: right after a reload that
-// changes an interval, accounts not yet repolled carry the old HELP text;
-// a registry drops such series with an error, the Gatherer serves them
-// under the HELP of the first account.)
+// Snapshots are served one way: Manager.Gatherer merges the families of
+// the registry holding the self-metrics (an ordinary collector, registered
+// by NewManager) with the snapshots' families, which seal sorted and built
+// once per poll. A registry converts, hashes and sorts every series on
+// every scrape, which at 5,000 deployments (a quarter of a million series)
+// costs more than the scrape budget by itself; this departs from "const
+// metrics built in Collect" on purpose, and
+// TestGathererServesWhatTheRegistryServes proves the Gatherer exposes the
+// bytes a registry would. Tests read data through the same Gatherer.
 //
-// Collectors register themselves with registerCollector from their own file,
-// which gives them --collector.<name> / --no-collector.<name> flags.
+// HELP is fixed text; the poll interval is the self-metric
+// ece_exporter_collector_interval_seconds, so an interval change on reload
+// only retimes the poller.
+//
+// A collector is one file: its init calls registerCollector with its name,
+// whether it is on by default, the platforms it applies to (Supports),
+// whether it iterates the deployments discovery, its options type (a
+// struct value implementing config.CollectorOptions, with its defaults and
+// minimum interval: config decodes collectors.<name> into it) and its
+// factory, which reads its options with optionsOf and creates its
+// descriptors through env.descSet (so that the registry can list them).
+// Registering gives it --collector.<name> / --no-collector.<name>, its
+// configuration key and its rows in the README checks. Shared helpers,
+// among them the per-item fan-out, are in helpers.go.
 package collector
 
 import (
@@ -54,52 +60,83 @@ type Source interface {
 
 // Env is what a collector factory gets to build its Source.
 type Env struct {
-	Account   config.Account
-	Client    *eceapi.Client
-	Settings  config.Collectors
+	Account config.Account
+	Client  *eceapi.Client
+	// Options are the collector's own options, of the type its
+	// Registration's Defaults has (read them with optionsOf); nil means
+	// the defaults.
+	Options   config.CollectorOptions
 	Logger    log.Logger
 	Discovery *Discovery
 	Sharder   Sharder
 	Now       func() time.Time
 	// orgs is shared by the collectors of one account.
 	orgs *orgSource
+	// descs, when set, receives the descriptors the factory creates.
+	descs *descSet
 }
 
 // Factory builds a Source for one account.
 type Factory func(Env) (Source, error)
 
-// Registration describes a collector.
+// Registration describes a collector: everything about it is declared in
+// its own file, which registers it from init.
 type Registration struct {
 	Name           string
 	DefaultEnabled bool
 	// NeedsDiscovery: the collector iterates the deployments snapshot.
 	NeedsDiscovery bool
-	// Interval picks the collector's poll interval from the settings.
-	Interval func(config.Collectors) time.Duration
-	// Settings picks the collector's own settings; a reload restarts the
-	// collector's pollers when they change.
-	Settings func(config.Collectors) any
+	// Defaults are the collector's options when the configuration sets
+	// none: a struct value implementing config.CollectorOptions, whose
+	// type is the type of collectors.<Name> in the configuration. A reload
+	// that changes them restarts the collector's pollers; one that only
+	// changes the interval retimes them.
+	Defaults config.CollectorOptions
+	// MinInterval is the shortest interval the configuration accepts.
+	MinInterval time.Duration
 	// Supports reports whether the collector applies to the account; when it
-	// returns false, no poller is started for that account (the reason is logged once).
-	Supports func(acc config.Account, explicit bool) (bool, string)
+	// returns false, no poller is started for that account (the reason is
+	// logged once). Flags do not override it.
+	Supports func(acc config.Account) (bool, string)
 	New      Factory
 }
 
-var (
-	registry     = map[string]*Registration{}
-	collectorOn  = map[string]*bool{}
-	disableDefs  *bool
-	explicitFlag = map[string]bool{}
-	flagsApplied bool
-)
+// registry holds every collector, filled by the collector files' init
+// functions and read-only afterwards.
+var registry = map[string]*Registration{}
 
-// registerCollector is called from each collector file's init.
+// registerCollector is called from each collector file's init. It also
+// registers the collector's options with config, which decodes
+// collectors.<name> into them.
 func registerCollector(r Registration) {
 	if _, dup := registry[r.Name]; dup {
 		panic("collector registered twice: " + r.Name)
 	}
 	registry[r.Name] = &r
+	config.RegisterCollector(r.Name, r.MinInterval, func() config.CollectorOptions { return r.Defaults })
 }
+
+// optionsOf returns the options of env, or the defaults of collector name
+// when env has none (tests build Sources directly). Manager.Apply checks
+// that configured options have the registered type.
+func optionsOf[O config.CollectorOptions](env Env, name string) O {
+	if o, ok := env.Options.(O); ok {
+		return o
+	}
+	return registry[name].Defaults.(O)
+}
+
+// IntervalOptions are the options of a collector that has nothing to set
+// but its interval (deployments, the platform collectors).
+type IntervalOptions struct {
+	Interval config.Duration `yaml:"interval"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o IntervalOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (IntervalOptions) Validate() error { return nil }
 
 // Names returns every registered collector, sorted.
 func Names() []string {
@@ -111,37 +148,43 @@ func Names() []string {
 	return names
 }
 
+// Selection is the collector selection made on the command line. It is
+// the value RegisterFlags returns; main passes Enabled to the Manager.
+type Selection struct {
+	on              map[string]*bool
+	given           map[string]bool // set on the command line
+	disableDefaults *bool
+}
+
 // RegisterFlags adds --collector.<name> (and its --no- form) for every
-// collector and --collector.disable-defaults to app.
-func RegisterFlags(app *kingpin.Application) {
-	clear(explicitFlag) // a new parse (tests run the program more than once)
+// collector and --collector.disable-defaults to app, and returns the
+// selection they fill when app parses.
+func RegisterFlags(app *kingpin.Application) *Selection {
+	s := &Selection{on: map[string]*bool{}, given: map[string]bool{}}
 	for _, name := range Names() {
 		r := registry[name]
 		def := "disabled"
 		if r.DefaultEnabled {
 			def = "enabled"
 		}
-		collectorOn[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, def)).
+		s.on[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, def)).
 			Default(fmt.Sprint(r.DefaultEnabled)).Action(func(*kingpin.ParseContext) error {
-			explicitFlag[name] = true
+			s.given[name] = true
 			return nil
 		}).Bool()
 	}
-	disableDefs = app.Flag("collector.disable-defaults", "Set all collectors to disabled by default; enable them one by one with --collector.<name>.").Default("false").Bool()
-	flagsApplied = true
+	s.disableDefaults = app.Flag("collector.disable-defaults", "Set all collectors to disabled by default; enable them one by one with --collector.<name>.").Default("false").Bool()
+	return s
 }
 
-// EnabledFromFlags returns the collectors enabled by the parsed flags. With
-// --collector.disable-defaults, only collectors enabled explicitly on the
-// command line stay enabled.
-func EnabledFromFlags() []string {
+// Enabled returns the collectors the parsed flags enable, sorted. With
+// --collector.disable-defaults, only collectors enabled on the command
+// line stay enabled.
+func (s *Selection) Enabled() []string {
 	var out []string
 	for _, name := range Names() {
-		on := registry[name].DefaultEnabled
-		if p := collectorOn[name]; flagsApplied && p != nil {
-			on = *p
-		}
-		if flagsApplied && *disableDefs && !explicitFlag[name] {
+		on := *s.on[name]
+		if *s.disableDefaults && !s.given[name] {
 			on = false
 		}
 		if on {
@@ -162,34 +205,60 @@ func DefaultEnabled() []string {
 	return out
 }
 
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
+// SelectionNotes explains what an enabled list does that its user may not
+// expect: a collector that iterates the deployments discovery is not
+// polled while the deployments collector is off (--no-collector.deployments
+// means deployments are neither polled nor exported). NewManager logs
+// these once; --config.check prints them.
+func SelectionNotes(enabled []string) []string {
+	on := map[string]bool{}
+	for _, n := range enabled {
+		on[n] = true
 	}
-	return 0
+	var notes []string
+	for _, n := range enabled {
+		if r := registry[n]; r != nil && r.NeedsDiscovery && !on[deploymentsName] {
+			notes = append(notes, fmt.Sprintf("collector %s needs the deployments discovery, and the deployments collector is off: %s is not polled (enable --collector.deployments to poll it)", n, n))
+		}
+	}
+	return notes
 }
 
-// descFactory builds descriptors whose HELP says how the value is cached.
-type descFactory struct {
+// runnable returns the enabled collectors that can run: those needing
+// the deployments discovery only when deployments is enabled.
+func runnable(enabled map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(enabled))
+	for n := range enabled {
+		if !registry[n].NeedsDiscovery || enabled[deploymentsName] {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// descSet creates the descriptors of one collector and remembers them, so
+// that the registry can list every metric a collector can expose (README's
+// metric table is checked against that list). HELP is fixed text: how often
+// a collector polls is ece_exporter_collector_interval_seconds.
+type descSet struct {
 	collector string
-	interval  time.Duration
+	descs     []*seriesDesc
 }
 
-func (f descFactory) desc(name, help string, labels ...string) *seriesDesc {
-	help = fmt.Sprintf("%s Cached; refreshed every %s by collector %s.", help, shortDuration(f.interval), f.collector)
-	return newSeriesDesc(namespace+"_"+name, help, append([]string{"account"}, labels...))
+// descSet returns the descriptor set a collector's factory creates its
+// descriptors with: the registry's when it is listing them.
+func (e Env) descSet(collector string) *descSet {
+	if e.descs != nil {
+		return e.descs
+	}
+	return &descSet{collector: collector}
 }
 
-// shortDuration prints 1h0m0s as 1h and 5m0s as 5m.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
+func (f *descSet) desc(name, help string, labels ...string) *seriesDesc {
+	help = help + " Cached; refreshed by collector " + f.collector + "."
+	d := newSeriesDesc(namespace+"_"+name, help, append([]string{"account"}, labels...))
+	f.descs = append(f.descs, d)
+	return d
 }
 
 // Sharder decides which deployments this replica owns (see --shard).

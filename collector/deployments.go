@@ -20,22 +20,22 @@ func init() {
 	registerCollector(Registration{
 		Name:           deploymentsName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Deployments.Interval },
-		Settings:       func(c config.Collectors) any { return c.Deployments },
-		New:            newDeploymentsCollector,
+		MinInterval:    30 * time.Second,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(5 * time.Minute)},
+		New:            newDeploymentsSource,
 	})
 }
 
-type deploymentsCollector struct {
+type deploymentsSource struct {
 	env          Env
 	info         *seriesDesc
 	resourceInfo *seriesDesc
 	count        *seriesDesc
 }
 
-func newDeploymentsCollector(env Env) (Source, error) {
-	f := descFactory{collector: deploymentsName, interval: env.Settings.Deployments.Interval}
-	return &deploymentsCollector{
+func newDeploymentsSource(env Env) (Source, error) {
+	f := env.descSet(deploymentsName)
+	return &deploymentsSource{
 		env:          env,
 		info:         f.desc("deployment_info", "Deployments visible to the account (after include/exclude filters), value 1.", "deployment_id", "deployment_name"),
 		resourceInfo: f.desc("deployment_resource_info", "Resources of each deployment, value 1.", "deployment_id", "kind", "ref_id", "resource_id"),
@@ -43,7 +43,7 @@ func newDeploymentsCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *deploymentsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *deploymentsSource) Poll(ctx context.Context) (*Snapshot, error) {
 	list, _, err := c.env.Client.Deployments.List(ctx)
 	if err != nil {
 		// Dependents waiting for the first discovery stop waiting; they keep

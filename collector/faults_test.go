@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -169,11 +169,11 @@ type target struct {
 }
 
 var targets = []target{
-	{deploymentsName, "list-deployments", newDeploymentsCollector},
-	{billingName, "get-costs-deployments", newBillingCollector},
-	{billingChartsName, "get-costs-charts", newBillingChartsCollector},
-	{remoteClustersName, "get-deployment-es-resource-remote-clusters", newRemoteClustersCollector},
-	{apiKeysName, "get-api-keys", newAPIKeysCollector},
+	{deploymentsName, "list-deployments", newDeploymentsSource},
+	{billingName, "get-costs-deployments", newBillingSource},
+	{billingChartsName, "get-costs-charts", newBillingChartsSource},
+	{remoteClustersName, "get-deployment-es-resource-remote-clusters", newRemoteClustersSource},
+	{apiKeysName, "get-api-keys", newAPIKeysSource},
 }
 
 // TestFaultMatrix runs every fault against every collector and asserts:
@@ -197,7 +197,7 @@ func TestFaultMatrix(t *testing.T) {
 					eceapi.WithHTTPClient(&http.Client{Transport: sw}), eceapi.WithMaxRetries(0), eceapi.WithMaxBodyBytes(128<<10))
 				require.NoError(t, err)
 				acc := config.Account{Name: "test", Platform: config.PlatformESS, URL: srv.URL}
-				env := Env{Account: acc, Client: client, Settings: config.DefaultCollectors, Logger: log.NewNopLogger(),
+				env := Env{Account: acc, Client: client, Logger: log.NewNopLogger(),
 					Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow, orgs: &orgSource{account: acc, client: client, now: testNow}}
 				if tg.collector != deploymentsName {
 					discover(t, env)
@@ -222,11 +222,8 @@ func TestFaultMatrix(t *testing.T) {
 				// A scrape while the poll is in flight answers at once.
 				time.Sleep(20 * time.Millisecond)
 				start := time.Now()
-				ch := make(chan prometheus.Metric, good.snap.Len()+10)
-				st := p.state()
-				for _, m := range st.snap.metrics {
-					ch <- m
-				}
+				_, err = snapGatherer(p.state().snap).Gather()
+				require.NoError(t, err)
 				assert.Less(t, time.Since(start), 250*time.Millisecond, "scrape blocked by the poll (which hangs for 300ms)")
 				<-done
 
@@ -279,7 +276,7 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 	discover(t, env)
 	gone := sim.Deployments()[1].ID
 	require.True(t, sim.DeleteDeployment(gone))
-	for _, f := range []func(Env) (Source, error){newRemoteClustersCollector, newUpgradesCollector} {
+	for _, f := range []func(Env) (Source, error){newRemoteClustersSource, newUpgradesSource} {
 		src, err := f(env)
 		require.NoError(t, err)
 		snap, err := src.Poll(context.Background())
@@ -287,7 +284,7 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 		assert.Empty(t, snap.Partial)
 		assert.Zero(t, countLabel(t, snap, "deployment_id", gone))
 	}
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -298,23 +295,25 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 
 // filterFamily returns a snapshot holding only the series of one family.
 func filterFamily(s *Snapshot, name string) *Snapshot {
-	out := NewSnapshot(s.account)
-	for _, m := range s.metrics {
-		if strings.Contains(m.Desc().String(), `"`+name+`"`) {
-			out.metrics = append(out.metrics, m)
+	s.seal()
+	out := &Snapshot{account: s.account, sealed: true}
+	for _, mf := range s.families {
+		if mf.GetName() == name {
+			out.families, out.series = append(out.families, mf), len(mf.Metric)
 		}
 	}
 	return out
 }
 
-// lintSnapshotGather gathers the snapshot with a pedantic registry: no
-// duplicate series, valid label values.
+// lintSnapshotGather seals and gathers the snapshot with the consistency
+// checks of a pedantic registry: no duplicate series (none dropped by
+// seal either), valid label values.
 func lintSnapshotGather(s *Snapshot) error {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(snapCollector{s}); err != nil {
-		return err
+	s.seal()
+	if s.invalid > 0 {
+		return fmt.Errorf("%d series dropped as invalid or duplicate", s.invalid)
 	}
-	_, err := reg.Gather()
+	_, err := snapGatherer(s).Gather()
 	return err
 }
 
@@ -345,8 +344,8 @@ func TestIDChurn(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 63, DeploymentsPerOrg: 6, RemoteClustersPerES: 1})
 	news := map[string]func(Env) (Source, error){
-		deploymentsName: newDeploymentsCollector, remoteClustersName: newRemoteClustersCollector, billingName: newBillingCollector,
-		billingChartsName: newBillingChartsCollector, upgradesName: newUpgradesCollector,
+		deploymentsName: newDeploymentsSource, remoteClustersName: newRemoteClustersSource, billingName: newBillingSource,
+		billingChartsName: newBillingChartsSource, upgradesName: newUpgradesSource,
 	}
 	sources := map[string]Source{}
 	for name, f := range news {

@@ -83,39 +83,62 @@ func simEnv(t *testing.T, o ecesim.Options) (*ecesim.Server, Env) {
 		eceapi.WithMaxRetries(0), eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0))
 	require.NoError(t, err)
 	env := Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}
 	return sim, env
 }
 
+// withOptions returns the default options of collector name, changed.
+func withOptions[O config.CollectorOptions](name string, change func(*O)) O {
+	o := registry[name].Defaults.(O)
+	change(&o)
+	return o
+}
+
 // discover runs the deployments collector once so that env.Discovery is set.
 func discover(t *testing.T, env Env) *Snapshot {
 	t.Helper()
-	src, err := newDeploymentsCollector(env)
+	src, err := newDeploymentsSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	return snap
 }
 
-// snapCollector exposes a snapshot to testutil.
-type snapCollector struct{ s *Snapshot }
+// snapGatherer seals a snapshot and serves it the way Manager.Gatherer
+// does, inside prometheus.Gatherers, which checks every series as a
+// pedantic registry does (duplicates, label names and values).
+func snapGatherer(s *Snapshot) prometheus.Gatherer {
+	s.seal()
+	return prometheus.Gatherers{prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return mergeFamilies(s.families)
+	})}
+}
 
-func (c snapCollector) Describe(chan<- *prometheus.Desc) {}
-func (c snapCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c.s.metrics {
-		ch <- m
+// sample is one series of a sealed snapshot.
+type sample struct {
+	name, help string
+	m          *dto.Metric
+}
+
+// samples seals a snapshot and returns its series in exposition order.
+func samples(s *Snapshot) []sample {
+	s.seal()
+	var out []sample
+	for _, mf := range s.families {
+		for _, m := range mf.Metric {
+			out = append(out, sample{mf.GetName(), mf.GetHelp(), m})
+		}
 	}
+	return out
 }
 
 // familyNames lists the metric names present in a snapshot.
 func familyNames(t *testing.T, s *Snapshot) map[string]int {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	mfs, err := reg.Gather()
+	mfs, err := snapGatherer(s).Gather()
 	require.NoError(t, err)
 	out := map[string]int{}
 	for _, mf := range mfs {
@@ -144,7 +167,7 @@ func fixtureEnv(t *testing.T, bodies map[string]string) (Env, *httptest.Server) 
 	client, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithAPIKey("k"), eceapi.WithMaxRetries(0))
 	require.NoError(t, err)
 	return Env{
-		Account: acc, Client: client, Settings: config.DefaultCollectors,
+		Account: acc, Client: client,
 		Logger: log.NewNopLogger(), Discovery: NewDiscovery(), Sharder: NoSharding{}, Now: testNow,
 		orgs: &orgSource{account: acc, client: client, now: testNow},
 	}, srv
@@ -154,7 +177,7 @@ func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 
 // lintSnapshot runs promlint over the snapshot.
 func lintSnapshot(s *Snapshot) error {
-	problems, err := testutil.CollectAndLint(snapCollector{s})
+	problems, err := testutil.GatherAndLint(snapGatherer(s))
 	if err != nil {
 		return err
 	}
@@ -168,10 +191,8 @@ func lintSnapshot(s *Snapshot) error {
 func countValue(t *testing.T, s *Snapshot, name string, v float64) int {
 	t.Helper()
 	n := 0
-	for _, m := range s.metrics {
-		var pb dto.Metric
-		require.NoError(t, m.Write(&pb))
-		if strings.Contains(m.Desc().String(), `"`+name+`"`) && pb.GetGauge().GetValue() == v {
+	for _, m := range samples(s) {
+		if m.name == name && m.m.GetGauge().GetValue() == v {
 			n++
 		}
 	}
@@ -182,10 +203,8 @@ func countValue(t *testing.T, s *Snapshot, name string, v float64) int {
 func countLabel(t *testing.T, s *Snapshot, label, value string) int {
 	t.Helper()
 	n := 0
-	for _, m := range s.metrics {
-		var pb dto.Metric
-		require.NoError(t, m.Write(&pb))
-		for _, lp := range pb.GetLabel() {
+	for _, m := range samples(s) {
+		for _, lp := range m.m.GetLabel() {
 			if lp.GetName() == label && lp.GetValue() == value {
 				n++
 			}
@@ -194,11 +213,9 @@ func countLabel(t *testing.T, s *Snapshot, label, value string) int {
 	return n
 }
 
-func metricPB(t *testing.T, m prometheus.Metric) *dto.Metric {
+func metricPB(t *testing.T, m sample) *dto.Metric {
 	t.Helper()
-	var pb dto.Metric
-	require.NoError(t, m.Write(&pb))
-	return &pb
+	return m.m
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -22,7 +22,7 @@ func TestRemoteClustersEveryRefID(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 21, DeploymentsPerOrg: 5})
 	discover(t, env)
-	src, err := newRemoteClustersCollector(env)
+	src, err := newRemoteClustersSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -45,7 +45,7 @@ func TestBillingResizedResource(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 22, DeploymentsPerOrg: 3})
 	discover(t, env)
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func TestBillingNullLists(t *testing.T) {
 	t.Parallel()
 	_, env := simEnv(t, ecesim.Options{Seed: 23, DeploymentsPerOrg: -1})
 	discover(t, env)
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func TestBillingTextPlainForbidden(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 24, DeploymentsPerOrg: 2, BillingForbidden: true})
 	discover(t, env)
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	_, err = src.Poll(context.Background())
 	require.Error(t, err)
@@ -118,7 +118,7 @@ func TestBillingTextPlainForbidden(t *testing.T) {
 func seriesValue(t *testing.T, s *Snapshot, name string, want map[string]string) float64 {
 	t.Helper()
 	var found []float64
-	for _, m := range s.metrics {
+	for _, m := range samples(s) {
 		pb := metricPB(t, m)
 		if !familyIs(m, name) {
 			continue
@@ -150,13 +150,13 @@ func TestNullListsEverywhere(t *testing.T) {
 		family string
 		want   float64
 	}{
-		{"deployments", map[string]string{"/api/v1/deployments": `{"deployments":null}`}, newDeploymentsCollector, "", 0},
-		{"deployment resources", map[string]string{"/api/v1/deployments": `{"deployments":[{"id":"d1","name":"n","resources":null}]}`}, newDeploymentsCollector, "ece_deployment_info", 1},
+		{"deployments", map[string]string{"/api/v1/deployments": `{"deployments":null}`}, newDeploymentsSource, "", 0},
+		{"deployment resources", map[string]string{"/api/v1/deployments": `{"deployments":[{"id":"d1","name":"n","resources":null}]}`}, newDeploymentsSource, "ece_deployment_info", 1},
 		{"remote clusters", map[string]string{
 			"/api/v1/deployments": `{"deployments":[{"id":"d1","name":"n","resources":[{"ref_id":"elasticsearch","id":"r","kind":"elasticsearch","region":"ece-region"}]}]}`,
 			"/api/v1/deployments/d1/elasticsearch/elasticsearch/remote-clusters": `{"resources":null}`,
-		}, newRemoteClustersCollector, "ece_remote_cluster_skip_unavailable", 0},
-		{"api keys", map[string]string{"/api/v1/users/auth/keys": `{"keys":null}`}, newAPIKeysCollector, "ece_api_keys", 1},
+		}, newRemoteClustersSource, "ece_remote_cluster_skip_unavailable", 0},
+		{"api keys", map[string]string{"/api/v1/users/auth/keys": `{"keys":null}`}, newAPIKeysSource, "ece_api_keys", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -21,10 +21,12 @@ import (
 // Options configures a Manager.
 type Options struct {
 	Logger log.Logger
-	// Registerer receives the exporter's own counters and histograms; the
-	// Manager itself must also be registered (it is a prometheus.Collector).
+	// Registerer receives the exporter's own metrics (the pollers' and the
+	// API requests'); Gatherer serves them with the data.
 	Registerer prometheus.Registerer
-	// Enabled lists the enabled collectors (see EnabledFromFlags).
+	// Enabled lists the enabled collectors (Selection.Enabled). Those that
+	// need the deployments discovery run only with deployments enabled
+	// (see SelectionNotes).
 	Enabled []string
 	// Version goes into the User-Agent.
 	Version string
@@ -53,9 +55,7 @@ type Manager struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	ready    atomic.Bool
-	// dataByGatherer: the data is served by Gatherer, not Collect.
-	dataByGatherer atomic.Bool
-	cfg            *config.Config
+	cfg      *config.Config
 }
 
 type pollerKey struct{ account, collector string }
@@ -95,11 +95,20 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		m.enabled[name] = true
 	}
+	for _, note := range SelectionNotes(opts.Enabled) {
+		level.Warn(m.logger).Log("msg", note)
+	}
+	m.enabled = runnable(m.enabled)
 	self, err := newSelfMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	m.self = self
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(pollerCollector{m}); err != nil {
+			return nil, err
+		}
+	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
@@ -132,34 +141,21 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		accounts[acc.Name] = st
 	}
 
-	needDiscovery := false
-	for name := range m.enabled {
-		if registry[name].NeedsDiscovery {
-			needDiscovery = true
-		}
-	}
-
 	type plan struct {
-		key    pollerKey
-		reg    *Registration
-		keep   *poller
-		hidden bool
+		key  pollerKey
+		reg  *Registration
+		keep *poller
 	}
 	var plans []plan
 	for _, acc := range cfg.Accounts {
 		st := accounts[acc.Name]
 		for _, name := range Names() {
 			reg := registry[name]
-			on := m.enabled[name]
-			hidden := false
-			if !on && name == deploymentsName && needDiscovery {
-				on, hidden = true, true
-			}
-			if !on {
+			if !m.enabled[name] {
 				continue
 			}
 			if reg.Supports != nil {
-				if ok, why := reg.Supports(acc, explicitFlag[name]); !ok {
+				if ok, why := reg.Supports(acc); !ok {
 					if m.cfg == nil || m.accounts[acc.Name] == nil {
 						level.Info(m.logger).Log("msg", "collector does not apply to this account; not polling", "account", acc.Name, "collector", name, "reason", why)
 					}
@@ -167,9 +163,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				}
 			}
 			key := pollerKey{acc.Name, name}
-			p := plan{key: key, reg: reg, hidden: hidden}
+			p := plan{key: key, reg: reg}
 			if old := m.pollers[key]; old != nil && m.accounts[acc.Name] == st &&
-				reflect.DeepEqual(reg.Settings(m.cfg.Collectors), reg.Settings(cfg.Collectors)) && old.hidden == hidden {
+				sameExceptInterval(m.cfg.Collectors.Options(name), cfg.Collectors.Options(name)) {
 				p.keep = old
 			}
 			plans = append(plans, p)
@@ -178,14 +174,21 @@ func (m *Manager) Apply(cfg *config.Config) error {
 
 	pollers := make(map[pollerKey]*poller, len(plans))
 	var fresh []*poller
+	retimed := map[*poller]time.Duration{}
 	for _, pl := range plans {
 		if pl.keep != nil {
 			pollers[pl.key] = pl.keep
+			if iv := cfg.Collectors.Options(pl.reg.Name).PollInterval().Duration(); iv != pl.keep.state().interval {
+				retimed[pl.keep] = iv
+			}
 			continue
 		}
 		st := accounts[pl.key.account]
+		if o, want := cfg.Collectors.Options(pl.reg.Name), pl.reg.Defaults; reflect.TypeOf(o) != reflect.TypeOf(want) {
+			return fmt.Errorf("collector %q: options of type %T, want %T", pl.reg.Name, o, want)
+		}
 		env := Env{
-			Account: st.cfg, Client: st.client, Settings: cfg.Collectors,
+			Account: st.cfg, Client: st.client, Options: cfg.Collectors.Options(pl.reg.Name),
 			Logger:    log.With(m.logger, "account", pl.key.account, "collector", pl.reg.Name),
 			Discovery: st.discovery, Sharder: m.opts.Sharder, Now: m.opts.Now,
 			orgs: st.orgs,
@@ -195,14 +198,14 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			return fmt.Errorf("account %q collector %q: %w", pl.key.account, pl.reg.Name, err)
 		}
 		account, coll := pl.key.account, pl.reg.Name
-		p := newPoller(account, coll, src, pl.reg.Interval(cfg.Collectors), m.logger, func(reason string) {
+		interval := cfg.Collectors.Options(coll).PollInterval().Duration()
+		p := newPoller(account, coll, src, interval, m.logger, func(reason string) {
 			m.self.errors.WithLabelValues(account, coll, reason).Inc()
 		})
 		// Initialise the error counters so that rate() works from the start.
 		for _, r := range allReasons {
 			m.self.errors.WithLabelValues(account, coll, r)
 		}
-		p.hidden = pl.hidden
 		p.pace = st.rate.pace
 		if old := m.pollers[pl.key]; old != nil {
 			p.inherit(old)
@@ -231,10 +234,35 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			m.self.forgetAccount(name)
 		}
 	}
+	for p, iv := range retimed {
+		p.setInterval(iv)
+	}
 	for _, p := range fresh {
 		p.start(m.ctx, m.opts.StartJitter)
 	}
 	return nil
+}
+
+// sameExceptInterval reports whether two option values of one collector
+// differ at most in their Interval field: an interval change only
+// retimes the poller (HELP does not carry the interval), any other change
+// rebuilds its Source.
+func sameExceptInterval(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if va.Kind() == reflect.Pointer {
+		va, vb = va.Elem(), vb.Elem()
+	}
+	if va.Kind() != reflect.Struct || va.Type() != vb.Type() {
+		return reflect.DeepEqual(a, b)
+	}
+	ca, cb := reflect.New(va.Type()).Elem(), reflect.New(vb.Type()).Elem()
+	ca.Set(va)
+	cb.Set(vb)
+	if f := ca.FieldByName("Interval"); f.IsValid() {
+		f.SetZero()
+		cb.FieldByName("Interval").SetZero()
+	}
+	return reflect.DeepEqual(ca.Interface(), cb.Interface())
 }
 
 // Stop cancels every poller and waits for them, bounded by ctx.
@@ -295,6 +323,25 @@ func (m *Manager) Discovery(account string) (*Discovery, bool) {
 	return st.discovery, true
 }
 
+// Resources returns the resources (kind, ref_id and id) of a discovered
+// deployment of a configured account, and whether the deployment is known.
+// It makes the Manager the admin endpoint's Backend.
+func (m *Manager) Resources(account, deploymentID string) ([]eceapi.DeploymentResource, bool) {
+	d, ok := m.Discovery(account)
+	if !ok {
+		return nil, false
+	}
+	dep, ok := d.Find(deploymentID)
+	if !ok {
+		return nil, false
+	}
+	out := make([]eceapi.DeploymentResource, 0, len(dep.Resources))
+	for _, r := range dep.Resources {
+		out = append(out, eceapi.DeploymentResource{Kind: r.Kind, RefID: r.RefID, ID: r.ID})
+	}
+	return out, true
+}
+
 // Accounts returns the configured account names, sorted.
 func (m *Manager) Accounts() []string {
 	m.mu.RLock()
@@ -307,24 +354,20 @@ func (m *Manager) Accounts() []string {
 	return names
 }
 
-// Describe implements prometheus.Collector. It sends nothing: the set of
-// series changes with the configuration, so the Manager is an unchecked
-// collector.
-func (m *Manager) Describe(chan<- *prometheus.Desc) {}
+// pollerCollector is the prometheus.Collector of the pollers' own
+// metrics (success, duration, interval…): an ordinary, unchecked collector
+// registered with Options.Registerer. The data is not in it: Gatherer
+// serves the snapshots.
+type pollerCollector struct{ m *Manager }
 
-// Collect implements prometheus.Collector. It only reads snapshots. Once
-// Gatherer has been called, it sends the self-metrics only: the data
-// reaches the scrape through the Gatherer.
-func (m *Manager) Collect(ch chan<- prometheus.Metric) {
-	data := !m.dataByGatherer.Load()
-	for _, p := range m.pollerList() {
-		st := p.state()
-		if data && st.snap != nil && !p.hidden {
-			for _, metric := range st.snap.metrics {
-				ch <- metric
-			}
-		}
-		m.self.collectPoller(ch, p, st)
+// Describe implements prometheus.Collector. It sends nothing: the set of
+// series changes with the configuration.
+func (pollerCollector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector. It only reads poller state.
+func (c pollerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.m.pollerList() {
+		c.m.self.collectPoller(ch, p, p.state())
 	}
 }
 
@@ -345,21 +388,19 @@ func (m *Manager) pollerList() []*poller {
 	return ps
 }
 
-// Gatherer returns what /metrics should serve: base's families (base must
-// hold the Manager, for the self-metrics) merged with the data of every
+// Gatherer returns what /metrics serves, and the only way the data is
+// served: base's families (base should gather Options.Registerer, which
+// holds the self-metrics) merged with the data of every exported
 // snapshot. Snapshots are sorted and grouped into protobuf families when
 // their poll succeeds, so a scrape merges a few lists of pointers instead
 // of converting, hashing and sorting every series as a registry does; at
-// 5,000 deployments that is most of the scrape (see make bench). After
-// Gatherer is called, Collect no longer sends the data, so nothing is
-// served twice.
+// 5,000 deployments that is most of the scrape (see make bench).
 func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
-	m.dataByGatherer.Store(true)
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		mfs, err := base.Gather()
 		lists := [][]*dto.MetricFamily{mfs}
 		for _, p := range m.pollerList() {
-			if st := p.state(); st.snap != nil && !p.hidden {
+			if st := p.state(); st.snap != nil {
 				lists = append(lists, st.snap.families)
 			}
 		}
@@ -375,7 +416,7 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) (*eceapi.Client, error) {
 	opts := []eceapi.Option{
 		eceapi.WithBaseURL(acc.URL),
-		eceapi.WithUserAgent(m.opts.Version),
+		eceapi.WithUserAgent("ece_exporter/" + m.opts.Version),
 		eceapi.WithTimeout(h.Timeout),
 		eceapi.WithMaxRetries(h.MaxRetries),
 		eceapi.WithMaxInFlight(h.MaxInFlight),
@@ -389,12 +430,12 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 	if h.MaxRequestsPerHour > 0 {
 		opts = append(opts, eceapi.WithRequestBudget(h.MaxRequestsPerHour, time.Hour))
 	}
-	if acc.TLS != (config.TLS{}) {
-		opts = append(opts, eceapi.WithTLS(eceapi.TLSOptions{
-			CAFile: acc.TLS.CAFile, CertFile: acc.TLS.CertFile, KeyFile: acc.TLS.KeyFile,
-			ServerName: acc.TLS.ServerName, InsecureSkipVerify: acc.TLS.InsecureSkipVerify,
-		}))
+	// Built once at load from the files config read; the client reads none.
+	tlsConfig, err := acc.TLSConfig()
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, eceapi.WithTLSConfig(tlsConfig))
 	switch {
 	case acc.Credentials.APIKey != "":
 		opts = append(opts, eceapi.WithAPIKey(acc.Credentials.APIKey.Reveal()))

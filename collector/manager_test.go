@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func essConfig(url string) *config.Config {
 	return &cfg
 }
 
-func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager, *prometheus.Registry) {
+// startManager starts a Manager and returns it with the Gatherer /metrics
+// would serve.
+func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager, prometheus.Gatherer) {
 	t.Helper()
 	if len(enabled) == 0 {
 		enabled = DefaultEnabled()
@@ -31,7 +34,6 @@ func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager
 	m, err := NewManager(Options{Registerer: reg, Enabled: enabled, Now: testNow,
 		ClientOptions: []eceapi.Option{eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0)}})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(cfg))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -39,7 +41,7 @@ func startManager(t *testing.T, cfg *config.Config, enabled ...string) (*Manager
 		m.Stop(ctx)
 	})
 	waitReady(t, m)
-	return m, reg
+	return m, m.Gatherer(reg)
 }
 
 func waitReady(t *testing.T, m *Manager) {
@@ -54,11 +56,12 @@ func waitReady(t *testing.T, m *Manager) {
 // TestCallsPerCycle asserts the API calls of one poll cycle against the
 // formula: 1 deployments list + 1 organizations discovery + per
 // organization 2 billing calls + 1 chart call + D item calls + R
-// remote-cluster calls + 1 keys call, and on this first cycle 2 billing
+// remote-cluster calls + 1 keys call + ceil(D/250) deployment search pages
+// (at least 1) + 1 stack versions call, and on this first cycle 2 billing
 // calls per organization for the closed previous month.
 func TestCallsPerCycle(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}} {
+	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}, {1, 260}} {
 		sim := trackSim(ecesim.New(ecesim.Options{Seed: 31, Organizations: tc.orgs, DeploymentsPerOrg: tc.perOrg, Now: testNow}))
 		srv := httptest.NewServer(sim)
 		m, _ := startManager(t, essConfig(srv.URL))
@@ -68,10 +71,11 @@ func TestCallsPerCycle(t *testing.T) {
 			"get-costs-overview": 2 * tc.orgs, "get-costs-deployments": 2 * tc.orgs, "get-costs-charts": tc.orgs,
 			"get-costs-items-by-deployment":              d,
 			"get-deployment-es-resource-remote-clusters": d,
-			"get-api-keys": 1,
+			"get-api-keys":       1,
+			"search-deployments": max(1, (d+healthPageSize-1)/healthPageSize), "get-version-stacks": 1,
 		}
 		assert.Equal(t, want, sim.RequestCounts(), "orgs=%d deployments=%d", tc.orgs, d)
-		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+2*tc.orgs, sim.TotalRequests())
+		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+max(1, (d+healthPageSize-1)/healthPageSize)+1+2*tc.orgs, sim.TotalRequests())
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m.Stop(ctx)
 		cancel()
@@ -102,7 +106,7 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 func TestFailedPollKeepsStaleData(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 33, APIKeys: 4})
-	src, _ := newAPIKeysCollector(env)
+	src, _ := newAPIKeysSource(env)
 	var reasons []string
 	p := newPoller("test", apiKeysName, src, time.Minute, env.Logger, func(r string) { reasons = append(reasons, r) })
 	ctx := context.Background()
@@ -179,7 +183,7 @@ ece_exporter_collector_success{account="prod",collector="deployments"} 1
 	assert.Equal(t, float64(4), testutil.ToFloat64(mustVec(t, reg)))
 }
 
-func mustVec(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
+func mustVec(t *testing.T, reg prometheus.Gatherer) prometheus.Collector {
 	t.Helper()
 	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
 		mfs, err := reg.Gather()
@@ -211,10 +215,34 @@ func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 		before[k] = p
 	}
 
-	// Only the api_keys interval changes: only that poller restarts, and it
+	// Only the api_keys interval changes: no poller restarts; the api_keys
+	// poller keeps its snapshot and only its ticker changes, which the
+	// interval gauge shows.
+	keysKey := pollerKey{"prod", "api_keys"}
+	keysSnap := before[keysKey].state().snap
+	require.NotNil(t, keysSnap)
+	retimed := *cfg
+	retimed.Collectors = cfg.Collectors.With(apiKeysName, withOptions(apiKeysName, func(o *APIKeysOptions) { o.Interval = config.NewDuration(30 * time.Minute) }))
+	require.NoError(t, m.Apply(&retimed))
+	for k, p := range before {
+		assert.Same(t, p, m.pollers[k], "%v restarted on an interval change", k)
+	}
+	assert.Same(t, keysSnap, m.pollers[keysKey].state().snap, "the snapshot is kept")
+	assert.Equal(t, 30*time.Minute, m.pollers[keysKey].state().interval)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP ece_exporter_collector_interval_seconds Poll interval of the collector.
+# TYPE ece_exporter_collector_interval_seconds gauge
+ece_exporter_collector_interval_seconds{account="prod",collector="api_keys"} 1800
+ece_exporter_collector_interval_seconds{account="prod",collector="deployments"} 300
+ece_exporter_collector_interval_seconds{account="prod",collector="remote_clusters"} 60
+`), "ece_exporter_collector_interval_seconds"))
+
+	// Another api_keys option changes: only that poller restarts, and it
 	// keeps its data until its new first poll.
-	next := *cfg
-	next.Collectors.APIKeys.Interval = 30 * time.Minute
+	next := retimed
+	next.Collectors = retimed.Collectors.With(apiKeysName, withOptions(apiKeysName, func(o *APIKeysOptions) {
+		o.Interval, o.Scope = config.NewDuration(30*time.Minute), ScopeAll
+	}))
 	require.NoError(t, m.Apply(&next))
 	assert.Same(t, before[pollerKey{"prod", "deployments"}], m.pollers[pollerKey{"prod", "deployments"}])
 	assert.Same(t, before[pollerKey{"prod", "remote_clusters"}], m.pollers[pollerKey{"prod", "remote_clusters"}])
@@ -229,7 +257,7 @@ func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 	bad.Accounts[0].TLS.CAFile = "/nonexistent/ca.pem"
 	require.Error(t, m.Apply(&bad))
 	assert.Equal(t, 3, len(m.pollers))
-	assert.Equal(t, next.Collectors.APIKeys.Interval, m.cfg.Collectors.APIKeys.Interval)
+	assert.Equal(t, next.Collectors.Options(apiKeysName), m.cfg.Collectors.Options(apiKeysName))
 
 	// Removing the account removes its series.
 	empty := next
@@ -305,4 +333,17 @@ accounts:
 	}
 	_, err = NewHashSharder(3, 3)
 	assert.Error(t, err)
+}
+
+// TestApplyRejectsOptionsOfAnotherType: options of the wrong type (a
+// configuration built in code) are an error of Apply, not silently the
+// defaults.
+func TestApplyRejectsOptionsOfAnotherType(t *testing.T) {
+	t.Parallel()
+	m, err := NewManager(Options{Enabled: []string{apiKeysName}})
+	require.NoError(t, err)
+	cfg := essConfig("http://127.0.0.1:1")
+	cfg.Collectors = cfg.Collectors.With(apiKeysName, IntervalOptions{Interval: config.NewDuration(time.Hour)})
+	assert.EqualError(t, m.Apply(cfg), `collector "api_keys": options of type collector.IntervalOptions, want collector.APIKeysOptions`)
+	m.Stop(context.Background())
 }

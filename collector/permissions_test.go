@@ -31,11 +31,11 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 		needs     string
 		hint      []string // what the hint says the refusal affects
 	}{
-		{collector: billingName, new: newBillingCollector,
+		{collector: billingName, new: newBillingSource,
 			refuse: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/billing/costs/") },
 			perm:   "billing-costs:get:org", call: "/billing/costs/", needs: `"Billing admin"`,
 			hint: []string{"only this collector is affected"}},
-		{collector: deploymentsName, new: newDeploymentsCollector, refuse: isListDeployments,
+		{collector: deploymentsName, new: newDeploymentsSource, refuse: isListDeployments,
 			perm: "deployments:get", call: "GET /api/v1/deployments", needs: `"Viewer"`,
 			hint: []string{"remote_clusters and upgrades collectors", "reason=dependency", "--no-collector.remote_clusters", "--no-collector.upgrades"}},
 	} {
@@ -92,6 +92,8 @@ func TestRefusedCallLoggedOncePerCollector(t *testing.T) {
 // counts the 403 as reason="auth" on the deployments collector alone;
 // billing never counts a "dependency" failure. Collectors that really
 // iterate the discovered deployments still do.
+// deployment_health (the _search) and stack_versions do not depend on the
+// list and succeed.
 func TestBillingOnlyKey(t *testing.T) {
 	t.Parallel()
 	sim := trackSim(ecesim.New(ecesim.Options{Seed: 74, DeploymentsPerOrg: 3, Now: testNow}))
@@ -111,8 +113,10 @@ func TestBillingOnlyKey(t *testing.T) {
 ece_exporter_collector_success{account="prod",collector="api_keys"} 1
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1
+ece_exporter_collector_success{account="prod",collector="deployment_health"} 1
 ece_exporter_collector_success{account="prod",collector="deployments"} 0
 ece_exporter_collector_success{account="prod",collector="remote_clusters"} 0
+ece_exporter_collector_success{account="prod",collector="stack_versions"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
 	mfs, err := reg.Gather()
@@ -175,8 +179,8 @@ func TestDependencyFailureLoggedOnce(t *testing.T) {
 		collector string
 		new       func(Env) (Source, error)
 	}{
-		{remoteClustersName, newRemoteClustersCollector},
-		{upgradesName, newUpgradesCollector},
+		{remoteClustersName, newRemoteClustersSource},
+		{upgradesName, newUpgradesSource},
 	} {
 		t.Run(tc.collector, func(t *testing.T) {
 			t.Parallel()
@@ -217,7 +221,7 @@ func TestDependencyFailureLoggedOnce(t *testing.T) {
 func TestPartialRefusalLoggedOnce(t *testing.T) {
 	t.Parallel()
 	sim, ic, env := simBehind(t, ecesim.Options{Seed: 76, DeploymentsPerOrg: 3})
-	src, err := newBillingCollector(env)
+	src, err := newBillingSource(env)
 	require.NoError(t, err)
 	victim := sim.Deployments()[0].ID
 	refuse := func(w http.ResponseWriter, r *http.Request) bool {

@@ -14,7 +14,7 @@ import (
 
 // eceOnly keeps the platform collectors off on ESS accounts: Elastic Cloud
 // has no platform API (it answers 404), even when enabled explicitly.
-func eceOnly(acc config.Account, _ bool) (bool, string) {
+func eceOnly(acc config.Account) (bool, string) {
 	if acc.Platform != config.PlatformECE {
 		return false, "the platform API exists only in Elastic Cloud Enterprise"
 	}

@@ -25,14 +25,14 @@ func init() {
 	registerCollector(Registration{
 		Name:           platformAllocatorsName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.PlatformAllocators.Interval },
-		Settings:       func(c config.Collectors) any { return c.PlatformAllocators },
+		MinInterval:    15 * time.Second,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(time.Minute)},
 		Supports:       eceOnly,
-		New:            newPlatformAllocatorsCollector,
+		New:            newPlatformAllocatorsSource,
 	})
 }
 
-type platformAllocatorsCollector struct {
+type platformAllocatorsSource struct {
 	env      Env
 	pageSize int
 
@@ -46,13 +46,13 @@ type platformAllocatorsCollector struct {
 	zoneInstances                 *seriesDesc
 }
 
-func newPlatformAllocatorsCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformAllocatorsName, interval: env.Settings.PlatformAllocators.Interval}
+func newPlatformAllocatorsSource(env Env) (Source, error) {
+	f := env.descSet(platformAllocatorsName)
 	a := func(name, help string) *seriesDesc {
 		return f.desc("platform_allocator_"+name, help, "allocator_id", "zone")
 	}
 	z := func(name, help string) *seriesDesc { return f.desc("platform_allocator_zone_"+name, help, "zone") }
-	return &platformAllocatorsCollector{
+	return &platformAllocatorsSource{
 		env: env, pageSize: eceapi.AllocatorsPageSize,
 		connected:    a("connected", "Whether the allocator is connected (1) or not (0)."),
 		healthy:      a("healthy", "Whether the allocator is healthy (1) or not (0): connected, or without instances."),
@@ -75,7 +75,7 @@ func newPlatformAllocatorsCollector(env Env) (Source, error) {
 
 type zoneSums struct{ allocators, connected, memTotal, memUsed, instances float64 }
 
-func (c *platformAllocatorsCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *platformAllocatorsSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil // another shard reports the platform
@@ -131,7 +131,7 @@ func (c *platformAllocatorsCollector) Poll(ctx context.Context) (*Snapshot, erro
 	return s, nil
 }
 
-func (c *platformAllocatorsCollector) allocator(s *Snapshot, a eceapi.AllocatorInfo, zone string, zs *zoneSums) {
+func (c *platformAllocatorsSource) allocator(s *Snapshot, a eceapi.AllocatorInfo, zone string, zs *zoneSums) {
 	id := a.AllocatorID
 	s.gauge(c.connected, boolFloat(a.Status.Connected), id, zone)
 	s.gauge(c.healthy, boolFloat(a.Status.Healthy), id, zone)

@@ -35,21 +35,21 @@ func init() {
 	registerCollector(Registration{
 		Name:           platformCertificatesName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.PlatformCertificates.Interval },
-		Settings:       func(c config.Collectors) any { return c.PlatformCertificates },
+		MinInterval:    5 * time.Minute,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(time.Hour)},
 		Supports:       eceOnly,
-		New:            newPlatformCertificatesCollector,
+		New:            newPlatformCertificatesSource,
 	})
 }
 
-type platformCertificatesCollector struct {
+type platformCertificatesSource struct {
 	env                       Env
 	chainExpires, certExpires *seriesDesc
 }
 
-func newPlatformCertificatesCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformCertificatesName, interval: env.Settings.PlatformCertificates.Interval}
-	return &platformCertificatesCollector{
+func newPlatformCertificatesSource(env Env) (Source, error) {
+	f := env.descSet(platformCertificatesName)
+	return &platformCertificatesSource{
 		env: env,
 		chainExpires: f.desc("platform_certificate_expiration_timestamp_seconds",
 			"When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is \"false\" for chains ECE generated.",
@@ -60,7 +60,7 @@ func newPlatformCertificatesCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *platformCertificatesCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *platformCertificatesSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil
@@ -84,7 +84,7 @@ func (c *platformCertificatesCollector) Poll(ctx context.Context) (*Snapshot, er
 	return s, nil
 }
 
-func (c *platformCertificatesCollector) chain(s *Snapshot, svc string, chain *eceapi.TLSPublicCertChain) {
+func (c *platformCertificatesSource) chain(s *Snapshot, svc string, chain *eceapi.TLSPublicCertChain) {
 	certs, problems := parseChain(chain.Chain)
 	if len(problems) > 0 {
 		level.Warn(c.env.Logger).Log("msg", "certificate chain partly unreadable", "service", svc, "err", errors.Join(problems...))

@@ -24,15 +24,15 @@ func TestPlatformCertificatesFixture(t *testing.T) {
 		"platform/configuration/security/tls/ui":           "get-tls-certificate/unparsable.json",
 	})
 	logs := logBuffer(&env)
-	snap, err := pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err := pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	assert.Empty(t, snap.Partial)
 	compareSnapshot(t, snap, `
-# HELP ece_platform_certificate_expiration_timestamp_seconds When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is "false" for chains ECE generated. Cached; refreshed every 1h by collector platform_certificates.
+# HELP ece_platform_certificate_expiration_timestamp_seconds When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is "false" for chains ECE generated. Cached; refreshed by collector platform_certificates.
 # TYPE ece_platform_certificate_expiration_timestamp_seconds gauge
 ece_platform_certificate_expiration_timestamp_seconds{account="test",service="adminconsole",user_supplied="true"} 1.7968176e+09
 ece_platform_certificate_expiration_timestamp_seconds{account="test",service="ui",user_supplied="false"} 1.8e+09
-# HELP ece_platform_certificate_not_after_timestamp_seconds When one certificate of the service's chain expires (position 0 is the server certificate). Cached; refreshed every 1h by collector platform_certificates.
+# HELP ece_platform_certificate_not_after_timestamp_seconds When one certificate of the service's chain expires (position 0 is the server certificate). Cached; refreshed by collector platform_certificates.
 # TYPE ece_platform_certificate_not_after_timestamp_seconds gauge
 ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=ECE fixture CA",position="0",serial_number="1002",service="adminconsole",subject="CN=adminconsole.ece.example"} 1.7968176e+09
 ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=ECE fixture CA",position="1",serial_number="1001",service="adminconsole",subject="CN=ECE fixture CA"} 2.0196864e+09
@@ -46,7 +46,7 @@ ece_platform_certificate_not_after_timestamp_seconds{account="test",issuer="CN=E
 func TestPlatformCertificatesOnTheSimulator(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 3})
-	snap, err := pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err := pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	assert.Equal(t, 4, sim.Requests("get-tls-certificate"), "one call per service of the spec's enum")
 	assert.Equal(t, unixSeconds(fixedNow.AddDate(0, 0, 12)), valueOf(t, snap, "ece_platform_certificate_expiration_timestamp_seconds", "service", "adminconsole"))
@@ -54,13 +54,13 @@ func TestPlatformCertificatesOnTheSimulator(t *testing.T) {
 
 	// One service failing (not a 404) is a partial failure; all of them, a failure.
 	sim.SetFault("get-tls-certificate", ecesim.Fault{Status: 500, Times: 1})
-	snap, err = pollOnce(t, env, newPlatformCertificatesCollector)
+	snap, err = pollOnce(t, env, newPlatformCertificatesSource)
 	require.NoError(t, err)
 	require.Len(t, snap.Partial, 1)
 	assert.Equal(t, ReasonServer, Reason(snap.Partial[0]))
 	assert.Equal(t, 3, familyNames(t, snap)["ece_platform_certificate_expiration_timestamp_seconds"])
 	sim.SetFault("get-tls-certificate", ecesim.Fault{Status: 500})
-	_, err = pollOnce(t, env, newPlatformCertificatesCollector)
+	_, err = pollOnce(t, env, newPlatformCertificatesSource)
 	require.Error(t, err)
 	assert.Equal(t, ReasonServer, Reason(err))
 }

@@ -22,23 +22,23 @@ func init() {
 	registerCollector(Registration{
 		Name:           platformLicenseName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.PlatformLicense.Interval },
-		Settings:       func(c config.Collectors) any { return c.PlatformLicense },
+		MinInterval:    5 * time.Minute,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(time.Hour)},
 		Supports:       eceOnly,
-		New:            newPlatformLicenseCollector,
+		New:            newPlatformLicenseSource,
 	})
 }
 
-type platformLicenseCollector struct {
+type platformLicenseSource struct {
 	env                           Env
 	expires, info                 *seriesDesc
 	capacityMemory, maxInstances  *seriesDesc
 	usageMemory, maxResourceUnits *seriesDesc
 }
 
-func newPlatformLicenseCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformLicenseName, interval: env.Settings.PlatformLicense.Interval}
-	return &platformLicenseCollector{
+func newPlatformLicenseSource(env Env) (Source, error) {
+	f := env.descSet(platformLicenseName)
+	return &platformLicenseSource{
 		env:              env,
 		expires:          f.desc("platform_license_expiration_timestamp_seconds", "When the ECE license expires."),
 		info:             f.desc("platform_license_info", "License metadata, value 1.", "license_type", "version", "issued_to"),
@@ -49,7 +49,7 @@ func newPlatformLicenseCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *platformLicenseCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *platformLicenseSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil

@@ -23,21 +23,21 @@ func init() {
 	registerCollector(Registration{
 		Name:           platformProxiesName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.PlatformProxies.Interval },
-		Settings:       func(c config.Collectors) any { return c.PlatformProxies },
+		MinInterval:    15 * time.Second,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(time.Minute)},
 		Supports:       eceOnly,
-		New:            newPlatformProxiesCollector,
+		New:            newPlatformProxiesSource,
 	})
 }
 
-type platformProxiesCollector struct {
+type platformProxiesSource struct {
 	env                      Env
 	status, observed, expect *seriesDesc
 }
 
-func newPlatformProxiesCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformProxiesName, interval: env.Settings.PlatformProxies.Interval}
-	return &platformProxiesCollector{
+func newPlatformProxiesSource(env Env) (Source, error) {
+	f := env.descSet(platformProxiesName)
+	return &platformProxiesSource{
 		env:      env,
 		status:   f.desc("platform_proxies_status", "Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others.", "status"),
 		observed: f.desc("platform_proxies_observed", "Number of proxies observed."),
@@ -45,7 +45,7 @@ func newPlatformProxiesCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *platformProxiesCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *platformProxiesSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil

@@ -13,20 +13,20 @@ func TestPlatformProxiesFixture(t *testing.T) {
 		fixture, want, log string
 	}{
 		{"get-proxies-health/yellow.json", `
-# HELP ece_platform_proxies_expected Expected minimum number of proxies. Cached; refreshed every 1m by collector platform_proxies.
+# HELP ece_platform_proxies_expected Expected minimum number of proxies. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_expected gauge
 ece_platform_proxies_expected{account="test"} 3
-# HELP ece_platform_proxies_observed Number of proxies observed. Cached; refreshed every 1m by collector platform_proxies.
+# HELP ece_platform_proxies_observed Number of proxies observed. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_observed gauge
 ece_platform_proxies_observed{account="test"} 2
-# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed every 1m by collector platform_proxies.
+# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_status gauge
 ece_platform_proxies_status{account="test",status="green"} 0
 ece_platform_proxies_status{account="test",status="red"} 0
 ece_platform_proxies_status{account="test",status="yellow"} 1
 `, ""},
 		{"get-proxies-health/unknown-status.json", `
-# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed every 1m by collector platform_proxies.
+# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_status gauge
 ece_platform_proxies_status{account="test",status="green"} 0
 ece_platform_proxies_status{account="test",status="red"} 0
@@ -37,7 +37,7 @@ ece_platform_proxies_status{account="test",status="yellow"} 0
 			t.Parallel()
 			env := platformFixtures(t, map[string]string{"platform/infrastructure/proxies/health": tc.fixture})
 			logs := logBuffer(&env)
-			snap, err := pollOnce(t, env, newPlatformProxiesCollector)
+			snap, err := pollOnce(t, env, newPlatformProxiesSource)
 			require.NoError(t, err)
 			names := []string{"ece_platform_proxies_status"}
 			if tc.log == "" {

@@ -17,22 +17,22 @@ func init() {
 	registerCollector(Registration{
 		Name:           platformRunnersName,
 		DefaultEnabled: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.PlatformRunners.Interval },
-		Settings:       func(c config.Collectors) any { return c.PlatformRunners },
+		MinInterval:    time.Minute,
+		Defaults:       IntervalOptions{Interval: config.NewDuration(5 * time.Minute)},
 		Supports:       eceOnly,
-		New:            newPlatformRunnersCollector,
+		New:            newPlatformRunnersSource,
 	})
 }
 
-type platformRunnersCollector struct {
+type platformRunnersSource struct {
 	env                        Env
 	connected, healthy         *seriesDesc
 	info, roleInfo, runnersNum *seriesDesc
 }
 
-func newPlatformRunnersCollector(env Env) (Source, error) {
-	f := descFactory{collector: platformRunnersName, interval: env.Settings.PlatformRunners.Interval}
-	return &platformRunnersCollector{
+func newPlatformRunnersSource(env Env) (Source, error) {
+	f := env.descSet(platformRunnersName)
+	return &platformRunnersSource{
 		env:        env,
 		connected:  f.desc("platform_runner_connected", "Whether the runner is connected (1) or not (0).", "runner_id"),
 		healthy:    f.desc("platform_runner_healthy", "Whether the runner is healthy (1) or not (0).", "runner_id"),
@@ -42,7 +42,7 @@ func newPlatformRunnersCollector(env Env) (Source, error) {
 	}, nil
 }
 
-func (c *platformRunnersCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *platformRunnersSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
 	if c.env.Sharder != nil && !c.env.Sharder.OwnsOrganization() {
 		return s, nil

@@ -45,13 +45,11 @@ func pollOnce(t *testing.T, env Env, newSource Factory) (*Snapshot, error) {
 	return src.Poll(context.Background())
 }
 
-// compareSnapshot gathers the snapshot through a pedantic registry and
+// compareSnapshot gathers the snapshot (checked as a pedantic registry would) and
 // compares the named families with want, then lints the output.
 func compareSnapshot(t *testing.T, s *Snapshot, want string, names ...string) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(snapCollector{s}))
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), names...))
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(s), strings.NewReader(want), names...))
 	require.NoError(t, lintSnapshot(s))
 }
 
@@ -63,11 +61,11 @@ func logBuffer(env *Env) *bytes.Buffer {
 }
 
 var platformFactories = map[string]Factory{
-	platformAllocatorsName:   newPlatformAllocatorsCollector,
-	platformProxiesName:      newPlatformProxiesCollector,
-	platformRunnersName:      newPlatformRunnersCollector,
-	platformLicenseName:      newPlatformLicenseCollector,
-	platformCertificatesName: newPlatformCertificatesCollector,
+	platformAllocatorsName:   newPlatformAllocatorsSource,
+	platformProxiesName:      newPlatformProxiesSource,
+	platformRunnersName:      newPlatformRunnersSource,
+	platformLicenseName:      newPlatformLicenseSource,
+	platformCertificatesName: newPlatformCertificatesSource,
 }
 
 // TestPlatformCollectorsNeedAPlatformAdmin: a key without the platform
@@ -89,7 +87,7 @@ func TestPlatformCollectorsNeedAPlatformAdmin(t *testing.T) {
 	}
 	// The same key still serves the collectors that need no platform role.
 	_, env := simEnv(t, ecesim.Options{Mode: ecesim.ModeECE, Seed: 3, NotPlatformAdmin: true})
-	_, err := pollOnce(t, env, newAPIKeysCollector)
+	_, err := pollOnce(t, env, newAPIKeysSource)
 	require.NoError(t, err)
 	discover(t, env)
 }
@@ -101,13 +99,11 @@ func TestPlatformCollectorsAreECEOnly(t *testing.T) {
 		reg := registry[name]
 		require.NotNil(t, reg, name)
 		assert.True(t, reg.DefaultEnabled, name)
-		for _, explicit := range []bool{false, true} {
-			ok, why := reg.Supports(config.Account{Platform: config.PlatformESS}, explicit)
-			assert.False(t, ok, name)
-			assert.Contains(t, why, "only in Elastic Cloud Enterprise")
-			ok, _ = reg.Supports(config.Account{Platform: config.PlatformECE}, explicit)
-			assert.True(t, ok, name)
-		}
+		ok, why := reg.Supports(config.Account{Platform: config.PlatformESS})
+		assert.False(t, ok, name)
+		assert.Contains(t, why, "only in Elastic Cloud Enterprise")
+		ok, _ = reg.Supports(config.Account{Platform: config.PlatformECE})
+		assert.True(t, ok, name)
 	}
 }
 
@@ -144,7 +140,8 @@ func eceConfig(url string) *config.Config {
 // TestCallsPerCycleECE: one cycle of the default collectors on an ECE
 // account: the deployments, remote clusters and keys calls, plus
 // floor(A/100)+1 allocator pages, one call each for proxies, runners and
-// the license, and one per TLS service (4).
+// the license, one per TLS service (4), one search page (deployment_health)
+// and the stack versions.
 func TestCallsPerCycleECE(t *testing.T) {
 	t.Parallel()
 	sim := trackSim(ecesim.New(ecesim.Options{Mode: ecesim.ModeECE, Seed: 34, DeploymentsPerOrg: 5, Now: testNow}))
@@ -153,6 +150,7 @@ func TestCallsPerCycleECE(t *testing.T) {
 	startManager(t, eceConfig(srv.URL))
 	assert.Equal(t, map[string]int{
 		"list-deployments": 1, "get-deployment-es-resource-remote-clusters": 5, "get-api-keys": 1,
+		"search-deployments": 1, "get-version-stacks": 1,
 		"get-allocators": 1, "get-proxies-health": 1, "get-runners": 1, "get-license": 1, "get-tls-certificate": 4,
 	}, sim.RequestCounts())
 }
@@ -170,7 +168,6 @@ func TestPlatformRefusedLeavesTheOthersAlone(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m, err := NewManager(Options{Registerer: reg, Enabled: DefaultEnabled(), Now: testNow, Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(eceConfig(srv.URL)))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -182,6 +179,7 @@ func TestPlatformRefusedLeavesTheOthersAlone(t *testing.T) {
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge
 ece_exporter_collector_success{account="onprem",collector="api_keys"} 1
+ece_exporter_collector_success{account="onprem",collector="deployment_health"} 1
 ece_exporter_collector_success{account="onprem",collector="deployments"} 1
 ece_exporter_collector_success{account="onprem",collector="platform_allocators"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_certificates"} 0
@@ -189,8 +187,9 @@ ece_exporter_collector_success{account="onprem",collector="platform_license"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_proxies"} 0
 ece_exporter_collector_success{account="onprem",collector="platform_runners"} 0
 ece_exporter_collector_success{account="onprem",collector="remote_clusters"} 1
+ece_exporter_collector_success{account="onprem",collector="stack_versions"} 1
 `
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ece_exporter_collector_success"))
+	require.NoError(t, testutil.GatherAndCompare(m.Gatherer(reg), strings.NewReader(want), "ece_exporter_collector_success"))
 	for name := range platformFactories {
 		assert.Equal(t, 1.0, testutil.ToFloat64(m.self.errors.WithLabelValues("onprem", name, ReasonAuth)), name)
 		assert.Zero(t, testutil.ToFloat64(m.self.errors.WithLabelValues("onprem", name, ReasonNetwork)), name)
@@ -225,7 +224,7 @@ func TestPlatformNotPolledOnESS(t *testing.T) {
 	})
 	waitReady(t, m)
 	reload := *cfg
-	reload.Collectors.PlatformLicense.Interval = 2 * time.Hour
+	reload.Collectors = cfg.Collectors.With(platformLicenseName, IntervalOptions{Interval: config.NewDuration(2 * time.Hour)})
 	require.NoError(t, m.Apply(&reload))
 	for name := range platformFactories {
 		assert.Equal(t, 1, strings.Count(logs.String(), "collector="+name+" reason=\"the platform API exists only in Elastic Cloud Enterprise\""), name)

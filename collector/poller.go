@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -21,16 +23,11 @@ type poller struct {
 	account   string
 	collector string
 	source    Source
-	interval  time.Duration
-	timeout   time.Duration
 	logger    log.Logger
 	errors    func(reason string)
 	// pace, when set, returns an extra delay before the next poll (rate
 	// limit headers close to exhaustion).
 	pace func() time.Duration
-	// hidden pollers run (the deployments discovery, needed by others) but
-	// their snapshot is not exported.
-	hidden bool
 	// rateLimited counts consecutive polls that ended in a 429 (poll
 	// goroutine only).
 	rateLimited int
@@ -42,8 +39,15 @@ type poller struct {
 	// a successful poll) was logged and is still refused (poll goroutine
 	// only).
 	partialRefused map[string]bool
+	// rec is what the status page shows beyond the fields below.
+	rec pollRecord
+
+	// retime wakes the poll loop when the interval changes (buffered 1).
+	retime chan struct{}
 
 	mu          sync.RWMutex
+	interval    time.Duration
+	timeout     time.Duration
 	snap        *Snapshot // last good
 	success     bool
 	polled      bool
@@ -58,18 +62,35 @@ type poller struct {
 }
 
 func newPoller(account, collector string, src Source, interval time.Duration, logger log.Logger, errs func(string)) *poller {
-	timeout := interval
-	if timeout > maxPollTimeout {
-		timeout = maxPollTimeout
-	}
 	return &poller{
 		account: account, collector: collector, source: src,
-		interval: interval, timeout: timeout,
+		interval: interval, timeout: min(interval, maxPollTimeout),
 		logger:    log.With(logger, "account", account, "collector", collector),
 		errors:    errs,
+		retime:    make(chan struct{}, 1),
 		firstDone: make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
+}
+
+// setInterval changes the poll interval of a running poller: the next poll
+// is due one new interval after the last one started (now, if that is
+// past). The snapshot, the state and the poll in progress are kept.
+func (p *poller) setInterval(d time.Duration) {
+	p.mu.Lock()
+	p.interval, p.timeout = d, min(d, maxPollTimeout)
+	p.mu.Unlock()
+	select {
+	case p.retime <- struct{}{}:
+	default:
+	}
+}
+
+// pollInterval returns the current interval and poll timeout.
+func (p *poller) pollInterval() (interval, timeout time.Duration) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.interval, p.timeout
 }
 
 // start runs the poll loop until ctx is cancelled or stop is called. The
@@ -93,7 +114,12 @@ func (p *poller) stop(ctx context.Context) {
 
 func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 	defer close(p.stopped)
-	if maxJitter > 0 && !sleep(ctx, time.Duration(rand.Int64N(int64(maxJitter)))) {
+	var jitter time.Duration
+	if maxJitter > 0 {
+		jitter = time.Duration(rand.Int64N(int64(maxJitter)))
+	}
+	p.rec.scheduled(time.Time{}, time.Now().Add(jitter))
+	if maxJitter > 0 && !sleep(ctx, jitter) {
 		p.markFirst()
 		return
 	}
@@ -104,8 +130,31 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 			p.markFirst()
 			return
 		}
-		if !sleep(ctx, p.nextDelay(time.Since(start), wait)) {
+		if !p.sleepUntilNext(ctx, start, wait) {
 			return
+		}
+	}
+}
+
+// sleepUntilNext waits for the next poll; an interval change (setInterval)
+// moves the deadline to one new interval after start, keeping at least
+// what a 429 asked for. It reports whether the wait ended normally.
+func (p *poller) sleepUntilNext(ctx context.Context, start time.Time, retryAfter time.Duration) bool {
+	delay := max(p.nextDelay(time.Since(start), retryAfter), 0)
+	p.rec.scheduled(start, time.Now().Add(delay))
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-p.retime:
+			interval, _ := p.pollInterval()
+			delay := max(interval-time.Since(start), retryAfter-time.Since(start), 0)
+			p.rec.scheduled(start, time.Now().Add(delay))
+			t.Reset(delay)
 		}
 	}
 }
@@ -116,10 +165,11 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 // with jitter) so that a rate-limit storm sees fewer and fewer requests.
 // Near quota exhaustion (x-ratelimit-remaining), pace adds a window.
 func (p *poller) nextDelay(elapsed, retryAfter time.Duration) time.Duration {
-	next := p.interval - elapsed
+	interval, _ := p.pollInterval()
+	next := interval - elapsed
 	if retryAfter > 0 {
 		p.rateLimited++
-		backoff := p.interval << min(p.rateLimited-1, 4)
+		backoff := interval << min(p.rateLimited-1, 4)
 		backoff += jitterUpTo(backoff / 4)
 		next = max(next, retryAfter, backoff)
 	} else {
@@ -144,8 +194,11 @@ func (p *poller) markFirst() { p.once.Do(func() { close(p.firstDone) }) }
 // API asked us to wait, if it did (429 Retry-After).
 func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	defer p.markFirst()
-	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	_, timeout := p.pollInterval()
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var calls atomic.Int64
+	pctx = eceapi.WithCallCounter(pctx, &calls)
 	start := time.Now()
 	snap, err := p.safePoll(pctx)
 	elapsed := time.Since(start)
@@ -155,6 +208,7 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	if err == nil && snap == nil {
 		err = errors.New("collector returned no data")
 	}
+	p.rec.polled(err, calls.Load(), time.Now())
 
 	p.mu.Lock()
 	hasData := p.snap != nil
@@ -223,7 +277,17 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 // refusedHint says what a refusal of collector's calls affects.
 func refusedHint(collector string) string {
 	if collector == deploymentsName {
-		return "the API key lacks a permission this collector needs; the remote_clusters and upgrades collectors iterate the deployments this call lists and fail with reason=dependency too (turn them off with --no-collector.remote_clusters, --no-collector.upgrades, --no-collector.deployments); logged once until the collector succeeds"
+		// The collectors that iterate the discovery, from the registry.
+		var deps, flags []string
+		for _, n := range Names() {
+			if registry[n].NeedsDiscovery {
+				deps = append(deps, n)
+				flags = append(flags, "--no-collector."+n)
+			}
+		}
+		return "the API key lacks a permission this collector needs; the " + strings.Join(deps, " and ") +
+			" collectors iterate the deployments this call lists and fail with reason=dependency too (turn them off with " +
+			strings.Join(append(flags, "--no-collector."+deploymentsName), ", ") + "); logged once until the collector succeeds"
 	}
 	return "the API key lacks a permission this collector needs; only this collector is affected; logged once until the collector succeeds"
 }
@@ -293,6 +357,7 @@ func (p *poller) inherit(old *poller) {
 
 // state is a consistent copy of the poller's state for one scrape.
 type pollerState struct {
+	interval    time.Duration
 	snap        *Snapshot
 	success     bool
 	polled      bool
@@ -304,7 +369,7 @@ type pollerState struct {
 func (p *poller) state() pollerState {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return pollerState{p.snap, p.success, p.polled, p.lastSuccess, p.duration, p.partial}
+	return pollerState{p.interval, p.snap, p.success, p.polled, p.lastSuccess, p.duration, p.partial}
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,8 +117,8 @@ func (*timeoutError) Temporary() bool { return true }
 type panickingSource struct{}
 
 func (panickingSource) Poll(context.Context) (*Snapshot, error) {
-	var m map[string]int
-	m["x"]++ // a bug: assignment to entry in nil map
+	var s []int
+	_ = s[len(s)] // a bug: index out of range
 	return nil, nil
 }
 
@@ -130,6 +131,63 @@ func TestPanicIsItsOwnReason(t *testing.T) {
 	p := newPoller("prod", "billing", panickingSource{}, time.Minute, log.NewLogfmtLogger(&logs), func(r string) { reasons = append(reasons, r) })
 	p.pollOnce(context.Background())
 	assert.Equal(t, []string{ReasonPanic}, reasons)
-	assert.Contains(t, logs.String(), "collector panicked: assignment to entry in nil map")
+	assert.Contains(t, logs.String(), "collector panicked: runtime error: index out of range")
 	assert.False(t, p.state().success)
+}
+
+// countingSource counts its polls; every poll after the first fails, so
+// that a kept snapshot can only be the first one.
+type countingSource struct{ polls atomic.Int32 }
+
+func (s *countingSource) Poll(context.Context) (*Snapshot, error) {
+	if s.polls.Add(1) > 1 {
+		return nil, errors.New("later polls fail")
+	}
+	snap := NewSnapshot("prod")
+	snap.gauge(newSeriesDesc("ece_test_x", "X.", []string{"account"}), 1)
+	return snap, nil
+}
+
+// TestSetIntervalRetimesTheRunningPoller: a new interval moves the next
+// poll of the running loop (here from an hour away to now) without a new
+// poller; the snapshot of the first poll is kept.
+func TestSetIntervalRetimesTheRunningPoller(t *testing.T) {
+	t.Parallel()
+	src := &countingSource{}
+	p := newPoller("prod", "test", src, time.Hour, log.NewNopLogger(), func(string) {})
+	p.start(context.Background(), 0)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p.stop(ctx)
+	})
+	<-p.firstDone
+	first := p.state().snap
+	require.NotNil(t, first)
+
+	p.setInterval(time.Minute) // the last poll started less than a minute ago: not yet
+	p.setInterval(time.Millisecond)
+	select {
+	case <-time.After(10 * time.Second):
+		t.Fatal("no second poll after the interval became 1ms (the loop still waits an hour)")
+	case <-waitPolls(src, 2):
+	}
+	st := p.state()
+	assert.Equal(t, time.Millisecond, st.interval)
+	assert.Same(t, first, st.snap, "the poller keeps its snapshot")
+}
+
+// waitPolls is closed once src has been polled n times.
+func waitPolls(src *countingSource, n int32) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		for {
+			if src.polls.Load() >= n {
+				close(done)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return done
 }

@@ -2,10 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/ece-exporter/ece_exporter/config"
@@ -18,18 +14,32 @@ import (
 
 const remoteClustersName = "remote_clusters"
 
+// RemoteClustersOptions are the options of the remote_clusters collector
+// (collectors.remote_clusters).
+type RemoteClustersOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o RemoteClustersOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o RemoteClustersOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           remoteClustersName,
 		DefaultEnabled: true,
 		NeedsDiscovery: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.RemoteClusters.Interval },
-		Settings:       func(c config.Collectors) any { return c.RemoteClusters },
-		New:            newRemoteClustersCollector,
+		MinInterval:    15 * time.Second,
+		Defaults:       RemoteClustersOptions{Interval: config.NewDuration(time.Minute), Concurrency: 8},
+		New:            newRemoteClustersSource,
 	})
 }
 
-type remoteClustersCollector struct {
+type remoteClustersSource struct {
 	env         Env
 	concurrency int
 	flags       [5]*seriesDesc // healthy, connected, compatible, trusted, trusted_back
@@ -37,12 +47,12 @@ type remoteClustersCollector struct {
 	infoMissing *seriesDesc
 }
 
-func newRemoteClustersCollector(env Env) (Source, error) {
-	f := descFactory{collector: remoteClustersName, interval: env.Settings.RemoteClusters.Interval}
+func newRemoteClustersSource(env Env) (Source, error) {
+	f := env.descSet(remoteClustersName)
 	l := []string{"deployment_id", "ref_id", "remote_deployment_id", "remote_ref_id", "alias"}
-	c := &remoteClustersCollector{
+	c := &remoteClustersSource{
 		env:         env,
-		concurrency: max(1, env.Settings.RemoteClusters.Concurrency),
+		concurrency: max(1, optionsOf[RemoteClustersOptions](env, remoteClustersName).Concurrency),
 		skip:        f.desc("remote_cluster_skip_unavailable", "Whether searches skip the remote cluster when it is unavailable (1) or fail (0).", l...),
 		infoMissing: f.desc("remote_cluster_info_missing", "Remote clusters of the resource for which the API returned no live state (info); no health flags are exposed for them.", "deployment_id", "ref_id"),
 	}
@@ -60,7 +70,7 @@ func newRemoteClustersCollector(env Env) (Source, error) {
 
 type esResource struct{ deploymentID, refID string }
 
-func (c *remoteClustersCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *remoteClustersSource) Poll(ctx context.Context) (*Snapshot, error) {
 	deps, err := c.env.Discovery.Wait(ctx)
 	if err != nil {
 		return nil, err
@@ -73,80 +83,38 @@ func (c *remoteClustersCollector) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	}
-	results := make([]*eceapi.RemoteResources, len(targets))
-	errs := make([]error, len(targets))
-	forEach(ctx, len(targets), c.concurrency, func(i int) {
-		results[i], _, errs[i] = c.env.Client.Deployments.RemoteClusters(ctx, targets[i].deploymentID, targets[i].refID)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("remote clusters: %w", err)
-	}
-
 	s := NewSnapshot(c.env.Account.Name)
-	failed := 0
-	for i, t := range targets {
-		if err := errs[i]; err != nil {
-			if isNotFound(err) {
-				// Deleted since discovery: its series go away, not a failure.
-				continue
-			}
-			failed++
-			s.Partial = append(s.Partial, err)
-			continue
-		}
-		missing := 0
-		seen := map[string]struct{}{}
-		for _, r := range results[i].Resources {
-			key := r.DeploymentID + "\x00" + r.ElasticsearchRefID + "\x00" + r.Alias
-			if _, dup := seen[key]; dup {
-				continue
-			}
-			seen[key] = struct{}{}
-			lv := []string{t.deploymentID, t.refID, r.DeploymentID, r.ElasticsearchRefID, r.Alias}
-			s.gauge(c.skip, boolFloat(r.SkipUnavailable != nil && *r.SkipUnavailable), lv...)
-			if r.Info == nil {
-				missing++
-				continue
-			}
-			for j, v := range []bool{r.Info.Healthy, r.Info.Connected, r.Info.Compatible, r.Info.Trusted, r.Info.TrustedBack} {
-				s.gauge(c.flags[j], boolFloat(v), lv...)
-			}
-		}
-		s.gauge(c.infoMissing, float64(missing), t.deploymentID, t.refID)
-	}
-	if failed > 0 && failed == len(targets) {
-		// Nothing worked: that is a failed poll, not a partial one.
-		return nil, fmt.Errorf("remote clusters of all %d Elasticsearch resources failed, first error: %w", failed, s.Partial[0])
+	err = fanOut(ctx, s, targets, c.concurrency, "remote clusters", "Elasticsearch resources",
+		func(ctx context.Context, t esResource) (*eceapi.RemoteResources, error) {
+			rs, _, err := c.env.Client.Deployments.RemoteClusters(ctx, t.deploymentID, t.refID)
+			return rs, err
+		},
+		func(t esResource, rs *eceapi.RemoteResources) { c.add(s, t, rs) })
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// isNotFound reports a 404 from the API.
-func isNotFound(err error) bool {
-	var apiErr *eceapi.APIError
-	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound
-}
-
-// forEach runs fn(0..n-1) with at most limit in parallel and returns when
-// all are done. Items not yet started when ctx ends are skipped.
-func forEach(ctx context.Context, n, limit int, fn func(i int)) {
-	if limit < 1 {
-		limit = 1
-	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
+// add exposes the remote clusters of one Elasticsearch resource.
+func (c *remoteClustersSource) add(s *Snapshot, t esResource, rs *eceapi.RemoteResources) {
+	missing := 0
+	seen := map[string]struct{}{}
+	for _, r := range rs.Resources {
+		key := r.DeploymentID + "\x00" + r.ElasticsearchRefID + "\x00" + r.Alias
+		if _, dup := seen[key]; dup {
+			continue
 		}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}(i)
+		seen[key] = struct{}{}
+		lv := []string{t.deploymentID, t.refID, r.DeploymentID, r.ElasticsearchRefID, r.Alias}
+		s.gauge(c.skip, boolFloat(r.SkipUnavailable != nil && *r.SkipUnavailable), lv...)
+		if r.Info == nil {
+			missing++
+			continue
+		}
+		for j, v := range []bool{r.Info.Healthy, r.Info.Connected, r.Info.Compatible, r.Info.Trusted, r.Info.TrustedBack} {
+			s.gauge(c.flags[j], boolFloat(v), lv...)
+		}
 	}
-	wg.Wait()
+	s.gauge(c.infoMissing, float64(missing), t.deploymentID, t.refID)
 }

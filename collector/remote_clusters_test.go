@@ -15,7 +15,7 @@ func TestRemoteClusters(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 1, DeploymentsPerOrg: 8, RemoteClustersPerES: 3})
 	discover(t, env)
-	src, err := newRemoteClustersCollector(env)
+	src, err := newRemoteClustersSource(env)
 	require.NoError(t, err)
 	sim.ResetCounts()
 	snap, err := src.Poll(context.Background())
@@ -50,29 +50,29 @@ func TestRemoteClustersFixture(t *testing.T) {
 			{"deployment_id":"d4","elasticsearch_ref_id":"es","alias":"noinfo","new_field":1}]}`,
 	})
 	discover(t, env)
-	src, err := newRemoteClustersCollector(env)
+	src, err := newRemoteClustersSource(env)
 	require.NoError(t, err)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	want := `
-# HELP ece_remote_cluster_healthy Whether the remote cluster is healthy (1) or not (0). Cached; refreshed every 1m by collector remote_clusters.
+# HELP ece_remote_cluster_healthy Whether the remote cluster is healthy (1) or not (0). Cached; refreshed by collector remote_clusters.
 # TYPE ece_remote_cluster_healthy gauge
 ece_remote_cluster_healthy{account="test",alias="bad",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d3",remote_ref_id="es"} 0
 ece_remote_cluster_healthy{account="test",alias="ok",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d2",remote_ref_id="es"} 1
-# HELP ece_remote_cluster_info_missing Remote clusters of the resource for which the API returned no live state (info); no health flags are exposed for them. Cached; refreshed every 1m by collector remote_clusters.
+# HELP ece_remote_cluster_info_missing Remote clusters of the resource for which the API returned no live state (info); no health flags are exposed for them. Cached; refreshed by collector remote_clusters.
 # TYPE ece_remote_cluster_info_missing gauge
 ece_remote_cluster_info_missing{account="test",deployment_id="d1",ref_id="main-elasticsearch"} 1
-# HELP ece_remote_cluster_skip_unavailable Whether searches skip the remote cluster when it is unavailable (1) or fail (0). Cached; refreshed every 1m by collector remote_clusters.
+# HELP ece_remote_cluster_skip_unavailable Whether searches skip the remote cluster when it is unavailable (1) or fail (0). Cached; refreshed by collector remote_clusters.
 # TYPE ece_remote_cluster_skip_unavailable gauge
 ece_remote_cluster_skip_unavailable{account="test",alias="bad",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d3",remote_ref_id="es"} 0
 ece_remote_cluster_skip_unavailable{account="test",alias="noinfo",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d4",remote_ref_id="es"} 0
 ece_remote_cluster_skip_unavailable{account="test",alias="ok",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d2",remote_ref_id="es"} 1
-# HELP ece_remote_cluster_trusted_back Whether the remote cluster trusts this cluster back (1) or not (0). Cached; refreshed every 1m by collector remote_clusters.
+# HELP ece_remote_cluster_trusted_back Whether the remote cluster trusts this cluster back (1) or not (0). Cached; refreshed by collector remote_clusters.
 # TYPE ece_remote_cluster_trusted_back gauge
 ece_remote_cluster_trusted_back{account="test",alias="bad",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d3",remote_ref_id="es"} 0
 ece_remote_cluster_trusted_back{account="test",alias="ok",deployment_id="d1",ref_id="main-elasticsearch",remote_deployment_id="d2",remote_ref_id="es"} 1
 `
-	require.NoError(t, testutil.CollectAndCompare(snapCollector{snap}, stringsReader(want),
+	require.NoError(t, testutil.GatherAndCompare(snapGatherer(snap), stringsReader(want),
 		"ece_remote_cluster_healthy", "ece_remote_cluster_info_missing", "ece_remote_cluster_skip_unavailable", "ece_remote_cluster_trusted_back"))
 }
 
@@ -82,7 +82,7 @@ func TestRemoteClustersDeletedDeploymentIsNotAFailure(t *testing.T) {
 	discover(t, env)
 	gone := sim.Deployments()[0].ID
 	require.True(t, sim.DeleteDeployment(gone))
-	src, _ := newRemoteClustersCollector(env)
+	src, _ := newRemoteClustersSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, snap.Partial, "a 404 is not a failure")
@@ -95,7 +95,7 @@ func TestRemoteClustersPartialFailure(t *testing.T) {
 	sim, env := simEnv(t, ecesim.Options{Seed: 3, DeploymentsPerOrg: 4, RemoteClustersPerES: 1})
 	discover(t, env)
 	sim.SetFault("get-deployment-es-resource-remote-clusters", ecesim.Fault{Status: 500, Times: 1})
-	src, _ := newRemoteClustersCollector(env)
+	src, _ := newRemoteClustersSource(env)
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err, "one failed deployment does not fail the poll")
 	require.Len(t, snap.Partial, 1)

@@ -27,41 +27,55 @@ type selfMetrics struct {
 	rlLimit         *prometheus.GaugeVec
 	rlInterval      *prometheus.GaugeVec
 	credExpiry      *prometheus.GaugeVec
+
+	// defs lists every self-metric with its variable labels (MetricLabels).
+	defs map[string][]string
 }
 
 const exporterNS = "ece_exporter"
 
 func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 	pl := []string{"account", "collector"}
-	s := &selfMetrics{
-		success:     prometheus.NewDesc(exporterNS+"_collector_success", "Whether the last poll of the collector succeeded (1) or failed (0).", pl, nil),
-		duration:    prometheus.NewDesc(exporterNS+"_collector_duration_seconds", "Duration of the last poll of the collector.", pl, nil),
-		lastSuccess: prometheus.NewDesc(exporterNS+"_collector_last_success_timestamp_seconds", "When the collector last polled successfully.", pl, nil),
-		stale:       prometheus.NewDesc(exporterNS+"_collector_stale", "1 when the last poll failed and the exported data is from an earlier successful poll.", pl, nil),
-		interval:    prometheus.NewDesc(exporterNS+"_collector_interval_seconds", "Poll interval of the collector.", pl, nil),
-		partial:     prometheus.NewDesc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl, nil),
-		dropped:     prometheus.NewDesc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl, nil),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: exporterNS + "_collector_errors_total",
-			Help: "Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, redirect, tls, network, config, dependency, panic, internal).",
-		}, []string{"account", "collector", "reason"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: exporterNS + "_api_requests_total",
-			Help: "HTTP requests sent to the Elastic Cloud API, by spec operation and status code (\"none\" when no answer arrived).",
-		}, []string{"account", "operation", "code"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: exporterNS + "_api_request_failures_total",
-			Help: "HTTP requests to the Elastic Cloud API that failed, by spec operation and bounded reason; a 2xx answer whose body could not be read or decoded counts here too.",
-		}, []string{"account", "operation", "reason"}),
+	s := &selfMetrics{defs: map[string][]string{}}
+	desc := func(name, help string, labels []string) *prometheus.Desc {
+		s.defs[name] = labels
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		s.defs[name] = labels
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		s.defs[name] = labels
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	}
+	s.defs[exporterNS+"_api_request_duration_seconds"] = []string{"account", "operation"}
+	*s = selfMetrics{defs: s.defs,
+		success:     desc(exporterNS+"_collector_success", "Whether the last poll of the collector succeeded (1) or failed (0).", pl),
+		duration:    desc(exporterNS+"_collector_duration_seconds", "Duration of the last poll of the collector.", pl),
+		lastSuccess: desc(exporterNS+"_collector_last_success_timestamp_seconds", "When the collector last polled successfully.", pl),
+		stale:       desc(exporterNS+"_collector_stale", "1 when the last poll failed and the exported data is from an earlier successful poll.", pl),
+		interval:    desc(exporterNS+"_collector_interval_seconds", "Poll interval of the collector.", pl),
+		partial:     desc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl),
+		dropped:     desc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl),
+		errors: counter(exporterNS+"_collector_errors_total",
+			"Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, redirect, tls, network, config, dependency, panic, internal).",
+			"account", "collector", "reason"),
+		requests: counter(exporterNS+"_api_requests_total",
+			"HTTP requests sent to the Elastic Cloud API, by spec operation and status code (\"none\" when no answer arrived).",
+			"account", "operation", "code"),
+		failures: counter(exporterNS+"_api_request_failures_total",
+			"HTTP requests to the Elastic Cloud API that failed, by spec operation and bounded reason; a 2xx answer whose body could not be read or decoded counts here too.",
+			"account", "operation", "reason"),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    exporterNS + "_api_request_duration_seconds",
 			Help:    "Duration of HTTP requests to the Elastic Cloud API, by spec operation.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"account", "operation"}),
-		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_remaining", Help: "API calls left in the current rate-limit window (x-ratelimit-remaining of the latest answer)."}, []string{"account"}),
-		rlLimit:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_limit", Help: "API calls allowed per rate-limit window (x-ratelimit-limit of the latest answer)."}, []string{"account"}),
-		rlInterval:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_api_ratelimit_interval_seconds", Help: "Length of the rate-limit window (x-ratelimit-interval of the latest answer)."}, []string{"account"}),
-		credExpiry:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: exporterNS + "_credential_expiration_timestamp_seconds", Help: "When the exporter's own API key expires (x-elastic-api-key-expiration header, ECE)."}, []string{"account"}),
+		rlRemaining: gauge(exporterNS+"_api_ratelimit_remaining", "API calls left in the current rate-limit window (x-ratelimit-remaining of the latest answer).", "account"),
+		rlLimit:     gauge(exporterNS+"_api_ratelimit_limit", "API calls allowed per rate-limit window (x-ratelimit-limit of the latest answer).", "account"),
+		rlInterval:  gauge(exporterNS+"_api_ratelimit_interval_seconds", "Length of the rate-limit window (x-ratelimit-interval of the latest answer).", "account"),
+		credExpiry:  gauge(exporterNS+"_credential_expiration_timestamp_seconds", "When the exporter's own API key expires (x-elastic-api-key-expiration header, ECE).", "account"),
 	}
 	if reg != nil {
 		for _, c := range s.vectors() {
@@ -125,7 +139,7 @@ func (s *selfMetrics) forgetAccount(account string) {
 
 func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st pollerState) {
 	lv := []string{p.account, p.collector}
-	ch <- prometheus.MustNewConstMetric(s.interval, prometheus.GaugeValue, p.interval.Seconds(), lv...)
+	ch <- prometheus.MustNewConstMetric(s.interval, prometheus.GaugeValue, st.interval.Seconds(), lv...)
 	if !st.polled && st.snap == nil {
 		return
 	}

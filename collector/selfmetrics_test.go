@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -70,6 +71,31 @@ ece_exporter_api_requests_total{account="prod",code="200",operation="list-deploy
 ece_exporter_api_requests_total{account="prod",code="503",operation="get-current-account"} 1
 ece_exporter_api_requests_total{account="prod",code="none",operation="list-organizations"} 1
 `), "ece_exporter_api_request_failures_total", "ece_exporter_api_requests_total"))
+}
+
+// TestDescriptorsAreValidAndUnique: every descriptor a collector creates
+// is valid (an invalid one would drop its series at every poll) and its
+// name belongs to that collector alone; none clashes with a self-metric.
+func TestDescriptorsAreValidAndUnique(t *testing.T) {
+	t.Parallel()
+	self, err := newSelfMetrics(nil)
+	require.NoError(t, err)
+	owner := map[string]string{}
+	for n := range self.defs {
+		owner[n] = "self-metrics"
+	}
+	for _, name := range Names() {
+		descs := registry[name].describe()
+		assert.NotEmpty(t, descs, name)
+		for _, d := range descs {
+			assert.NoError(t, d.err, "%s: %s", name, d.name)
+			if prev, dup := owner[d.name]; dup && prev != name {
+				t.Errorf("metric %s declared by %s and %s", d.name, prev, name)
+			}
+			owner[d.name] = name
+			assert.Equal(t, "account", d.labels[0], d.name)
+		}
+	}
 }
 
 // TestEmptyDryRunAnswerIsNoFailure: a dry run accepted with 202 and an

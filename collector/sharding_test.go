@@ -17,7 +17,7 @@ import (
 
 // dataSeries returns the ece_ series (not the exporter's own) of a registry
 // as sorted "name{labels} value" strings.
-func dataSeries(t *testing.T, reg *prometheus.Registry) []string {
+func dataSeries(t *testing.T, reg prometheus.Gatherer) []string {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
@@ -49,14 +49,13 @@ func TestThreeShardsEqualOneExporter(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := essConfig(srv.URL)
 
-	start := func(sh Sharder) (*Manager, *prometheus.Registry) {
+	start := func(sh Sharder) (*Manager, prometheus.Gatherer) {
 		reg := prometheus.NewPedanticRegistry()
 		m, err := NewManager(Options{Registerer: reg, Enabled: DefaultEnabled(), Now: testNow, Sharder: sh})
 		require.NoError(t, err)
-		require.NoError(t, reg.Register(m))
 		require.NoError(t, m.Apply(cfg))
 		waitReady(t, m)
-		return m, reg
+		return m, m.Gatherer(reg)
 	}
 	stop := func(m *Manager) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

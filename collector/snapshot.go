@@ -16,7 +16,6 @@ import (
 // seriesDesc describes one data metric family (every data metric is a
 // gauge whose first label is account).
 type seriesDesc struct {
-	desc   *prometheus.Desc // for the prometheus.Collector path
 	name   string
 	help   string
 	labels []string // declared order
@@ -29,7 +28,6 @@ type seriesDesc struct {
 
 func newSeriesDesc(name, help string, labels []string) *seriesDesc {
 	d := &seriesDesc{
-		desc: prometheus.NewDesc(name, help, labels, nil),
 		name: name, help: help, labels: labels,
 		order: make([]int, len(labels)), sortedNames: make([]string, len(labels)),
 	}
@@ -52,20 +50,23 @@ func newSeriesDesc(name, help string, labels []string) *seriesDesc {
 	return d
 }
 
-// Snapshot is the immutable result of one successful poll: every series is
-// built once, as the protobuf structure the exposition encoders read, and
-// served by every scrape until the next successful poll.
+// Snapshot is the immutable result of one successful poll. A poll records
+// each series compactly (its descriptor, its value and its label values);
+// seal sorts them and builds the protobuf structures the exposition
+// encoders read, once, and every scrape serves those until the next
+// successful poll.
 //
 // Memory matters at 5,000 deployments (a quarter of a million series):
-// label pairs are interned per snapshot (a deployment's id is one pair
-// shared by all its series) and the protobuf structs are carved out of
-// chunks rather than allocated one by one.
+// seal interns label pairs (a deployment's id is one pair shared by all its
+// series), keeps every label value in one string, and allocates the
+// protobuf structs in a few slices laid out in exposition order, so that a
+// scrape walks memory mostly sequentially.
 type Snapshot struct {
 	account string
-	metrics []seriesMetric
-	// families is set by seal: the metrics grouped by name, sorted by name
+	// families is set by seal: the series grouped by name, sorted by name
 	// and by label values, without duplicates.
 	families []*dto.MetricFamily
+	series   int // after seal
 	sealed   bool
 	// Partial holds per-item failures of a poll that succeeded as a whole
 	// (one deployment's remote clusters failed, say).
@@ -74,8 +75,21 @@ type Snapshot struct {
 	// were duplicates.
 	invalid int
 
-	pairs map[labelKey]*dto.LabelPair // build time only
-	arena arena                       // build time only
+	// Build time only: the series recorded, their label pairs (indexes
+	// into pairs) and the interned pairs.
+	records []record
+	labels  []int32
+	pairs   []labelKey
+	names   []*string // of pairs, pointing into the descriptors
+	index   map[labelKey]int32
+}
+
+// record is one series before seal: its label pairs, in sorted label-name
+// order, are labels[off:off+len(d.labels)].
+type record struct {
+	d   *seriesDesc
+	v   float64
+	off int
 }
 
 type labelKey struct{ name, value string }
@@ -84,7 +98,12 @@ type labelKey struct{ name, value string }
 func NewSnapshot(account string) *Snapshot { return &Snapshot{account: account} }
 
 // Len returns the number of series.
-func (s *Snapshot) Len() int { return len(s.metrics) }
+func (s *Snapshot) Len() int {
+	if s.sealed {
+		return s.series
+	}
+	return len(s.records)
+}
 
 // gauge adds one series; the account label value is prepended. Label
 // values that are not valid UTF-8 are repaired rather than dropped.
@@ -96,10 +115,10 @@ func (s *Snapshot) gauge(d *seriesDesc, v float64, labelValues ...string) {
 		s.invalid++
 		return
 	}
-	if s.pairs == nil {
-		s.pairs = map[labelKey]*dto.LabelPair{}
+	if s.index == nil {
+		s.index = map[labelKey]int32{}
 	}
-	lp := s.arena.labels(len(d.labels))
+	off := len(s.labels)
 	for i, idx := range d.order {
 		val := s.account
 		if idx > 0 {
@@ -108,118 +127,132 @@ func (s *Snapshot) gauge(d *seriesDesc, v float64, labelValues ...string) {
 		if !utf8.ValidString(val) {
 			val = strings.ToValidUTF8(val, "\uFFFD")
 		}
-		lp[i] = s.pair(&d.sortedNames[i], val)
+		k := labelKey{d.sortedNames[i], val}
+		p, ok := s.index[k]
+		if !ok {
+			p = int32(len(s.pairs))
+			s.index[k] = p
+			s.pairs = append(s.pairs, k)
+			s.names = append(s.names, &d.sortedNames[i])
+		}
+		s.labels = append(s.labels, p)
 	}
-	g := next(&s.arena.gauges, &s.arena.n)
-	f := next(&s.arena.floats, &s.arena.n)
-	*f = v
-	g.Value = f
-	m := next(&s.arena.metrics, &s.arena.n)
-	m.Label, m.Gauge = lp, g
-	s.metrics = append(s.metrics, seriesMetric{d, m})
+	s.records = append(s.records, record{d: d, v: v, off: off})
 }
 
-// pair returns the interned label pair name=value.
-func (s *Snapshot) pair(name *string, value string) *dto.LabelPair {
-	k := labelKey{*name, value}
-	if p, ok := s.pairs[k]; ok {
-		return p
+// labelsOf returns the label pairs of r, in sorted label-name order.
+func (s *Snapshot) labelsOf(r record) []int32 { return s.labels[r.off : r.off+len(r.d.labels)] }
+
+// compareRecords orders series the way client_golang's registry does: by
+// name, then by label values in label-name order.
+func (s *Snapshot) compareRecords(a, b record) int {
+	if c := cmp.Compare(a.d.name, b.d.name); c != 0 {
+		return c
 	}
-	v := next(&s.arena.strings, &s.arena.n)
-	*v = value
-	p := next(&s.arena.pairs, &s.arena.n)
-	p.Name, p.Value = name, v
-	s.pairs[k] = p
-	return p
+	la, lb := s.labelsOf(a), s.labelsOf(b)
+	for i := 0; i < len(la) && i < len(lb); i++ {
+		if la[i] == lb[i] {
+			continue // the same interned pair
+		}
+		pa, pb := s.pairs[la[i]], s.pairs[lb[i]]
+		if c := cmp.Compare(pa.name, pb.name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(pa.value, pb.value); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(la), len(lb))
 }
 
 // seal sorts the series, drops duplicates (a duplicate would make the
-// whole exposition invalid), groups them into families and freezes the
+// whole exposition invalid), builds the protobuf families and freezes the
 // snapshot. The poller seals every snapshot before publishing it, off the
 // scrape path; sealing twice is a no-op.
 func (s *Snapshot) seal() {
 	if s.sealed {
 		return
 	}
-	s.sealed, s.pairs, s.arena = true, nil, arena{}
+	s.sealed = true
 	// Stable: among duplicates the first added is kept.
-	slices.SortStableFunc(s.metrics, func(a, b seriesMetric) int {
-		if c := cmp.Compare(a.d.name, b.d.name); c != 0 {
-			return c
-		}
-		return compareLabels(a.m, b.m)
-	})
-	kept := s.metrics[:0]
-	for i, sm := range s.metrics {
-		if i > 0 && sm.d.name == s.metrics[i-1].d.name && compareLabels(sm.m, s.metrics[i-1].m) == 0 {
+	slices.SortStableFunc(s.records, s.compareRecords)
+	kept := s.records[:0]
+	nLabels := 0
+	for i, r := range s.records {
+		if i > 0 && s.compareRecords(r, s.records[i-1]) == 0 {
 			s.invalid++
 			continue
 		}
-		kept = append(kept, sm)
+		kept = append(kept, r)
+		nLabels += len(r.d.labels)
 	}
-	clear(s.metrics[len(kept):])
-	s.metrics = slices.Clip(kept)
-	s.relayout()
-	for i := 0; i < len(s.metrics); {
+	s.build(kept, nLabels)
+	s.series = len(kept)
+	s.records, s.labels, s.pairs, s.names, s.index = nil, nil, nil, nil, nil
+}
+
+// build turns the sorted, unique records into families. Each struct kind
+// is one allocation; the label pairs in use are laid out, with their value
+// bytes, in order of first use.
+func (s *Snapshot) build(recs []record, nLabels int) {
+	// Number the pairs in use by first use, and size their values.
+	order := make([]int32, len(s.pairs))
+	for i := range order {
+		order[i] = -1
+	}
+	var used []int32 // build indexes, by first use
+	size := 0
+	for _, r := range recs {
+		for _, p := range s.labelsOf(r) {
+			if order[p] < 0 {
+				order[p] = int32(len(used))
+				used = append(used, p)
+				size += len(s.pairs[p].value)
+			}
+		}
+	}
+	// One string holds every label value; each pair's value is a slice of it.
+	var b strings.Builder
+	b.Grow(size)
+	for _, p := range used {
+		b.WriteString(s.pairs[p].value)
+	}
+	all, off := b.String(), 0
+	vals := make([]string, len(used))
+	pairs := make([]dto.LabelPair, len(used))
+	for i, p := range used {
+		k := &s.pairs[p]
+		vals[i] = all[off : off+len(k.value)]
+		off += len(k.value)
+		pairs[i].Value = &vals[i]
+		pairs[i].Name = s.names[p]
+	}
+
+	metrics := make([]dto.Metric, len(recs))
+	gauges := make([]dto.Gauge, len(recs))
+	floats := make([]float64, len(recs))
+	ptrs := make([]*dto.LabelPair, nLabels)
+	at := 0
+	for i := 0; i < len(recs); {
 		j := i + 1
-		for j < len(s.metrics) && s.metrics[j].d.name == s.metrics[i].d.name {
+		for j < len(recs) && recs[j].d.name == recs[i].d.name {
 			j++
 		}
-		d := s.metrics[i].d
-		mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, 0, j-i)}
-		for _, sm := range s.metrics[i:j] {
-			mf.Metric = append(mf.Metric, sm.m)
+		d := recs[i].d
+		mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, j-i)}
+		for k := i; k < j; k++ {
+			lp := ptrs[at : at+len(recs[k].d.labels) : at+len(recs[k].d.labels)]
+			for n, p := range s.labelsOf(recs[k]) {
+				lp[n] = &pairs[order[p]]
+			}
+			at += len(lp)
+			floats[k] = recs[k].v
+			gauges[k].Value = &floats[k]
+			metrics[k].Label, metrics[k].Gauge = lp, &gauges[k]
+			mf.Metric[k-i] = &metrics[k]
 		}
 		s.families = append(s.families, mf)
 		i = j
-	}
-}
-
-// relayout copies the sorted series into fresh chunks in exposition
-// order, with the label pairs and their value bytes laid out in order of
-// first use: a scrape then walks memory mostly sequentially instead of
-// chasing pointers into chunks filled in API order (at a quarter of a
-// million series the cache misses were a good part of the encoding time).
-func (s *Snapshot) relayout() {
-	var a arena
-	pairs := make(map[*dto.LabelPair]*dto.LabelPair, len(s.metrics)/8)
-	var order []*dto.LabelPair // new pairs, in order of first use
-	var size int
-	for i, sm := range s.metrics {
-		lp := a.labels(len(sm.m.Label))
-		for j, old := range sm.m.Label {
-			p, ok := pairs[old]
-			if !ok {
-				p = next(&a.pairs, &a.n)
-				p.Name, p.Value = old.Name, old.Value
-				pairs[old] = p
-				order = append(order, p)
-				size += len(old.GetValue())
-			}
-			lp[j] = p
-		}
-		f := next(&a.floats, &a.n)
-		*f = sm.m.GetGauge().GetValue()
-		g := next(&a.gauges, &a.n)
-		g.Value = f
-		m := next(&a.metrics, &a.n)
-		m.Label, m.Gauge = lp, g
-		s.metrics[i].m = m
-	}
-	// One string holds every label value; each pair's value is a slice
-	// of it.
-	var b strings.Builder
-	b.Grow(size)
-	for _, p := range order {
-		b.WriteString(p.GetValue())
-	}
-	all, off := b.String(), 0
-	for _, p := range order {
-		n := len(p.GetValue())
-		v := next(&a.strings, &a.n)
-		*v = all[off : off+n]
-		p.Value = v
-		off += n
 	}
 }
 
@@ -235,61 +268,6 @@ func compareLabels(a, b *dto.Metric) int {
 		}
 	}
 	return cmp.Compare(len(a.Label), len(b.Label))
-}
-
-// seriesMetric is one series of a snapshot; it is also a prometheus.Metric
-// so that a snapshot can be served by a plain registry (Manager.Collect).
-type seriesMetric struct {
-	d *seriesDesc
-	m *dto.Metric
-}
-
-// Desc implements prometheus.Metric.
-func (s seriesMetric) Desc() *prometheus.Desc { return s.d.desc }
-
-// Write implements prometheus.Metric; the label pairs and the gauge are
-// shared, as a const metric shares its label pairs.
-func (s seriesMetric) Write(out *dto.Metric) error {
-	out.Label, out.Gauge = s.m.Label, s.m.Gauge
-	return nil
-}
-
-// arena hands out the protobuf structs of one snapshot from chunks that
-// grow with the snapshot (16 elements first, then doubling up to 1,024),
-// so a small snapshot stays small and a large one costs a few hundred
-// allocations instead of several per series.
-type arena struct {
-	metrics []dto.Metric
-	gauges  []dto.Gauge
-	floats  []float64
-	pairs   []dto.LabelPair
-	strings []string
-	ptrs    []*dto.LabelPair
-	n       int // series so far, sizes the next chunk
-}
-
-func chunkSize(n int) int { return min(max(16, n), 1024) }
-
-// next returns a pointer to a fresh zero element of *chunk, starting a new
-// chunk when the current one is full (the old one stays alive through the
-// pointers into it).
-func next[T any](chunk *[]T, n *int) *T {
-	if len(*chunk) == cap(*chunk) {
-		*chunk = make([]T, 0, chunkSize(*n))
-	}
-	*chunk = (*chunk)[:len(*chunk)+1]
-	*n++
-	return &(*chunk)[len(*chunk)-1]
-}
-
-// labels returns a slice of n label pointers with no spare capacity.
-func (a *arena) labels(n int) []*dto.LabelPair {
-	if cap(a.ptrs)-len(a.ptrs) < n {
-		a.ptrs = make([]*dto.LabelPair, 0, max(n, 8*chunkSize(a.n)))
-	}
-	l := len(a.ptrs)
-	a.ptrs = a.ptrs[:l+n]
-	return a.ptrs[l : l+n : l+n]
 }
 
 // mergeFamilies merges name-sorted family lists into one name-sorted list.

@@ -37,10 +37,13 @@ func TestSoak(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	cfg := config.DefaultConfig
-	cfg.Collectors = config.DefaultCollectors
-	for _, iv := range []*time.Duration{&cfg.Collectors.Deployments.Interval, &cfg.Collectors.Billing.Interval, &cfg.Collectors.BillingCharts.Interval,
-		&cfg.Collectors.RemoteClusters.Interval, &cfg.Collectors.APIKeys.Interval} {
-		*iv = time.Second // below the configurable minimums on purpose
+	second := config.NewDuration(time.Second) // below the configurable minimums on purpose
+	cfg.Collectors = config.Collectors{
+		deploymentsName:    IntervalOptions{Interval: second},
+		billingName:        withOptions(billingName, func(o *BillingOptions) { o.Interval = second }),
+		billingChartsName:  withOptions(billingChartsName, func(o *BillingChartsOptions) { o.Interval = second }),
+		remoteClustersName: withOptions(remoteClustersName, func(o *RemoteClustersOptions) { o.Interval = second }),
+		apiKeysName:        withOptions(apiKeysName, func(o *APIKeysOptions) { o.Interval = second }),
 	}
 	cfg.HTTP.Timeout = 2 * time.Second
 	cfg.Accounts = []config.Account{{Name: "soak", Platform: config.PlatformESS, URL: srv.URL, Credentials: config.Credentials{APIKey: "sim-api-key"}}}
@@ -48,7 +51,6 @@ func TestSoak(t *testing.T) {
 	m, err := NewManager(Options{Registerer: reg, Enabled: DefaultEnabled(), Now: testNow,
 		ClientOptions: []eceapi.Option{eceapi.WithBackoff(10*time.Millisecond, 50*time.Millisecond, time.Second), eceapi.WithMaxRetries(1)}})
 	require.NoError(t, err)
-	require.NoError(t, reg.Register(m))
 	require.NoError(t, m.Apply(&cfg))
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()

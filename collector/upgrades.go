@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ece-exporter/ece_exporter/config"
@@ -16,35 +15,49 @@ import (
 
 const upgradesName = "upgrades"
 
+// UpgradesOptions are the options of the upgrades collector
+// (collectors.upgrades).
+type UpgradesOptions struct {
+	Interval config.Duration `yaml:"interval"`
+	// Concurrency bounds the per-deployment requests in flight.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// PollInterval implements config.CollectorOptions.
+func (o UpgradesOptions) PollInterval() config.Duration { return o.Interval }
+
+// Validate implements config.CollectorOptions.
+func (o UpgradesOptions) Validate() error { return config.CheckConcurrency(o.Concurrency) }
+
 func init() {
 	registerCollector(Registration{
 		Name:           upgradesName,
 		DefaultEnabled: false,
 		NeedsDiscovery: true,
-		Interval:       func(c config.Collectors) time.Duration { return c.Upgrades.Interval },
-		Settings:       func(c config.Collectors) any { return c.Upgrades },
-		New:            newUpgradesCollector,
+		MinInterval:    time.Hour,
+		Defaults:       UpgradesOptions{Interval: config.NewDuration(24 * time.Hour), Concurrency: 2},
+		New:            newUpgradesSource,
 	})
 }
 
-type upgradesCollector struct {
+type upgradesSource struct {
 	env         Env
 	concurrency int
 	target      *seriesDesc
 }
 
-func newUpgradesCollector(env Env) (Source, error) {
-	f := descFactory{collector: upgradesName, interval: env.Settings.Upgrades.Interval}
-	return &upgradesCollector{
+func newUpgradesSource(env Env) (Source, error) {
+	f := env.descSet(upgradesName)
+	return &upgradesSource{
 		env:         env,
-		concurrency: max(1, env.Settings.Upgrades.Concurrency),
+		concurrency: max(1, optionsOf[UpgradesOptions](env, upgradesName).Concurrency),
 		target:      f.desc("upgrade_target_info", "Stack version an upgrade of the stateless resource would move it to (upgrade dry run, validate_only=true), value 1; stack_version is empty when the dry run reported none.", "deployment_id", "kind", "ref_id", "stack_version"),
 	}, nil
 }
 
 type upgradeTarget struct{ deploymentID, kind, refID string }
 
-func (c *upgradesCollector) Poll(ctx context.Context) (*Snapshot, error) {
+func (c *upgradesSource) Poll(ctx context.Context) (*Snapshot, error) {
 	deps, err := c.env.Discovery.Wait(ctx)
 	if err != nil {
 		return nil, err
@@ -57,29 +70,19 @@ func (c *upgradesCollector) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	}
-	results := make([]*eceapi.DeploymentResourceUpgradeResponse, len(targets))
-	errs := make([]error, len(targets))
-	forEach(ctx, len(targets), c.concurrency, func(i int) {
-		t := targets[i]
-		results[i], _, errs[i] = c.env.Client.Deployments.UpgradeDryRun(ctx, t.deploymentID, t.kind, t.refID)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("upgrade dry runs: %w", err)
-	}
 	s := NewSnapshot(c.env.Account.Name)
-	for i, t := range targets {
-		if errs[i] != nil {
-			if !isNotFound(errs[i]) {
-				s.Partial = append(s.Partial, errs[i])
-			}
-			continue
-		}
+	err = fanOut(ctx, s, targets, c.concurrency, "upgrade dry runs", "resources",
+		func(ctx context.Context, t upgradeTarget) (*eceapi.DeploymentResourceUpgradeResponse, error) {
+			res, _, err := c.env.Client.Deployments.UpgradeDryRun(ctx, t.deploymentID, t.kind, t.refID)
+			return res, err
+		},
 		// A dry run that succeeded without naming a version (202 with an
 		// empty body or {}) is shown as such: stack_version="".
-		s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, results[i].StackVersion)
-	}
-	if len(targets) > 0 && len(s.Partial) == len(targets) {
-		return nil, fmt.Errorf("upgrade dry runs of all %d resources failed, first error: %w", len(targets), s.Partial[0])
+		func(t upgradeTarget, res *eceapi.DeploymentResourceUpgradeResponse) {
+			s.gauge(c.target, 1, t.deploymentID, t.kind, t.refID, res.StackVersion)
+		})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -20,7 +20,7 @@ func TestRateLimitStormBacksOff(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t, ecesim.Options{Seed: 71, APIKeys: 2})
 	sim.SetFault("get-api-keys", ecesim.Fault{Status: 429, Headers: map[string]string{"Retry-After": "0"}})
-	src, _ := newAPIKeysCollector(env)
+	src, _ := newAPIKeysSource(env)
 	p := newPoller("test", apiKeysName, src, 20*time.Millisecond, env.Logger, func(string) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	p.start(ctx, 0)

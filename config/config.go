@@ -17,17 +17,22 @@
 // the reload metrics beside it.
 //
 // Every file is read with internal/safefile (regular files only, bounded in
-// size and time). Of this module the package imports only that one; of
+// size and time). Of this module the package imports that one,
+// internal/secret (Secret) and eceapi (the client defaults it shares); of
 // Prometheus only client_golang, for SafeConfig's gauges.
 package config
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/ece-exporter/ece_exporter/eceapi"
 )
 
 // Platforms an account can be on.
@@ -38,16 +43,9 @@ const (
 	PlatformECE = "ece"
 )
 
-// DefaultESSURL is the API endpoint of ESS accounts that set no url.
-const DefaultESSURL = "https://api.elastic-cloud.com"
-
-// Values of the enumerated collector options.
-const (
-	BucketingDaily   = "daily"
-	BucketingMonthly = "monthly"
-	ScopeOwn         = "own"
-	ScopeAll         = "all"
-)
+// DefaultESSURL is the API endpoint of ESS accounts that set no url: the
+// client's default.
+const DefaultESSURL = eceapi.DefaultESSURL
 
 // Config is the whole configuration.
 type Config struct {
@@ -93,6 +91,31 @@ type Account struct {
 	// notices a rotated certificate. A pointer, so fmt prints an address
 	// rather than the digest of a private key.
 	tlsDigest *[sha256.Size]byte
+	// tlsConfig is the client TLS configuration built from TLS and the
+	// files' contents at load time (nil without TLS settings). A pointer:
+	// fmt prints an address, not the private key it holds.
+	tlsConfig *tls.Config
+}
+
+// errTLSNotLoaded: an account built by hand names TLS files, which only
+// Parse reads.
+var errTLSNotLoaded = errors.New("tls: the TLS files were not read (the account did not come from Parse or Load)")
+
+// TLSConfig returns the client TLS configuration of the account, built
+// once at load from its tls settings and the contents of its TLS files;
+// nil when the account has no tls settings. An account built by hand
+// without TLS files gets one built from server_name and
+// insecure_skip_verify; one naming TLS files must come from Parse.
+func (a Account) TLSConfig() (*tls.Config, error) {
+	switch {
+	case a.tlsConfig != nil:
+		return a.tlsConfig, nil
+	case a.TLS == (TLS{}):
+		return nil, nil
+	case a.TLS.CAFile != "" || a.TLS.CertFile != "" || a.TLS.KeyFile != "":
+		return nil, errTLSNotLoaded
+	}
+	return eceapi.NewTLSConfig(eceapi.TLSSettings{ServerName: a.TLS.ServerName, InsecureSkipVerify: a.TLS.InsecureSkipVerify})
 }
 
 // Billing APIs an account's billing collector can read.
@@ -252,77 +275,6 @@ func (f DeploymentFilter) Match(id, name string) bool {
 	return !hit(f.exclude)
 }
 
-// Collectors holds the per-collector settings. They apply to every account
-// and may change on reload.
-type Collectors struct {
-	Deployments    DeploymentsCollector    `yaml:"deployments"`
-	Billing        BillingCollector        `yaml:"billing"`
-	BillingCharts  BillingChartsCollector  `yaml:"billing_charts"`
-	RemoteClusters RemoteClustersCollector `yaml:"remote_clusters"`
-	APIKeys        APIKeysCollector        `yaml:"api_keys"`
-	Upgrades       UpgradesCollector       `yaml:"upgrades"`
-	// The ECE platform collectors (ECE accounts only).
-	PlatformAllocators   PlatformCollector `yaml:"platform_allocators"`
-	PlatformProxies      PlatformCollector `yaml:"platform_proxies"`
-	PlatformRunners      PlatformCollector `yaml:"platform_runners"`
-	PlatformLicense      PlatformCollector `yaml:"platform_license"`
-	PlatformCertificates PlatformCollector `yaml:"platform_certificates"`
-}
-
-// DeploymentsCollector configures deployment discovery.
-type DeploymentsCollector struct {
-	Interval time.Duration `yaml:"interval"`
-}
-
-// BillingCollector configures the billing collector (ESS).
-type BillingCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Items also polls the itemized costs of each deployment.
-	Items bool `yaml:"items"`
-	// Concurrency bounds the per-deployment requests in flight.
-	Concurrency int `yaml:"concurrency"`
-}
-
-// BillingChartsCollector configures the billing_charts collector (ESS).
-type BillingChartsCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Bucketing is BucketingDaily or BucketingMonthly.
-	Bucketing string `yaml:"bucketing"`
-	// PerDeployment also polls one chart per deployment.
-	PerDeployment bool `yaml:"per_deployment"`
-	Concurrency   int  `yaml:"concurrency"`
-}
-
-// RemoteClustersCollector configures the remote_clusters collector.
-type RemoteClustersCollector struct {
-	Interval    time.Duration `yaml:"interval"`
-	Concurrency int           `yaml:"concurrency"`
-}
-
-// APIKeysCollector configures the api_keys collector.
-type APIKeysCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// Scope is ScopeOwn (the keys of the authenticated user) or ScopeAll
-	// (every user's keys). ScopeAll only has an effect on ECE accounts; ESS
-	// accounts always list their own keys.
-	Scope string `yaml:"scope"`
-}
-
-// UpgradesCollector configures the opt-in upgrades collector.
-type UpgradesCollector struct {
-	Interval    time.Duration `yaml:"interval"`
-	Concurrency int           `yaml:"concurrency"`
-}
-
-// PlatformCollector configures one of the ECE platform collectors, which
-// have nothing to set but their interval.
-type PlatformCollector struct {
-	Interval time.Duration `yaml:"interval"`
-	// key is the collector's key under collectors (set in
-	// DefaultCollectors), for its default and the paths in errors.
-	key string
-}
-
 // HTTP configures the API client of every account.
 type HTTP struct {
 	// Timeout bounds one request attempt.
@@ -340,44 +292,13 @@ type HTTP struct {
 // Defaults. Parse starts from copies of these, so changing them changes the
 // defaults of every later Parse.
 var (
-	// DefaultCollectors are the collector settings used for every key the
-	// configuration leaves out.
-	DefaultCollectors = Collectors{
-		Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-		Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-		BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: BucketingDaily, Concurrency: 4},
-		RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-		APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: ScopeOwn},
-		Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
-
-		PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
-		PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
-		PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
-		PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
-		PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
-	}
 	// DefaultHTTP are the HTTP client settings used for every key the
 	// configuration leaves out.
-	DefaultHTTP = HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 64 << 20}
+	DefaultHTTP = HTTP{Timeout: eceapi.DefaultTimeout, MaxInFlight: eceapi.DefaultMaxInFlight, MaxRetries: eceapi.DefaultMaxRetries, MaxBodyBytes: eceapi.DefaultMaxBodyBytes}
 	// DefaultConfig is the configuration with every default and no
 	// accounts; a valid configuration has at least one.
-	DefaultConfig = Config{Collectors: DefaultCollectors, HTTP: DefaultHTTP}
-	// MinIntervals are the shortest poll intervals accepted, by collector
-	// key. They keep a configuration from exhausting the API rate limit.
-	MinIntervals = map[string]time.Duration{
-		"deployments":     30 * time.Second,
-		"billing":         5 * time.Minute,
-		"billing_charts":  15 * time.Minute,
-		"remote_clusters": 15 * time.Second,
-		"api_keys":        time.Minute,
-		"upgrades":        time.Hour,
-
-		"platform_allocators":   15 * time.Second,
-		"platform_proxies":      15 * time.Second,
-		"platform_runners":      time.Minute,
-		"platform_license":      5 * time.Minute,
-		"platform_certificates": 5 * time.Minute,
-	}
+	// Its Collectors is nil: every collector has its defaults.
+	DefaultConfig = Config{HTTP: DefaultHTTP}
 )
 
 // Limits of the numeric settings.

@@ -87,10 +87,14 @@ var invalidCases = map[string]string{
 	"flow-look-alike.yml":           "http.max_retries: must be an integer, not a string (line 2)",
 	"alias-wrong-type.yml":          "yaml: line 2: cannot unmarshal !!str into int",
 	"secret-wrong-tag.yml":          "yaml: cannot decode !!str as a !!int",
-	"same-key-twice-on-a-line.yml":  "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type config.BillingCollector\nyaml: line 4: field itmes not found in type config.BillingChartsCollector",
+	"same-key-twice-on-a-line.yml":  "accounts[0].colour: unknown field (line 2)\nyaml: line 4: field itmes not found in type collector.BillingOptions\nyaml: line 4: field itmes not found in type collector.BillingChartsOptions",
 	"root-is-a-list.yml":            "yaml: the configuration must be a mapping, not a list (line 1)",
 	"bad-bucketing.yml":             `collectors.billing_charts.bucketing: "hourly": must be daily or monthly`,
 	"bad-scope.yml":                 `collectors.api_keys.scope: "mine": must be own or all`,
+	"health-interval-too-short.yml": `collectors.deployment_health.interval: "10s": must be at least 30s`,
+	"health-tag-empty.yml":          `collectors.deployment_health.tags[1]: must not be empty`,
+	"health-tag-twice.yml":          `collectors.deployment_health.tags[2]: "team": listed twice`,
+	"stack-versions-too-short.yml":  `collectors.stack_versions.interval: "1m": must be at least 15m0s`,
 	"bad-concurrency.yml":           `collectors.remote_clusters.concurrency: 100: must be between 1 and 64`,
 	"max-in-flight.yml":             `http.max_in_flight: 0: must be between 1 and 256`,
 	"http-timeout-too-long.yml":     `http.timeout: "11m": must be at most 10m0s`,
@@ -199,24 +203,12 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 			Billing:     Billing{API: BillingAPIV1},
 			Credentials: Credentials{APIKey: sentinel},
 		}},
-		Collectors: Collectors{
-			Deployments:    DeploymentsCollector{Interval: 5 * time.Minute},
-			Billing:        BillingCollector{Interval: time.Hour, Items: true, Concurrency: 4},
-			BillingCharts:  BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "daily", PerDeployment: false, Concurrency: 4},
-			RemoteClusters: RemoteClustersCollector{Interval: time.Minute, Concurrency: 8},
-			APIKeys:        APIKeysCollector{Interval: 15 * time.Minute, Scope: "own"},
-			Upgrades:       UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2},
-
-			PlatformAllocators:   PlatformCollector{key: "platform_allocators", Interval: time.Minute},
-			PlatformProxies:      PlatformCollector{key: "platform_proxies", Interval: time.Minute},
-			PlatformRunners:      PlatformCollector{key: "platform_runners", Interval: 5 * time.Minute},
-			PlatformLicense:      PlatformCollector{key: "platform_license", Interval: time.Hour},
-			PlatformCertificates: PlatformCollector{key: "platform_certificates", Interval: time.Hour},
-		},
-		HTTP: HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
+		// The collectors' own values are checked in TestCollectorDefaults.
+		Collectors: DefaultCollectors(),
+		HTTP:       HTTP{Timeout: 30 * time.Second, MaxInFlight: 8, MaxRetries: 3, MaxBodyBytes: 67108864},
 	}
 	assert.Equal(t, want, cfg)
-	assert.Equal(t, DefaultCollectors, cfg.Collectors)
+	assert.Equal(t, DefaultCollectors(), cfg.Collectors)
 	assert.Equal(t, DefaultHTTP, cfg.HTTP)
 	assert.Equal(t, sentinel, cfg.Accounts[0].Credentials.APIKey.Reveal(), "trailing newline trimmed")
 	assert.True(t, cfg.Accounts[0].Deployments.Match("anything", "any"))
@@ -243,8 +235,8 @@ collectors:
 	assert.Equal(t, filepath.Join("testdata", "key.txt"), a.PasswordFile, "resolved against the base directory")
 	assert.Equal(t, Credentials{Username: "readonly", Password: sentinel}, a.Credentials)
 	assert.Equal(t, TLS{InsecureSkipVerify: true, ServerName: "ece.example.internal"}, a.TLS)
-	assert.Equal(t, APIKeysCollector{Interval: 30 * time.Minute, Scope: "all"}, cfg.Collectors.APIKeys)
-	assert.Equal(t, DefaultCollectors.Billing, cfg.Collectors.Billing)
+	// The collector options of this document: TestCollectorOptionsDecode.
+	assert.Equal(t, DefaultCollectors()["billing"], cfg.Collectors["billing"])
 
 	_, ok = cfg.Account("missing")
 	assert.False(t, ok)
@@ -269,12 +261,8 @@ http:
   max_requests_per_hour: 1000
 `))
 	require.NoError(t, err)
-	c := cfg.Collectors
-	assert.Equal(t, DefaultCollectors.Deployments, c.Deployments)
-	assert.Equal(t, BillingCollector{Interval: 2 * time.Hour, Items: true, Concurrency: 4}, c.Billing)
-	assert.Equal(t, BillingChartsCollector{Interval: 6 * time.Hour, Bucketing: "monthly", PerDeployment: true, Concurrency: 4}, c.BillingCharts)
-	assert.Equal(t, RemoteClustersCollector{Interval: time.Minute, Concurrency: 64}, c.RemoteClusters)
-	assert.Equal(t, UpgradesCollector{Interval: 24 * time.Hour, Concurrency: 2}, c.Upgrades)
+	// The collector options of this document: TestCollectorOptionsDecode.
+	assert.Equal(t, DefaultCollectors()["deployments"], cfg.Collectors["deployments"], "an empty value keeps the defaults")
 	assert.Equal(t, HTTP{Timeout: 90 * time.Second, MaxInFlight: 8, MaxRetries: 0, MaxBodyBytes: 64 << 20, MaxRequestsPerHour: 1000}, cfg.HTTP)
 	assert.Equal(t, []string{"123", "456"}, cfg.Accounts[0].OrganizationIDs)
 	assert.Equal(t, Secret("inline"), cfg.Accounts[0].Credentials.APIKey)
@@ -433,6 +421,45 @@ func TestTLSFiles(t *testing.T) {
 	assert.NotContains(t, err.Error(), sentinel)
 }
 
+// TestTLSConfigBuiltOnce: the client TLS configuration is built at load
+// from the files read then, each read once; removing the files afterwards
+// changes nothing, since the API client reads none (issue 15 §6).
+func TestTLSConfigBuiltOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeCert(t, dir, "ca.pem", "ca.key")
+	writeCert(t, dir, "client.pem", "client.key")
+	doc := "accounts:\n  - {name: p, platform: ece, url: 'https://ece:12443', api_key: k, tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client.key, server_name: ece.internal}}\n"
+	reads := map[string]int{}
+	cfg, err := Parse([]byte(doc), WithBaseDir(dir), WithReadFile(func(p string) ([]byte, error) {
+		reads[filepath.Base(p)]++
+		return os.ReadFile(p)
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"ca.pem": 1, "client.pem": 1, "client.key": 1}, reads)
+	for _, f := range []string{"ca.pem", "client.pem", "client.key"} {
+		require.NoError(t, os.Remove(filepath.Join(dir, f)))
+	}
+	tc, err := cfg.Accounts[0].TLSConfig()
+	require.NoError(t, err)
+	require.NotNil(t, tc)
+	assert.NotNil(t, tc.RootCAs, "ca_file")
+	assert.Len(t, tc.Certificates, 1, "cert_file and key_file")
+	assert.Equal(t, "ece.internal", tc.ServerName)
+	assert.False(t, tc.InsecureSkipVerify)
+
+	// No tls settings: no TLS configuration (Go's defaults).
+	tc, err = Account{Name: "p"}.TLSConfig()
+	require.NoError(t, err)
+	assert.Nil(t, tc)
+	// Built by hand: settings without files work, files need Parse.
+	tc, err = Account{TLS: TLS{InsecureSkipVerify: true}}.TLSConfig()
+	require.NoError(t, err)
+	assert.True(t, tc.InsecureSkipVerify)
+	_, err = Account{TLS: TLS{CAFile: "/ca.pem"}}.TLSConfig()
+	assert.ErrorIs(t, err, errTLSNotLoaded)
+}
+
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -555,10 +582,11 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, cfg.Accounts)
 	assert.Equal(t, []string{"/run/secrets/ec_api_key"}, read)
-	assert.Equal(t, DefaultCollectors, cfg.Collectors, "the example shows the defaults")
+	assert.Equal(t, DefaultCollectors(), cfg.Collectors, "the example shows the defaults")
 	assert.Equal(t, DefaultHTTP, cfg.HTTP, "the example shows the defaults")
 
-	// Every key the configuration knows is documented in the example.
+	// Every key the configuration knows is documented in the example (the
+	// collectors' keys: TestExampleConfigCollectors).
 	for _, key := range yamlKeys(reflect.TypeOf(Config{})) {
 		assert.Contains(t, string(data), key+":", "config.example.yml does not mention %q", key)
 	}
@@ -611,10 +639,11 @@ func TestDefaultsAreValid(t *testing.T) {
 	require.NoError(t, err)
 	back, err := Parse(out)
 	require.NoError(t, err)
-	assert.Equal(t, DefaultCollectors, back.Collectors)
+	assert.Equal(t, DefaultCollectors(), back.Collectors)
 	assert.Equal(t, DefaultHTTP, back.HTTP)
-	for name, min := range MinIntervals {
-		assert.Positive(t, min, name)
+	require.NotEmpty(t, CollectorNames())
+	for _, name := range CollectorNames() {
+		assert.Positive(t, MinInterval(name), name)
 	}
 }
 
@@ -676,25 +705,6 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestPlatformCollectors: the five platform collectors share one settings
-// type; each keeps its own default and is named in its own errors.
-func TestPlatformCollectors(t *testing.T) {
-	t.Parallel()
-	cfg, err := Parse([]byte("accounts: [{name: a, platform: ece, url: 'https://ece:12443', api_key: k}]\n" +
-		"collectors:\n  platform_runners: {interval: 10m}\n  platform_license: {}\n"))
-	require.NoError(t, err)
-	c := cfg.Collectors
-	assert.Equal(t, 10*time.Minute, c.PlatformRunners.Interval)
-	assert.Equal(t, time.Hour, c.PlatformLicense.Interval, "an empty mapping keeps the default")
-	assert.Equal(t, time.Minute, c.PlatformAllocators.Interval)
-	assert.Equal(t, DefaultCollectors.PlatformCertificates, c.PlatformCertificates)
-
-	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_allocators: {interval: 5s}}\n"))
-	assert.EqualError(t, err, `collectors.platform_allocators.interval: "5s": must be at least 15s`)
-	_, err = Parse([]byte("accounts: [{name: a, api_key: k}]\ncollectors: {platform_runners: {interval: 30s}}\n"))
-	assert.EqualError(t, err, `collectors.platform_runners.interval: "30s": must be at least 1m0s`)
 }
 
 // TestBillingAndBudgets: the billing source defaults to v1, v2 gets the

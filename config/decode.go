@@ -15,10 +15,11 @@ import (
 )
 
 // This file holds the UnmarshalYAML methods: defaults, then decoding, then
-// the checks that need nothing but the document. The collector and HTTP
-// types decode through a shadow struct whose durations keep the text as
-// written, so that errors quote the user's "1m" rather than "1m0s", and
-// which accepts Prometheus-style units (d, w, y) besides Go's.
+// the checks that need nothing but the document. The HTTP settings decode
+// through a shadow struct whose durations keep the text as written, so
+// that errors quote the user's "1m" rather than "1m0s", and which accepts
+// Prometheus-style units (d, w, y) besides Go's. Collector options are
+// decoded by Collectors (collectors.go).
 
 // plainConfig has Config's fields but not its methods, so decoding into it
 // does not recurse.
@@ -34,7 +35,7 @@ type plainConfig Config
 // unknown key), the accounts are not checked: their fields may be missing
 // only because of that error.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = Config{Collectors: DefaultCollectors, HTTP: DefaultHTTP}
+	*c = Config{Collectors: DefaultCollectors(), HTTP: DefaultHTTP}
 	err := unmarshal((*plainConfig)(c))
 	var te *yaml.TypeError
 	if err != nil && !errors.As(err, &te) {
@@ -339,17 +340,32 @@ func (a *Account) checkCredentialSource(at string) error {
 	return nil
 }
 
-// duration is a duration as written in the document.
-type duration struct {
+// Duration is a duration in a configuration: Prometheus units ("90s",
+// "5m", "1d", "2w") or Go's ("1.5h"). It keeps the text as written, so
+// that errors quote the user's "1m" rather than "1m0s"; a value that does
+// not parse is reported with its field path by the decoder of the struct
+// holding it (Collectors checks every Duration field of collector options).
+type Duration struct {
 	d    time.Duration
 	text string
 	err  error // a parse error, reported with the field path by the caller
 }
 
-func durationOf(d time.Duration) duration { return duration{d: d, text: formatDuration(d)} }
+type duration = Duration
+
+// NewDuration returns d as a configuration Duration.
+func NewDuration(d time.Duration) Duration { return Duration{d: d, text: formatDuration(d)} }
+
+func durationOf(d time.Duration) duration { return NewDuration(d) }
+
+// Duration returns the value.
+func (v Duration) Duration() time.Duration { return v.d }
+
+// String prints the value the Prometheus way ("5m", "1h30m").
+func (v Duration) String() string { return formatDuration(v.d) }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
-func (v *duration) UnmarshalYAML(n *yaml.Node) error {
+func (v *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into a duration", n.Line, n.ShortTag())}}
 	}
@@ -359,7 +375,7 @@ func (v *duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // MarshalYAML implements yaml.Marshaler.
-func (v duration) MarshalYAML() (any, error) { return formatDuration(v.d), nil }
+func (v Duration) MarshalYAML() (any, error) { return formatDuration(v.d), nil }
 
 // check returns the duration if it parsed and lies in [lo, hi]; hi 0 means
 // no upper bound.
@@ -426,213 +442,6 @@ func checkRange(path string, v, lo, hi int) error {
 	return nil
 }
 
-func checkInterval(name string, v duration) (time.Duration, error) {
-	return v.check("collectors."+name+".interval", MinIntervals[name], 0)
-}
-
-func checkConcurrency(name string, n int) error {
-	return checkRange("collectors."+name+".concurrency", n, MinConcurrency, MaxConcurrency)
-}
-
-// plainCollectors has Collectors' fields but not its methods.
-type plainCollectors Collectors
-
-// UnmarshalYAML fills the defaults and decodes; each collector checks its
-// own settings.
-func (c *Collectors) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = DefaultCollectors
-	return unmarshal((*plainCollectors)(c))
-}
-
-// The shadow structs below are what the collector and HTTP settings look
-// like in YAML: the same keys, with durations as text.
-
-type deploymentsYAML struct {
-	Interval duration `yaml:"interval"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *DeploymentsCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.Deployments
-	raw := deploymentsYAML{Interval: durationOf(def.Interval)}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("deployments", raw.Interval)
-	if err != nil {
-		return semanticErrors([]error{err})
-	}
-	*c = DeploymentsCollector{Interval: iv}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c DeploymentsCollector) MarshalYAML() (any, error) {
-	return deploymentsYAML{Interval: durationOf(c.Interval)}, nil
-}
-
-type billingYAML struct {
-	Interval    duration `yaml:"interval"`
-	Items       bool     `yaml:"items"`
-	Concurrency int      `yaml:"concurrency"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *BillingCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.Billing
-	raw := billingYAML{Interval: durationOf(def.Interval), Items: def.Items, Concurrency: def.Concurrency}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("billing", raw.Interval)
-	if err := semanticErrors(collect(err, checkConcurrency("billing", raw.Concurrency))); err != nil {
-		return err
-	}
-	*c = BillingCollector{Interval: iv, Items: raw.Items, Concurrency: raw.Concurrency}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c BillingCollector) MarshalYAML() (any, error) {
-	return billingYAML{Interval: durationOf(c.Interval), Items: c.Items, Concurrency: c.Concurrency}, nil
-}
-
-type billingChartsYAML struct {
-	Interval      duration `yaml:"interval"`
-	Bucketing     string   `yaml:"bucketing"`
-	PerDeployment bool     `yaml:"per_deployment"`
-	Concurrency   int      `yaml:"concurrency"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *BillingChartsCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.BillingCharts
-	raw := billingChartsYAML{Interval: durationOf(def.Interval), Bucketing: def.Bucketing, PerDeployment: def.PerDeployment, Concurrency: def.Concurrency}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("billing_charts", raw.Interval)
-	var bucketing error
-	if raw.Bucketing != BucketingDaily && raw.Bucketing != BucketingMonthly {
-		bucketing = fmt.Errorf("collectors.billing_charts.bucketing: %q: must be daily or monthly", raw.Bucketing)
-	}
-	if err := semanticErrors(collect(err, bucketing, checkConcurrency("billing_charts", raw.Concurrency))); err != nil {
-		return err
-	}
-	*c = BillingChartsCollector{Interval: iv, Bucketing: raw.Bucketing, PerDeployment: raw.PerDeployment, Concurrency: raw.Concurrency}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c BillingChartsCollector) MarshalYAML() (any, error) {
-	return billingChartsYAML{Interval: durationOf(c.Interval), Bucketing: c.Bucketing, PerDeployment: c.PerDeployment, Concurrency: c.Concurrency}, nil
-}
-
-type remoteClustersYAML struct {
-	Interval    duration `yaml:"interval"`
-	Concurrency int      `yaml:"concurrency"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *RemoteClustersCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.RemoteClusters
-	raw := remoteClustersYAML{Interval: durationOf(def.Interval), Concurrency: def.Concurrency}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("remote_clusters", raw.Interval)
-	if err := semanticErrors(collect(err, checkConcurrency("remote_clusters", raw.Concurrency))); err != nil {
-		return err
-	}
-	*c = RemoteClustersCollector{Interval: iv, Concurrency: raw.Concurrency}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c RemoteClustersCollector) MarshalYAML() (any, error) {
-	return remoteClustersYAML{Interval: durationOf(c.Interval), Concurrency: c.Concurrency}, nil
-}
-
-type apiKeysYAML struct {
-	Interval duration `yaml:"interval"`
-	Scope    string   `yaml:"scope"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *APIKeysCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.APIKeys
-	raw := apiKeysYAML{Interval: durationOf(def.Interval), Scope: def.Scope}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("api_keys", raw.Interval)
-	var scope error
-	if raw.Scope != ScopeOwn && raw.Scope != ScopeAll {
-		scope = fmt.Errorf("collectors.api_keys.scope: %q: must be own or all", raw.Scope)
-	}
-	if err := semanticErrors(collect(err, scope)); err != nil {
-		return err
-	}
-	*c = APIKeysCollector{Interval: iv, Scope: raw.Scope}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c APIKeysCollector) MarshalYAML() (any, error) {
-	return apiKeysYAML{Interval: durationOf(c.Interval), Scope: c.Scope}, nil
-}
-
-type upgradesYAML struct {
-	Interval    duration `yaml:"interval"`
-	Concurrency int      `yaml:"concurrency"`
-}
-
-// UnmarshalYAML fills the defaults, decodes and validates.
-func (c *UpgradesCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	def := DefaultCollectors.Upgrades
-	raw := upgradesYAML{Interval: durationOf(def.Interval), Concurrency: def.Concurrency}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval("upgrades", raw.Interval)
-	if err := semanticErrors(collect(err, checkConcurrency("upgrades", raw.Concurrency))); err != nil {
-		return err
-	}
-	*c = UpgradesCollector{Interval: iv, Concurrency: raw.Concurrency}
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c UpgradesCollector) MarshalYAML() (any, error) {
-	return upgradesYAML{Interval: durationOf(c.Interval), Concurrency: c.Concurrency}, nil
-}
-
-type platformYAML struct {
-	Interval duration `yaml:"interval"`
-}
-
-// UnmarshalYAML fills the default and decodes and validates the interval.
-// The receiver holds the defaults of its key when it is decoded (Collectors
-// starts from DefaultCollectors), which is how one type serves the five
-// platform collectors.
-func (c *PlatformCollector) UnmarshalYAML(unmarshal func(any) error) error {
-	raw := platformYAML{Interval: durationOf(c.Interval)}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	iv, err := checkInterval(c.key, raw.Interval)
-	if err != nil {
-		return err
-	}
-	c.Interval = iv
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler, printing durations as text.
-func (c PlatformCollector) MarshalYAML() (any, error) {
-	return platformYAML{Interval: durationOf(c.Interval)}, nil
-}
-
 type httpYAML struct {
 	Timeout            duration `yaml:"timeout"`
 	MaxInFlight        int      `yaml:"max_in_flight"`
@@ -678,13 +487,5 @@ func (h HTTP) MarshalYAML() (any, error) {
 // users know.
 var publicTypeNames = strings.NewReplacer(
 	"config.plainConfig", "config.Config",
-	"config.plainCollectors", "config.Collectors",
-	"config.deploymentsYAML", "config.DeploymentsCollector",
-	"config.billingYAML", "config.BillingCollector",
-	"config.billingChartsYAML", "config.BillingChartsCollector",
-	"config.remoteClustersYAML", "config.RemoteClustersCollector",
-	"config.apiKeysYAML", "config.APIKeysCollector",
-	"config.upgradesYAML", "config.UpgradesCollector",
-	"config.platformYAML", "config.PlatformCollector",
 	"config.httpYAML", "config.HTTP",
 )

@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/internal/safefile"
 )
 
@@ -454,6 +455,17 @@ func (p *parser) resolveTLS(a *Account, at string) []error {
 	}
 	if errs != nil {
 		return errs
+	}
+	// The client's TLS configuration is built here, once per load, from
+	// the contents just read: the API client reads no file.
+	a.tlsConfig = nil
+	if a.TLS != (TLS{}) {
+		cfg, err := eceapi.NewTLSConfig(eceapi.TLSSettings{CA: contents[0], Cert: contents[1], Key: contents[2],
+			ServerName: a.TLS.ServerName, InsecureSkipVerify: a.TLS.InsecureSkipVerify})
+		if err != nil {
+			return []error{fmt.Errorf("%s.tls: %v", at, err)}
+		}
+		a.tlsConfig = cfg
 	}
 	if !read {
 		a.tlsDigest = nil

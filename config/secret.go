@@ -1,47 +1,12 @@
 package config
 
-import "fmt"
+import "github.com/ece-exporter/ece_exporter/internal/secret"
 
-// redacted is what every printed or marshalled Secret shows.
-const redacted = "<secret>"
-
-// Secret is a credential (API key, password). Every way of printing or
-// marshalling it yields "<secret>": fmt with any verb, JSON, YAML and text
-// encodings. Reveal is the only way to read the value, and is meant to be
-// called only where the value is handed to the API client.
+// Secret is a credential (API key, password): internal/secret's Secret,
+// the one type of the module. Every way of printing or marshalling it
+// yields "<secret>"; Reveal is the only way to read the value, and is meant
+// to be called only where the value is handed to the API client.
 //
-// fmt only calls these methods on exported fields, so a Secret must never be
+// fmt only calls its methods on exported fields, so a Secret must never be
 // stored in an unexported struct field.
-type Secret string
-
-// Reveal returns the secret value.
-func (s Secret) Reveal() string { return string(s) }
-
-// String implements fmt.Stringer.
-func (s Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer, used by %#v.
-func (s Secret) GoString() string { return redacted }
-
-// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q,
-// %x, %X, %d...) prints the redacted form; %q quotes it.
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		_, _ = fmt.Fprintf(f, "%q", redacted)
-		return
-	}
-	_, _ = fmt.Fprint(f, redacted)
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-// MarshalJSON implements json.Marshaler.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalYAML implements yaml.Marshaler.
-func (s Secret) MarshalYAML() (any, error) { return redacted, nil }
-
-// IsZero reports whether the secret is empty, so that `omitempty` hides an
-// unset secret rather than printing "<secret>" for it.
-func (s Secret) IsZero() bool { return s == "" }
+type Secret = secret.Secret

@@ -11,12 +11,21 @@
 #      Kubernetes and prometheus-operator types, cross-checked (probes, ports,
 #      selectors, security context, config parsed by the daemon's own parser,
 #      Secret mounts, daemon flags); the schema's refusals; docker-compose.yml
-#      loaded and schema-validated by compose-go
+#      loaded and schema-validated by compose-go; deploy/dashboards (separate
+#      Go module): the committed grafana/dashboards/*.json are byte for byte
+#      what the grafana-foundation-sdk generator writes; deploy/mixin
+#      (separate Go module): the monitoring mixin evaluated with go-jsonnet
+#      equals the rule files and dashboards, and its _config is applied
 #   4. Dockerfile lint (npm dockerfile-utils and dockerfilelint)
 #   5. shellcheck of the scripts
 #   6. e2e/prometheus-e2e.sh: the demo exporter and a real Prometheus
 #   7. docker/build-local.sh: daemonless image build with buildah (SKIPPED
 #      with the reason where buildah cannot run)
+#   8. the /status page in a real headless Chromium (Debian's chromium):
+#      the demo with a failing collector, screenshots at 1280 px and 400 px
+#      ($STATUS_SCREENSHOTS, default /tmp/status-desktop.png and
+#      /tmp/status-narrow.png), rows and the failure in the DOM, no
+#      sideways scrolling at 400 px (TestStatusPageChromium)
 #
 # A plain run installs nothing: a check whose tool is missing prints
 # "SKIPPED <check>: <why>" and the summary at the end lists every skipped
@@ -26,10 +35,11 @@
 # not root); helm $HELM_VERSION built with `go install` into
 # $(go env GOPATH)/bin (a few minutes, once); the npm Dockerfile linters into
 # $DEPLOY_TOOLS (default ~/.cache/ece_exporter-tools). With everything
-# installed it takes about a minute.
+# installed it takes about three minutes (the FinOps promtool tests span a
+# month: about 90 s of them).
 #
 # DEPLOY_CHECK_SKIP="e2e image" skips steps 6 and 7 (quick local runs);
-# "validate" skips step 3.
+# "validate" skips step 3; "chromium" skips step 8.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -71,6 +81,7 @@ if [ "$INSTALL" = 1 ]; then
   have jq || need_apt+=(jq)
   have shellcheck || need_apt+=(shellcheck)
   [[ $SKIP == *" image "* ]] || have buildah || need_apt+=(buildah)
+  [[ $SKIP == *" chromium "* ]] || have chromium || need_apt+=(chromium)
   if [ ${#need_apt[@]} -gt 0 ]; then
     mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | sort -u)
     echo "check: apt-get install ${need_apt[*]}"
@@ -120,7 +131,7 @@ helm_() { "$HELM" "$@" 2> >(grep -v 'found symbolic link' >&2); }
 step "promtool: check rules, unit tests, compose config"
 if have promtool; then
   promtool check rules prometheus/alerts.yml prometheus/recording.yml
-  promtool test rules prometheus/rules.test.yml
+  promtool test rules prometheus/rules.test.yml prometheus/rules.finops.test.yml
   promtool check config --syntax-only prometheus/prometheus.yml
   if [ -f ../testdata/metrics.golden ]; then
     step "promtool: check metrics of the golden /metrics"
@@ -159,6 +170,10 @@ else
   # Without helm, deploy/validate skips its helm cases (go test -v lists them).
   [ -n "$HELM" ] || skipped "deploy/validate: helm template output" "helm is not installed (the kustomize base and compose were checked)"
 fi
+step "deploy/dashboards: the committed dashboards are the generator's output"
+(cd dashboards && go vet ./... && go test -count=1 ./...)
+step "deploy/mixin: the jsonnet mixin (go-jsonnet) equals the rule files and dashboards"
+(cd mixin && go vet ./... && go test -count=1 ./...)
 
 # --- 4. Dockerfile lint ------------------------------------------------
 step "Dockerfile lint"
@@ -227,6 +242,16 @@ else
     3) skipped_list+=("docker/build-local.sh") ;; # it printed SKIPPED and why (e.g. no user namespaces)
     *) exit "$rc" ;;
   esac
+fi
+
+# --- 8. The status page in a real browser --------------------------------
+if [[ $SKIP == *" chromium "* ]]; then
+  skipped "status page in headless Chromium" "DEPLOY_CHECK_SKIP"
+elif ! have chromium; then
+  missing "status page in headless Chromium" "chromium is not installed (Debian: apt-get install chromium)"
+else
+  step "status page: headless Chromium at 1280 px and 400 px"
+  (cd .. && STATUS_CHROMIUM=1 go test -count=1 -run '^TestStatusPageChromium$' -v .)
 fi
 
 echo

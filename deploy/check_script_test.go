@@ -62,7 +62,8 @@ func TestCheckScriptInstallsNothingByDefault(t *testing.T) {
 		"SKIPPED prometheus-e2e: DEPLOY_CHECK_SKIP",
 		"SKIPPED docker/build-local.sh: DEPLOY_CHECK_SKIP",
 		"SKIPPED deploy/validate: DEPLOY_CHECK_SKIP",
-		"deploy/check.sh: the checks that ran passed; SKIPPED 7:",
+		"SKIPPED status page in headless Chromium: chromium is not installed",
+		"deploy/check.sh: the checks that ran passed; SKIPPED 8:",
 	} {
 		assert.Contains(t, string(out), want)
 	}
@@ -75,4 +76,5 @@ func TestCheckScriptInstallsNothingByDefault(t *testing.T) {
 	assert.Contains(t, string(recorded), "apt-get update", "CI installs what is missing")
 	assert.NotContains(t, string(out), "checks that ran passed")
 	assert.Contains(t, string(out), "check: apt-get install")
+	assert.Regexp(t, `check: apt-get install [^\n]*\bchromium\b`, string(out), "CI installs chromium for the status page check")
 }

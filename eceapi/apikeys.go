@@ -32,19 +32,3 @@ func (s *APIKeysService) ListAll(ctx context.Context) (*APIKeysResponse, *Respon
 	}
 	return &v, resp, nil
 }
-
-// ListForUser returns the metadata of one user's API keys. ECE only.
-//
-// GET /users/{user_id}/auth/keys (get-user-api-keys)
-func (s *APIKeysService) ListForUser(ctx context.Context, userID string) (*APIKeysResponse, *Response, error) {
-	u, err := segment("user_id", userID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list API keys of user: %w", err)
-	}
-	var v APIKeysResponse
-	resp, err := s.client.get(ctx, "get-user-api-keys", "users/"+u+"/auth/keys", nil, &v)
-	if err != nil {
-		return nil, resp, fmt.Errorf("list API keys of user %q: %w", userID, err)
-	}
-	return &v, resp, nil
-}

@@ -299,15 +299,16 @@ func TestAuth_Login(t *testing.T) {
 		t.Parallel()
 		s := newLoginServer(t)
 		c := s.client(t, sentinelUser, sentinelPassword)
+		const requests = 8
 		var wg sync.WaitGroup
-		for i := 0; i < 8; i++ {
+		for i := 0; i < requests; i++ {
 			wg.Add(1)
 			go func() { defer wg.Done(); assert.NoError(t, get(t, c)) }()
 		}
 		wg.Wait()
 		logins, _, seen := s.counts()
 		assert.Equal(t, 1, logins)
-		assert.Len(t, seen, 8)
+		assert.Len(t, seen, requests)
 	})
 }
 

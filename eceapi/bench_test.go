@@ -11,6 +11,8 @@ import (
 	"testing"
 )
 
+// readTestdata reads a fixture, testdata/<operation>/<case>.json (also for
+// fuzz seeds, which have no t).
 func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
 
 // deploymentsCostsBody is a GET /billing/costs/{organization_id}/deployments

@@ -98,22 +98,6 @@ func (s *BillingService) Deployments(ctx context.Context, orgID string, opts *Co
 	return &v, resp, nil
 }
 
-// Items returns the organization's itemized costs.
-//
-// GET /billing/costs/{organization_id}/items (get-costs-items)
-func (s *BillingService) Items(ctx context.Context, orgID string, opts *CostsOptions) (*ItemsCosts, *Response, error) {
-	o, err := segment("organization_id", orgID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("get itemized costs: %w", err)
-	}
-	var v ItemsCosts
-	resp, err := s.client.get(ctx, "get-costs-items", "billing/costs/"+o+"/items", opts.values(), &v)
-	if err != nil {
-		return nil, resp, fmt.Errorf("get itemized costs of organization %q: %w", orgID, err)
-	}
-	return &v, resp, nil
-}
-
 // DeploymentItems returns one deployment's itemized costs.
 //
 // GET /billing/costs/{organization_id}/deployments/{deployment_id}/items (get-costs-items-by-deployment)

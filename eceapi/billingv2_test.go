@@ -192,7 +192,7 @@ func TestBillingV2URL(t *testing.T) {
 	t.Parallel()
 	c, err := NewClient()
 	require.NoError(t, err)
-	assert.Equal(t, "https://billing.elastic-cloud.com/api/v2/", c.BillingV2URL())
+	assert.Equal(t, "https://billing.elastic-cloud.com/api/v2/", c.billingV2URL.String())
 	for raw, want := range map[string]string{
 		"https://cloud.elastic.co":          "https://cloud.elastic.co/api/v2/",
 		"https://cloud.elastic.co/":         "https://cloud.elastic.co/api/v2/",
@@ -201,8 +201,8 @@ func TestBillingV2URL(t *testing.T) {
 	} {
 		c, err := NewClient(WithBillingV2URL(raw))
 		require.NoError(t, err, raw)
-		assert.Equal(t, want, c.BillingV2URL(), raw)
-		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.BaseURL(), "the API base URL is unchanged")
+		assert.Equal(t, want, c.billingV2URL.String(), raw)
+		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.baseURL.String(), "the API base URL is unchanged")
 	}
 	for raw, want := range map[string]string{
 		"ftp://billing":                "billing v2 URL \"ftp://billing\": scheme must be http or https",

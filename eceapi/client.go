@@ -3,8 +3,6 @@ package eceapi
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -69,20 +66,13 @@ type Client struct {
 	Accounts      *AccountsService
 	APIKeys       *APIKeysService
 	Platform      *PlatformService
+	Stack         *StackService
 }
 
 type service struct{ client *Client }
 
 // Option configures a Client.
 type Option func(*Client) error
-
-// TLSOptions configures the TLS client side.
-type TLSOptions struct {
-	CAFile             string
-	CertFile, KeyFile  string
-	ServerName         string
-	InsecureSkipVerify bool
-}
 
 // NewClient returns a client. Without options it talks to the public ESS
 // endpoint without credentials.
@@ -122,6 +112,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Accounts = &AccountsService{c}
 	c.APIKeys = &APIKeysService{c}
 	c.Platform = &PlatformService{c}
+	c.Stack = &StackService{c}
 	return c, nil
 }
 
@@ -214,10 +205,14 @@ func WithLogin(username, password string) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent to "ece_exporter/<version>".
-func WithUserAgent(version string) Option {
+// WithUserAgent sets the User-Agent header of every request to userAgent,
+// e.g. "ece_exporter/1.4.0"; the default is "ece_exporter/dev".
+func WithUserAgent(userAgent string) Option {
 	return func(c *Client) error {
-		c.userAgent = "ece_exporter/" + version
+		if strings.TrimSpace(userAgent) == "" {
+			return errors.New("user agent is empty")
+		}
+		c.userAgent = userAgent
 		return nil
 	}
 }
@@ -239,39 +234,6 @@ func WithTimeout(d time.Duration) Option {
 			return errors.New("timeout must be positive")
 		}
 		c.httpClient.Timeout = d
-		return nil
-	}
-}
-
-// WithTLS configures CA, client certificate and verification.
-func WithTLS(o TLSOptions) Option {
-	return func(c *Client) error {
-		tr, ok := c.httpClient.Transport.(*http.Transport)
-		if !ok {
-			return errors.New("TLS options need the default transport")
-		}
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in for ECE self-signed certificates
-		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
-			if err != nil {
-				return fmt.Errorf("read CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("CA file %q holds no PEM certificate", o.CAFile)
-			}
-			cfg.RootCAs = pool
-		}
-		if o.CertFile != "" || o.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-			if err != nil {
-				return fmt.Errorf("load client certificate: %w", err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		tr = tr.Clone()
-		tr.TLSClientConfig = cfg
-		c.httpClient.Transport = tr
 		return nil
 	}
 }
@@ -352,12 +314,6 @@ func WithClock(now func() time.Time) Option {
 		return nil
 	}
 }
-
-// BaseURL returns the API base URL, ending in /api/v1/.
-func (c *Client) BaseURL() string { return c.baseURL.String() }
-
-// BillingV2URL returns the Cloud Billing API base URL, ending in /api/v2/.
-func (c *Client) BillingV2URL() string { return c.billingV2URL.String() }
 
 // RateLimit is what the x-ratelimit-* headers of an answer said.
 type RateLimit struct {
@@ -569,7 +525,7 @@ func (c *Client) retryWait(err error, attempt int) (time.Duration, bool) {
 		var de *DecodeError
 		// A TLS handshake that failed (an unknown authority, a name
 		// mismatch, an expired certificate) fails the same way again.
-		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || IsTLSError(err) {
+		if errors.As(err, &de) || errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrRedirectRefused) || isTLSError(err) {
 			return 0, false
 		}
 		var ne net.Error
@@ -612,6 +568,7 @@ func (c *Client) attempt(orig *http.Request, v any, attempt int) (*Response, err
 // decodes its body.
 func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, error) {
 	orig := req
+	countCall(req.Context())
 	start := time.Now()
 	hr, err := c.httpClient.Do(req)
 	obs := Observation{Operation: operationOf(orig), Method: orig.Method, Attempt: attempt}
@@ -828,7 +785,7 @@ func parseExpiration(v string) time.Time {
 		return t.UTC()
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-		return NormalizeTimestamp(n)
+		return normalizeTimestamp(n)
 	}
 	return time.Time{}
 }

@@ -8,15 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -26,7 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-	"gopkg.in/yaml.v3"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -65,7 +61,7 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, string) {
 		WithBaseURL(srv.URL + basePath),
 		WithBillingV2URL(srv.URL + basePath),
 		WithAPIKey(sentinelKey),
-		WithUserAgent("1.2.3"),
+		WithUserAgent("ece_exporter/1.2.3"),
 		WithBackoff(time.Millisecond, 5*time.Millisecond, time.Second),
 	}, opts...)
 	c, err := NewClient(all...)
@@ -89,9 +85,10 @@ func errorBody(code, message string) string {
 	return `{"errors":[{"code":"` + code + `","message":"` + message + `"}]}`
 }
 
+// fixture reads testdata/<operation>/<case>.json.
 func fixture(t testing.TB, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := readTestdata(name)
 	require.NoError(t, err)
 	return string(b)
 }
@@ -135,15 +132,15 @@ func TestNewClient_BaseURL(t *testing.T) {
 			t.Parallel()
 			c, err := NewClient(WithBaseURL(tc.in))
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, c.BaseURL())
+			assert.Equal(t, tc.want, c.baseURL.String())
 		})
 	}
 	t.Run("ESS default", func(t *testing.T) {
 		t.Parallel()
 		c, err := NewClient()
 		require.NoError(t, err)
-		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.BaseURL())
-		assert.Equal(t, DefaultESSURL+APIBasePath+"/", c.BaseURL())
+		assert.Equal(t, "https://api.elastic-cloud.com/api/v1/", c.baseURL.String())
+		assert.Equal(t, DefaultESSURL+APIBasePath+"/", c.baseURL.String())
 	})
 	for _, bad := range []string{"ftp://x", "https://", "api.elastic-cloud.com", "::", "https://" + sentinelUser + ":" + sentinelPassword + "@ece:12443"} {
 		t.Run("invalid/"+bad, func(t *testing.T) {
@@ -175,18 +172,18 @@ func TestRequestsKeepTheBasePath(t *testing.T) {
 // "jane%2520doe").
 func TestPathSegmentsAreEscapedOnce(t *testing.T) {
 	t.Parallel()
-	for _, user := range []string{"jane doe", "jürgen", "a;b", "a,b", "a+b", "user@example.com", "a:b"} {
-		t.Run(user, func(t *testing.T) {
+	for _, ref := range []string{"jane doe", "jürgen", "a;b", "a,b", "a+b", "user@example.com", "a:b"} {
+		t.Run(ref, func(t *testing.T) {
 			t.Parallel()
 			c, mux, _ := setup(t)
 			var path string
-			mux.HandleFunc(p("/users/"), func(w http.ResponseWriter, r *http.Request) {
+			mux.HandleFunc(p("/deployments/"), func(w http.ResponseWriter, r *http.Request) {
 				path = r.URL.Path
-				writeJSON(w, http.StatusOK, `{"keys":[]}`)
+				writeJSON(w, http.StatusOK, `{"resources":[]}`)
 			})
-			_, _, err := c.APIKeys.ListForUser(context.Background(), user)
+			_, _, err := c.Deployments.RemoteClusters(context.Background(), "d1", ref)
 			require.NoError(t, err)
-			assert.Equal(t, p("/users/"+user+"/auth/keys"), path)
+			assert.Equal(t, p("/deployments/d1/elasticsearch/"+ref+"/remote-clusters"), path)
 		})
 	}
 }
@@ -207,7 +204,7 @@ func TestNewClient_Transport(t *testing.T) {
 	assert.Equal(t, DefaultMaxRetries, c.maxRetries)
 	assert.Equal(t, DefaultMaxInFlight, cap(c.inFlight))
 
-	c, err = NewClient(WithTLS(TLSOptions{InsecureSkipVerify: true}), WithTimeout(5*time.Second))
+	c, err = NewClient(WithTLSConfig(mustTLSConfig(t, TLSSettings{InsecureSkipVerify: true})), WithTimeout(5*time.Second))
 	require.NoError(t, err)
 	tr = c.httpClient.Transport.(*http.Transport)
 	assert.Equal(t, proxyFromEnv, reflect.ValueOf(tr.Proxy).Pointer(), "TLS options keep the proxy")
@@ -228,8 +225,7 @@ func TestNewClient_InvalidOptions(t *testing.T) {
 		"zero body limit":        WithMaxBodyBytes(0),
 		"zero in flight":         WithMaxInFlight(0),
 		"zero budget":            WithRequestBudget(0, time.Hour),
-		"missing CA file":        WithTLS(TLSOptions{CAFile: "/nonexistent/ca.pem"}),
-		"missing client cert":    WithTLS(TLSOptions{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}),
+		"empty user agent":       WithUserAgent(" "),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -246,8 +242,10 @@ func TestUserAgent(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{nil, "ece_exporter/1.2.3"}, // setup's WithUserAgent("1.2.3")
-		{[]Option{WithUserAgent("0.9.0-rc.1")}, "ece_exporter/0.9.0-rc.1"},
+		{nil, "ece_exporter/1.2.3"}, // setup's WithUserAgent("ece_exporter/1.2.3")
+		{[]Option{WithUserAgent("ece_exporter/0.9.0-rc.1")}, "ece_exporter/0.9.0-rc.1"},
+		// The user agent is sent as given, not made into ece_exporter/<it>.
+		{[]Option{WithUserAgent("custom-agent/2.0 (+https://example.com)")}, "custom-agent/2.0 (+https://example.com)"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			t.Parallel()
@@ -264,15 +262,14 @@ func TestUserAgent(t *testing.T) {
 	}
 }
 
-// testPKI is a throw-away CA with one client certificate, all PEM files.
+// testPKI is a throw-away CA with one client certificate and its key, PEM.
 type testPKI struct {
-	caPool            *x509.CertPool
-	certFile, keyFile string
+	caPool    *x509.CertPool
+	cert, key []byte
 }
 
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
-	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
@@ -291,19 +288,50 @@ func newTestPKI(t *testing.T) testPKI {
 	require.NoError(t, err)
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	require.NoError(t, err)
-	pki := testPKI{caPool: x509.NewCertPool(), certFile: filepath.Join(dir, "client.pem"), keyFile: filepath.Join(dir, "client-key.pem")}
+	pki := testPKI{caPool: x509.NewCertPool(),
+		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})}
 	pki.caPool.AddCert(caCert)
-	require.NoError(t, os.WriteFile(pki.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(pki.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
 	return pki
 }
 
-// writeServerCA writes the certificate of an httptest TLS server as a CA file.
-func writeServerCA(t *testing.T, srv *httptest.Server) string {
+// mustTLSConfig is NewTLSConfig that must succeed.
+func mustTLSConfig(t *testing.T, s TLSSettings) *tls.Config {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
-	return path
+	cfg, err := NewTLSConfig(s)
+	require.NoError(t, err)
+	return cfg
+}
+
+func TestNewTLSConfig(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	cfg := mustTLSConfig(t, TLSSettings{})
+	assert.Equal(t, uint16(tls.VersionTLS12), cfg.MinVersion)
+	assert.Nil(t, cfg.RootCAs, "no CA: the system roots")
+	assert.Empty(t, cfg.Certificates)
+	cfg = mustTLSConfig(t, TLSSettings{Cert: pki.cert, Key: pki.key, ServerName: "ece.example", InsecureSkipVerify: true})
+	assert.Len(t, cfg.Certificates, 1)
+	assert.Equal(t, "ece.example", cfg.ServerName)
+	assert.True(t, cfg.InsecureSkipVerify)
+
+	_, err := NewTLSConfig(TLSSettings{CA: []byte("not a certificate")})
+	assert.ErrorIs(t, err, ErrNoPEMCertificate)
+	for name, s := range map[string]TLSSettings{
+		"certificate without key": {Cert: pki.cert},
+		"key without certificate": {Key: pki.key},
+		"key of another pair":     {Cert: pki.cert, Key: newTestPKI(t).key},
+	} {
+		_, err := NewTLSConfig(s)
+		assert.ErrorContains(t, err, "client certificate", name)
+		assert.NotContains(t, err.Error(), string(pki.key), name)
+	}
+}
+
+// serverCA is the certificate of an httptest TLS server, PEM.
+func serverCA(t *testing.T, srv *httptest.Server) []byte {
+	t.Helper()
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
 
 func TestTLS(t *testing.T) {
@@ -312,26 +340,24 @@ func TestTLS(t *testing.T) {
 		writeJSON(w, http.StatusOK, `{"id":"tls"}`)
 	}))
 	t.Cleanup(srv.Close)
-	ca := writeServerCA(t, srv)
-	notPEM := filepath.Join(t.TempDir(), "not.pem")
-	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate"), 0o600))
+	ca := serverCA(t, srv)
 
 	for _, tc := range []struct {
 		name    string
-		tls     *TLSOptions
+		tls     *TLSSettings
 		wantErr bool
 	}{
 		{"unknown CA fails", nil, true},
-		{"CA file", &TLSOptions{CAFile: ca}, false},
-		{"CA file and matching server name", &TLSOptions{CAFile: ca, ServerName: "example.com"}, false},
-		{"CA file and wrong server name", &TLSOptions{CAFile: ca, ServerName: "wrong.invalid"}, true},
-		{"insecure skip verify", &TLSOptions{InsecureSkipVerify: true}, false},
+		{"CA file", &TLSSettings{CA: ca}, false},
+		{"CA file and matching server name", &TLSSettings{CA: ca, ServerName: "example.com"}, false},
+		{"CA file and wrong server name", &TLSSettings{CA: ca, ServerName: "wrong.invalid"}, true},
+		{"insecure skip verify", &TLSSettings{InsecureSkipVerify: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			opts := []Option{WithBaseURL(srv.URL), WithAPIKey(sentinelKey), WithMaxRetries(0)}
 			if tc.tls != nil {
-				opts = append(opts, WithTLS(*tc.tls))
+				opts = append(opts, WithTLSConfig(mustTLSConfig(t, *tc.tls)))
 			}
 			c, err := NewClient(opts...)
 			require.NoError(t, err)
@@ -345,11 +371,6 @@ func TestTLS(t *testing.T) {
 			assert.Equal(t, "tls", a.ID)
 		})
 	}
-	t.Run("CA file without a certificate", func(t *testing.T) {
-		t.Parallel()
-		_, err := NewClient(WithTLS(TLSOptions{CAFile: notPEM}))
-		assert.ErrorContains(t, err, "holds no PEM certificate")
-	})
 }
 
 func TestTLSClientCertificate(t *testing.T) {
@@ -363,16 +384,16 @@ func TestTLSClientCertificate(t *testing.T) {
 	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.caPool, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := writeServerCA(t, srv)
+	ca := serverCA(t, srv)
 
-	get := func(o TLSOptions) error {
-		c, err := NewClient(WithBaseURL(srv.URL), WithMaxRetries(0), WithTLS(o))
+	get := func(o TLSSettings) error {
+		c, err := NewClient(WithBaseURL(srv.URL), WithMaxRetries(0), WithTLSConfig(mustTLSConfig(t, o)))
 		require.NoError(t, err)
 		_, _, err = c.Accounts.Get(context.Background())
 		return err
 	}
-	assert.Error(t, get(TLSOptions{CAFile: ca}), "the server requires a client certificate")
-	require.NoError(t, get(TLSOptions{CAFile: ca, CertFile: pki.certFile, KeyFile: pki.keyFile}))
+	assert.Error(t, get(TLSSettings{CA: ca}), "the server requires a client certificate")
+	require.NoError(t, get(TLSSettings{CA: ca, Cert: pki.cert, Key: pki.key}))
 	assert.Equal(t, "ece_exporter-test", peer.Load())
 }
 
@@ -587,28 +608,4 @@ func TestParseRateLimitAndExpiration(t *testing.T) {
 	for _, v := range []string{"", "never", "-1", "0"} {
 		assert.True(t, parseExpiration(v).IsZero(), v)
 	}
-}
-
-func TestSecretPrinting(t *testing.T) {
-	t.Parallel()
-	s := Secret(sentinelKey)
-	for _, out := range []string{
-		fmt.Sprintf("%v %s %q %x %X %#v %+v %d %10s %T", s, s, s, s, s, s, s, s, s, s),
-		fmt.Sprint(s), fmt.Sprintln(s), s.String(), s.GoString(),
-		fmt.Sprintf("%v %+v %#v", struct{ K Secret }{s}, &struct{ K Secret }{s}, []Secret{s}),
-	} {
-		assert.NotContains(t, out, sentinelKey)
-	}
-	b, err := json.Marshal(struct{ K Secret }{s})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"K":"<secret>"}`, string(b))
-	y, err := yaml.Marshal(struct{ K Secret }{s})
-	require.NoError(t, err)
-	assert.Equal(t, "k: <secret>\n", string(y))
-	txt, err := s.MarshalText()
-	require.NoError(t, err)
-	assert.Equal(t, "<secret>", string(txt))
-	assert.Equal(t, sentinelKey, s.Reveal())
-	assert.False(t, s.IsZero())
-	assert.True(t, Secret("").IsZero())
 }

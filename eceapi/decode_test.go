@@ -102,27 +102,49 @@ func TestDecode_Lenient(t *testing.T) {
 	t.Run("unknown fields are ignored", func(t *testing.T) {
 		t.Parallel()
 		var v OrganizationList
-		require.NoError(t, decode(`{"organizations":[{"id":"o","name":"n","new_field":{"deep":[1,2,{"x":null}]}}],"next_page":"c","extra":true}`, &v))
+		require.NoError(t, decode(fixture(t, "list-organizations/unknown-fields.json"), &v))
 		assert.Equal(t, OrganizationList{Organizations: []Organization{{ID: "o", Name: "n"}}, NextPage: "c"}, v)
 	})
 	t.Run("unknown enum values are kept", func(t *testing.T) {
 		t.Parallel()
 		var v ItemsCosts
-		require.NoError(t, decode(`{"costs":{"total":1,"dimensions":[{"type":"synthetics_browser","cost":1}]},"resources":[{"kind":"serverless_project"}]}`, &v))
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-unknown-enums.json"), &v))
 		assert.Equal(t, "synthetics_browser", v.Costs.Dimensions[0].Type)
 		assert.Equal(t, "serverless_project", v.Resources[0].Kind)
+	})
+	t.Run("itemized costs", func(t *testing.T) {
+		t.Parallel()
+		var i ItemsCosts
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/four-resources.json"), &i))
+		assert.Equal(t, 1020.75, i.Costs.Total)
+		require.Len(t, i.DataTransferAndStorage, 4)
+		assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
+			Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
+		require.Len(t, i.Resources, 4)
+		assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
+			Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
+			Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
+		assert.Equal(t, "integrations_server", i.Resources[3].Kind)
+	})
+	t.Run("null lists of itemized costs", func(t *testing.T) {
+		t.Parallel()
+		var i ItemsCosts
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-null-lists.json"), &i))
+		assert.Empty(t, i.Resources)
+		assert.Empty(t, i.DataTransferAndStorage)
+		assert.Len(t, i.Costs.Dimensions, 6)
 	})
 	t.Run("fractional hours and DTS quantities", func(t *testing.T) {
 		t.Parallel()
 		var v ItemsCosts
-		require.NoError(t, decode(fixture(t, "costs_items_fractional.json"), &v))
+		require.NoError(t, decode(fixture(t, "get-costs-items-by-deployment/drift-fractional.json"), &v))
 		assert.Equal(t, 10.5, v.Resources[0].Hours)
 		assert.Equal(t, 8.326714027673006, v.DataTransferAndStorage[0].Quantity.Value)
 	})
 	t.Run("large and exponent numbers", func(t *testing.T) {
 		t.Parallel()
 		var v DeploymentsCosts
-		require.NoError(t, decode(`{"total_cost":1.5e6,"deployments":[{"hourly_rate":1E-3,"costs":{"total":9007199254740993}}]}`, &v))
+		require.NoError(t, decode(fixture(t, "get-costs-deployments/drift-exponent-numbers.json"), &v))
 		assert.Equal(t, 1.5e6, v.TotalCost)
 		assert.Equal(t, 0.001, v.Deployments[0].HourlyRate)
 	})
@@ -188,16 +210,16 @@ func TestChartTimestamps(t *testing.T) {
 	t.Run("fixture with float timestamps", func(t *testing.T) {
 		t.Parallel()
 		var ch ChartItems
-		require.NoError(t, json.Unmarshal([]byte(fixture(t, "charts_float_timestamps.json")), &ch))
+		require.NoError(t, json.Unmarshal([]byte(fixture(t, "get-costs-charts/float-timestamps.json")), &ch))
 		require.Len(t, ch.Data, 3)
 		for i, day := range []int{17, 18, 19} {
 			assert.Equal(t, time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC), ch.Data[i].Timestamp)
 		}
 	})
-	t.Run("NormalizeTimestamp threshold", func(t *testing.T) {
+	t.Run("normalizeTimestamp threshold", func(t *testing.T) {
 		t.Parallel()
-		assert.Equal(t, time.Unix(millisThreshold-1, 0).UTC(), NormalizeTimestamp(millisThreshold-1), "just below: seconds (year 5138)")
-		assert.Equal(t, time.UnixMilli(millisThreshold).UTC(), NormalizeTimestamp(millisThreshold), "from the threshold: milliseconds (1973)")
+		assert.Equal(t, time.Unix(millisThreshold-1, 0).UTC(), normalizeTimestamp(millisThreshold-1), "just below: seconds (year 5138)")
+		assert.Equal(t, time.UnixMilli(millisThreshold).UTC(), normalizeTimestamp(millisThreshold), "from the threshold: milliseconds (1973)")
 	})
 }
 
@@ -211,9 +233,9 @@ func TestCredentialsNeverDecoded(t *testing.T) {
 		fixture string
 		v       any
 	}{
-		{"api_keys.json", &APIKeysResponse{}},
-		{"api_keys_all.json", &APIKeysResponse{}},
-		{"deployments.json", &DeploymentsListResponse{}},
+		{"get-api-keys/normal.json", &APIKeysResponse{}},
+		{"get-users-api-keys/normal.json", &APIKeysResponse{}},
+		{"list-deployments/normal.json", &DeploymentsListResponse{}},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()

@@ -11,8 +11,10 @@
 // The package knows nothing about Prometheus. Callers that want metrics about
 // the requests install an observer with WithObserver.
 //
-// Secrets (API keys, passwords, bearer tokens) are held in Secret values that
-// print as "<secret>" and are only ever written into the Authorization header
+// Secrets (API keys, passwords, bearer tokens) are held sealed behind
+// pointers that fmt prints as addresses (config hands them over from
+// internal/secret's Secret, which prints as "<secret>"), are replaced by
+// "<secret>" in error texts, and are only ever written into the Authorization header
 // of requests sent to the configured hosts: the API's and, for the Cloud
 // Billing API (v2, BillingV2Service), the billing host (WithBillingV2URL).
 //

@@ -40,14 +40,14 @@ func TestCheckResponse(t *testing.T) {
 		{
 			name: "documented error", status: 404,
 			header: http.Header{"X-Cloud-Error-Codes": {"organization.not_found"}},
-			body:   `{"errors":[{"code":"organization.not_found","message":"Organization not found.","fields":["organization_id"]}]}`,
+			body:   fixture(t, "get-costs-overview/error-404-organization-not-found.json"),
 			want: APIError{StatusCode: 404, Method: "GET", Path: "/api/v1/billing/costs/o1", Codes: []string{"organization.not_found"},
 				Errors: []ErrorElement{{Code: "organization.not_found", Message: "Organization not found.", Fields: []string{"organization_id"}}}},
 			str: "GET /api/v1/billing/costs/o1: 404 Not Found [organization.not_found]: Organization not found.",
 		},
 		{
 			name: "401 without codes header (GET /deployments)", status: 401,
-			body: `{"errors":[{"code":"root.unauthorized","message":"You are not authorized to perform this action."}]}`,
+			body: fixture(t, "list-deployments/error-401-unauthorized.json"),
 			want: APIError{StatusCode: 401, Method: "GET", Path: "/api/v1/billing/costs/o1", Codes: []string{"root.unauthorized"},
 				Errors: []ErrorElement{{Code: "root.unauthorized", Message: "You are not authorized to perform this action."}}},
 		},

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,8 +109,8 @@ func FuzzChartItemsDecode(f *testing.F) {
 	f.Add([]byte(`{"data":[{"timestamp":99999999999,"values":[]}]}`))
 	f.Add([]byte(`{"data":[{"timestamp":"x"}]}`))
 	f.Add([]byte(`{"data":[null]}`))
-	f.Add([]byte(fixtureOrEmpty("charts_daily_millis.json")))
-	f.Add([]byte(fixtureOrEmpty("charts_float_timestamps.json")))
+	f.Add([]byte(fixtureOrEmpty("get-costs-charts/daily-millis.json")))
+	f.Add([]byte(fixtureOrEmpty("get-costs-charts/float-timestamps.json")))
 	c, err := NewClient()
 	if err != nil {
 		f.Fatal(err)
@@ -146,11 +148,17 @@ func FuzzChartItemsDecode(f *testing.F) {
 // into every response type: never a panic, and every failure is a
 // *DecodeError (or ErrBodyTooLarge).
 func FuzzDecodeResponses(f *testing.F) {
-	for _, name := range []string{"deployments.json", "remote_clusters.json", "upgrade.json", "account.json", "organizations.json",
-		"costs_overview.json", "costs_deployments.json", "costs_items.json", "costs_items_fractional.json", "charts_daily_millis.json",
-		"api_keys.json", "getCostsByInstancesV2/normal.json", "getCostsByInstancesV2/null-lists.json", "getCostsByItemsV2/normal.json",
-		"getChartsV2/daily.json"} {
-		f.Add([]byte(fixtureOrEmpty(name)))
+	// Every fixture is a seed: the list is the tree, testdata/<operation>/<case>.json.
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	if err != nil || len(seeds) == 0 {
+		f.Fatalf("no fixtures under testdata/<operation>/: %v", err)
+	}
+	for _, name := range seeds {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Add([]byte(`{"deployments":[{"id":"a","resources":[{"kind":"elasticsearch"}]}]}`))
 	f.Add([]byte(`{"costs":{"total":1e308},"resources":[{"hours":1.5}]}`))

@@ -19,11 +19,9 @@ var bodyLimits = map[string]int64{
 	"list-deployments": 16 << 20,
 	// Organization-wide billing answers, one request per organization and
 	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
-	// deployments), ~90 bytes per deployment and day for daily charts,
-	// up to ~2 KiB per deployment for the itemized costs.
+	// deployments), ~90 bytes per deployment and day for daily charts.
 	"get-costs-deployments": 8 << 20,
 	"get-costs-charts":      8 << 20,
-	"get-costs-items":       8 << 20,
 	// The billing v2 organization-wide answers carry every line item of
 	// every billed instance: ~3.2 KiB per deployment in costs/instances
 	// (16 MiB at 5,000 deployments, measured against the simulator by
@@ -33,10 +31,9 @@ var bodyLimits = map[string]int64{
 	"getCostsByItemsV2":     32 << 20,
 	"getChartsV2":           8 << 20,
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
-	// 4 MiB: ~22,000 keys), or one user's.
+	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,
 	"get-api-keys":       2 << 20,
-	"get-user-api-keys":  2 << 20,
 	// Per-deployment answers, fanned out over many deployments at once:
 	// they must stay small, as max_in_flight of them may be read together.
 	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a
@@ -64,7 +61,6 @@ var largeBodyOps = map[string]bool{
 	"list-deployments":      true,
 	"get-costs-deployments": true,
 	"get-costs-charts":      true,
-	"get-costs-items":       true,
 	"getCostsByInstancesV2": true,
 	"getCostsByItemsV2":     true,
 	"getChartsV2":           true,

@@ -42,10 +42,8 @@ func hostileCalls() []hostileCall {
 		{"list-organizations", func(ctx context.Context, c *Client) error { return wrap(c.Organizations.List(ctx)) }},
 		{"get-api-keys", func(ctx context.Context, c *Client) error { return wrap(c.APIKeys.List(ctx)) }},
 		{"get-users-api-keys", func(ctx context.Context, c *Client) error { return wrap(c.APIKeys.ListAll(ctx)) }},
-		{"get-user-api-keys", func(ctx context.Context, c *Client) error { return wrap(c.APIKeys.ListForUser(ctx, "u1")) }},
 		{"get-costs-overview", func(ctx context.Context, c *Client) error { return wrap(c.Billing.Overview(ctx, "o1", nil)) }},
 		{"get-costs-deployments", func(ctx context.Context, c *Client) error { return wrap(c.Billing.Deployments(ctx, "o1", nil)) }},
-		{"get-costs-items", func(ctx context.Context, c *Client) error { return wrap(c.Billing.Items(ctx, "o1", nil)) }},
 		{"get-costs-items-by-deployment", func(ctx context.Context, c *Client) error {
 			return wrap(c.Billing.DeploymentItems(ctx, "o1", "d1", nil))
 		}},

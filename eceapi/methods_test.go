@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -40,6 +44,8 @@ type methodCase struct {
 	method string
 	path   string // below /api/v1 (/api/v2 with v2)
 	query  url.Values
+	// body is the JSON request body the method must send ("" = none).
+	body string
 	// fixture is the success body (testdata/) and status its HTTP status.
 	fixture string
 	status  int
@@ -71,7 +77,7 @@ func methodCases() map[string]methodCase {
 
 	return map[string]methodCase{
 		"Deployments.List": {
-			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "deployments.json", status: 200,
+			op: "list-deployments", method: http.MethodGet, path: "/deployments", fixture: "list-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Deployments.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				d := v.(*DeploymentsListResponse)
@@ -93,7 +99,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.RemoteClusters": {
 			op: "get-deployment-es-resource-remote-clusters", method: http.MethodGet, path: "/deployments/" + depID + "/elasticsearch/main-elasticsearch/remote-clusters",
-			fixture: "remote_clusters.json", status: 200,
+			fixture: "get-deployment-es-resource-remote-clusters/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.RemoteClusters(ctx, depID, "main-elasticsearch"))
 			},
@@ -122,7 +128,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Deployments.UpgradeDryRun": {
 			op: "upgrade-deployment-stateless-resource", method: http.MethodPost, path: "/deployments/" + depID + "/kibana/main-kibana/_upgrade",
-			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade.json", status: 202,
+			query: url.Values{"validate_only": {"true"}}, fixture: "upgrade-deployment-stateless-resource/normal.json", status: 202,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Deployments.UpgradeDryRun(ctx, depID, "kibana", "main-kibana"))
 			},
@@ -141,8 +147,79 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
+		"Deployments.Search": {
+			op: "search-deployments", method: http.MethodPost, path: "/deployments/_search",
+			body:    `{"size":250,"cursor":"c2ltLWN1cnNvci0x","sort":[{"id":{"order":"asc"}}]}`,
+			fixture: "search-deployments/normal.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) {
+				return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Cursor: "c2ltLWN1cnNvci0x", Sort: SortByID}))
+			},
+			check: func(t *testing.T, v any) {
+				r := v.(*DeploymentsSearchResponse)
+				assert.Equal(t, "c2ltLWN1cnNvci0y", r.Cursor)
+				assert.Equal(t, 2.0, r.ReturnCount)
+				require.Len(t, r.Deployments, 2)
+				d := r.Deployments[0]
+				assert.Equal(t, depID, d.ID)
+				assert.True(t, d.Healthy)
+				require.NotNil(t, d.Metadata)
+				assert.Equal(t, []MetadataItem{{"team", "search"}, {"cost-center", "cc-42"}}, d.Metadata.Tags)
+				require.Len(t, d.Resources.Elasticsearch, 1)
+				es := d.Resources.Elasticsearch[0]
+				assert.Equal(t, "main-elasticsearch", es.RefID)
+				assert.Equal(t, "started", es.Info.Status)
+				assert.Equal(t, "8.14.3", es.Info.PlanInfo.Current.Plan.Version())
+				assert.Len(t, es.Info.PlanInfo.History, 2)
+				assert.Equal(t, "green", es.Info.Elasticsearch.ShardsStatus.Status)
+				assert.Equal(t, 96.0, es.Info.Snapshots.Count)
+				assert.Equal(t, time.Date(2026, 11, 18, 13, 0, 0, 0, time.UTC), *es.Info.Snapshots.LatestSuccessfulEndTime)
+				in := es.Info.Topology.Instances[1]
+				assert.Equal(t, "instance-0000000001", in.InstanceName)
+				assert.Equal(t, "europe-west1-c", in.Zone)
+				assert.Equal(t, 4096.0, in.Memory.InstanceCapacity)
+				assert.Equal(t, 48.0, *in.Memory.MemoryPressure)
+				assert.Equal(t, 66.0, *in.Memory.NativeMemoryPressure)
+				assert.Equal(t, 30720.0, in.Disk.DiskSpaceUsed)
+				assert.Equal(t, 122880.0, *in.Disk.DiskSpaceAvailable)
+				require.Len(t, d.Resources.Kibana, 1)
+				assert.Equal(t, "8.14.3", d.Resources.Kibana[0].Info.PlanInfo.Current.Plan.Version())
+				assert.Nil(t, d.Resources.Kibana[0].Info.Topology.Instances[0].Disk)
+
+				d2 := r.Deployments[1]
+				assert.False(t, d2.Healthy)
+				assert.Nil(t, d2.Metadata)
+				es2 := d2.Resources.Elasticsearch[0].Info
+				require.NotNil(t, es2.PlanInfo.Pending)
+				assert.Nil(t, es2.PlanInfo.Pending.AttemptEndTime)
+				assert.False(t, es2.PlanInfo.Healthy)
+				assert.Equal(t, "red", es2.Elasticsearch.ShardsStatus.Status)
+				assert.Len(t, es2.Elasticsearch.BlockingIssues.ClusterLevel, 1)
+				assert.False(t, es2.Elasticsearch.MasterInfo.Healthy)
+				assert.Equal(t, "FAILED", es2.Snapshots.LatestStatus)
+				require.Len(t, es2.SystemAlerts, 3)
+				assert.Equal(t, ClusterSystemAlert{AlertType: "automatic_restart", InstanceName: "instance-0000000000", Timestamp: time.Date(2026, 11, 18, 13, 10, 0, 0, time.UTC)}, es2.SystemAlerts[0])
+				require.Len(t, d2.Resources.IntegrationsServer, 1)
+				assert.Equal(t, "8.11.1", d2.Resources.IntegrationsServer[0].Info.PlanInfo.Current.Plan.Version())
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "search deployments: ",
+		},
+		"Stack.Versions": {
+			op: "get-version-stacks", method: http.MethodGet, path: "/stack/versions", query: url.Values{"show_deleted": {"true"}},
+			fixture: "get-version-stacks/normal.json", status: 200,
+			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Stack.Versions(ctx, true)) },
+			check: func(t *testing.T, v any) {
+				r := v.(*StackVersionConfigs)
+				require.Len(t, r.Stacks, 4)
+				yes, no := true, false
+				assert.Equal(t, StackVersionConfig{Version: "8.11.1", Deleted: true, Whitelisted: &yes, Accessible: &no,
+					MinUpgradableFrom: "7.17.0", UpgradableTo: []string{"8.14.3", "8.15.1"}}, r.Stacks[2])
+				assert.Equal(t, &no, r.Stacks[3].Whitelisted)
+				assert.Equal(t, []string{}, r.Stacks[0].UpgradableTo)
+			},
+			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list stack versions: ",
+		},
 		"Accounts.Get": {
-			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "account.json", status: 200,
+			op: "get-current-account", method: http.MethodGet, path: "/account", fixture: "get-current-account/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Accounts.Get(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &AccountResponse{ID: orgID, Trust: &AccountTrustSettings{TrustAll: true}}, v)
@@ -150,7 +227,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "accounts.not_found", errPrefix: "get account: ",
 		},
 		"Organizations.List": {
-			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "organizations.json", status: 200,
+			op: "list-organizations", method: http.MethodGet, path: "/organizations", fixture: "list-organizations/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Organizations.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				assert.Equal(t, &OrganizationList{Organizations: []Organization{{ID: orgID, Name: "Example Corp"}}}, v)
@@ -158,7 +235,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "user.not_found", errPrefix: "list organizations: ",
 		},
 		"Billing.Overview": {
-			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "costs_overview.json", status: 200,
+			op: "get-costs-overview", method: http.MethodGet, path: "/billing/costs/" + orgID, query: costsQ, fixture: "get-costs-overview/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Overview(ctx, orgID, costs))
 			},
@@ -183,7 +260,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Deployments": {
-			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "costs_deployments.json", status: 200,
+			op: "get-costs-deployments", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments", query: costsQ, fixture: "get-costs-deployments/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Deployments(ctx, orgID, costs))
 			},
@@ -204,34 +281,9 @@ func methodCases() map[string]methodCase {
 				},
 			},
 		},
-		"Billing.Items": {
-			op: "get-costs-items", method: http.MethodGet, path: "/billing/costs/" + orgID + "/items", query: costsQ, fixture: "costs_items.json", status: 200,
-			call: func(ctx context.Context, c *Client) (any, *Response, error) {
-				return wrap(c.Billing.Items(ctx, orgID, costs))
-			},
-			check: func(t *testing.T, v any) {
-				i := v.(*ItemsCosts)
-				assert.Equal(t, 1020.75, i.Costs.Total)
-				require.Len(t, i.DataTransferAndStorage, 4)
-				assert.Equal(t, DtsDimensionCosts{Cost: 34.5, Name: "Data out", Quantity: DtsQuantity{Value: 575, FormattedValue: "575 GB"},
-					Rate: DtsRate{Value: 0.06, FormattedValue: "0.0600 per GB"}, SKU: "gcp.data.out", Type: "data_out"}, i.DataTransferAndStorage[1])
-				require.Len(t, i.Resources, 4)
-				assert.Equal(t, ItemCosts{Hours: 420, InstanceCount: 2, Kind: "elasticsearch", Price: 810.6, PricePerHour: 1.93,
-					Name: "gcp.es.datahot.n2.68x10x45 (8GB x 2 zones)", SKU: "gcp.es.datahot.n2.68x10x45",
-					Period: Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}}, i.Resources[0])
-				assert.Equal(t, "integrations_server", i.Resources[3].Kind)
-			},
-			errStatus: 404, errCode: "organization.not_found", errPrefix: `get itemized costs of organization "` + orgID + `": `,
-			withSegments: []func(context.Context, *Client, string) error{
-				func(ctx context.Context, c *Client, v string) error {
-					_, _, err := c.Billing.Items(ctx, v, costs)
-					return err
-				},
-			},
-		},
 		"Billing.DeploymentItems": {
 			op: "get-costs-items-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/items", query: costsQ,
-			fixture: "costs_items_deployment.json", status: 200,
+			fixture: "get-costs-items-by-deployment/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentItems(ctx, orgID, depID, costs))
 			},
@@ -256,7 +308,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"Billing.Charts": {
-			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "charts_daily_millis.json", status: 200,
+			op: "get-costs-charts", method: http.MethodGet, path: "/billing/costs/" + orgID + "/charts", query: dailyQ, fixture: "get-costs-charts/daily-millis.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.Charts(ctx, orgID, daily))
 			},
@@ -279,7 +331,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Billing.DeploymentCharts": {
 			op: "get-costs-charts-by-deployment", method: http.MethodGet, path: "/billing/costs/" + orgID + "/deployments/" + depID + "/charts", query: monthlyQ,
-			fixture: "charts_monthly_seconds.json", status: 200,
+			fixture: "get-costs-charts-by-deployment/monthly-seconds.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Billing.DeploymentCharts(ctx, orgID, depID, monthly))
 			},
@@ -303,7 +355,7 @@ func methodCases() map[string]methodCase {
 			},
 		},
 		"APIKeys.List": {
-			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "api_keys.json", status: 200,
+			op: "get-api-keys", method: http.MethodGet, path: "/users/auth/keys", fixture: "get-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.List(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -317,7 +369,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 401, errCode: "root.unauthorized", errPrefix: "list API keys: ",
 		},
 		"APIKeys.ListAll": {
-			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "api_keys_all.json", status: 200,
+			op: "get-users-api-keys", method: http.MethodGet, path: "/users/auth/keys/_all", fixture: "get-users-api-keys/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.APIKeys.ListAll(ctx)) },
 			check: func(t *testing.T, v any) {
 				k := v.(*APIKeysResponse)
@@ -327,25 +379,6 @@ func methodCases() map[string]methodCase {
 				assertNoListedKey(t, k)
 			},
 			errStatus: 403, errCode: "root.unauthorized", errPrefix: "list API keys of all users: ",
-		},
-		"APIKeys.ListForUser": {
-			op: "get-user-api-keys", method: http.MethodGet, path: "/users/" + eceAdmin + "/auth/keys", fixture: "api_keys_all.json", status: 200,
-			call: func(ctx context.Context, c *Client) (any, *Response, error) {
-				return wrap(c.APIKeys.ListForUser(ctx, eceAdmin))
-			},
-			check: func(t *testing.T, v any) {
-				k := v.(*APIKeysResponse)
-				require.Len(t, k.Keys, 3)
-				assert.Equal(t, "ece-key-0001", k.Keys[0].ID)
-				assertNoListedKey(t, k)
-			},
-			errStatus: 404, errCode: "api_keys.user_not_found", errPrefix: `list API keys of user "` + eceAdmin + `": `,
-			withSegments: []func(context.Context, *Client, string) error{
-				func(ctx context.Context, c *Client, v string) error {
-					_, _, err := c.APIKeys.ListForUser(ctx, v)
-					return err
-				},
-			},
 		},
 		// The Cloud Billing API (v2), on its own base URL.
 		"BillingV2.Instances": {
@@ -441,7 +474,7 @@ func methodCases() map[string]methodCase {
 		},
 		"Platform.Allocators": {
 			op: "get-allocators", method: http.MethodGet, path: "/platform/infrastructure/allocators",
-			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "platform_allocators.json", status: 200,
+			query: url.Values{"from": {"100"}, "size": {"50"}}, fixture: "get-allocators/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.Allocators(ctx, &AllocatorsOptions{From: 100, Size: 50}))
 			},
@@ -465,7 +498,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list allocators: ",
 		},
 		"Platform.ProxiesHealth": {
-			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "platform_proxies_health.json", status: 200,
+			op: "get-proxies-health", method: http.MethodGet, path: "/platform/infrastructure/proxies/health", fixture: "get-proxies-health/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.ProxiesHealth(ctx))
 			},
@@ -475,7 +508,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "get proxies health: ",
 		},
 		"Platform.Runners": {
-			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "platform_runners.json", status: 200,
+			op: "get-runners", method: http.MethodGet, path: "/platform/infrastructure/runners", fixture: "get-runners/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.Runners(ctx)) },
 			check: func(t *testing.T, v any) {
 				r := v.(*RunnerOverview)
@@ -489,7 +522,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 403, errCode: "root.unauthorized.rbac", errPrefix: "list runners: ",
 		},
 		"Platform.License": {
-			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "platform_license.json", status: 200,
+			op: "get-license", method: http.MethodGet, path: "/platform/license", fixture: "get-license/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) { return wrap(c.Platform.License(ctx)) },
 			check: func(t *testing.T, v any) {
 				l := v.(*LicenseObject)
@@ -503,7 +536,7 @@ func methodCases() map[string]methodCase {
 			errStatus: 404, errCode: "license.license_not_found", errPrefix: "get license: ",
 		},
 		"Platform.TLSCertificate": {
-			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "platform_tls.json", status: 200,
+			op: "get-tls-certificate", method: http.MethodGet, path: "/platform/configuration/security/tls/adminconsole", fixture: "get-tls-certificate/normal.json", status: 200,
 			call: func(ctx context.Context, c *Client) (any, *Response, error) {
 				return wrap(c.Platform.TLSCertificate(ctx, "adminconsole"))
 			},
@@ -608,8 +641,13 @@ func testMethodSuccess(t *testing.T, mc methodCase) {
 		assert.Equal(t, "ece_exporter/1.2.3", r.Header.Get("User-Agent"))
 		b, err := io.ReadAll(r.Body)
 		assert.NoError(t, err)
-		assert.Empty(t, b, "no operation here has a request body")
-		assert.Empty(t, r.Header.Get("Content-Type"))
+		if mc.body == "" {
+			assert.Empty(t, b, "the operation has no request body")
+			assert.Empty(t, r.Header.Get("Content-Type"))
+		} else {
+			assert.JSONEq(t, mc.body, string(b))
+			assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		}
 		writeJSON(w, mc.status, body)
 	}))
 	v, resp, err := mc.call(context.Background(), c)
@@ -776,17 +814,17 @@ func errorsAsRateLimit(err error) bool {
 func TestDeploymentsService_List(t *testing.T)           { testMethod(t, "Deployments.List") }
 func TestDeploymentsService_RemoteClusters(t *testing.T) { testMethod(t, "Deployments.RemoteClusters") }
 func TestDeploymentsService_UpgradeDryRun(t *testing.T)  { testMethod(t, "Deployments.UpgradeDryRun") }
+func TestDeploymentsService_Search(t *testing.T)         { testMethod(t, "Deployments.Search") }
+func TestStackService_Versions(t *testing.T)             { testMethod(t, "Stack.Versions") }
 func TestAccountsService_Get(t *testing.T)               { testMethod(t, "Accounts.Get") }
 func TestOrganizationsService_List(t *testing.T)         { testMethod(t, "Organizations.List") }
 func TestBillingService_Overview(t *testing.T)           { testMethod(t, "Billing.Overview") }
 func TestBillingService_Deployments(t *testing.T)        { testMethod(t, "Billing.Deployments") }
-func TestBillingService_Items(t *testing.T)              { testMethod(t, "Billing.Items") }
 func TestBillingService_DeploymentItems(t *testing.T)    { testMethod(t, "Billing.DeploymentItems") }
 func TestBillingService_Charts(t *testing.T)             { testMethod(t, "Billing.Charts") }
 func TestBillingService_DeploymentCharts(t *testing.T)   { testMethod(t, "Billing.DeploymentCharts") }
 func TestAPIKeysService_List(t *testing.T)               { testMethod(t, "APIKeys.List") }
 func TestAPIKeysService_ListAll(t *testing.T)            { testMethod(t, "APIKeys.ListAll") }
-func TestAPIKeysService_ListForUser(t *testing.T)        { testMethod(t, "APIKeys.ListForUser") }
 func TestBillingV2Service_Instances(t *testing.T)        { testMethod(t, "BillingV2.Instances") }
 func TestBillingV2Service_Items(t *testing.T)            { testMethod(t, "BillingV2.Items") }
 func TestBillingV2Service_Charts(t *testing.T)           { testMethod(t, "BillingV2.Charts") }
@@ -819,8 +857,70 @@ func TestEveryMethodHasACase(t *testing.T) {
 	}
 	sort.Strings(methods)
 	sort.Strings(cases)
-	assert.Len(t, methods, 22)
+	// The reflection above must see every method the sources declare on
+	// a *...Service (was a hand-kept count).
+	assert.Equal(t, sourceServiceMethods(t), methods)
 	assert.Equal(t, methods, cases)
+}
+
+// sourceServiceMethods lists the exported methods declared on the
+// services in the package's source files, as Client field.Method names.
+func sourceServiceMethods(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, m := range ServiceMethodDecls(t) {
+		out = append(out, m.Name)
+	}
+	sort.Strings(out)
+	require.NotEmpty(t, out)
+	return out
+}
+
+// ServiceMethodDecl is an exported method of a service as the package's
+// sources declare it (exported for the eceapi_test tests).
+type ServiceMethodDecl struct {
+	Name string // Client field.Method, e.g. "Deployments.List"
+	File string
+	Doc  string // its doc comment
+}
+
+// ServiceMethodDecls parses the package's non-test sources for the
+// exported methods declared on a *...Service.
+func ServiceMethodDecls(t *testing.T) []ServiceMethodDecl {
+	t.Helper()
+	fields := map[string]string{} // service type -> Client field
+	ct := reflect.TypeOf(Client{})
+	for i := 0; i < ct.NumField(); i++ {
+		if f := ct.Field(i); f.IsExported() && f.Type.Kind() == reflect.Pointer {
+			fields[f.Type.Elem().Name()] = f.Name
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var out []ServiceMethodDecl
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || !fd.Name.IsExported() {
+				continue
+			}
+			star, ok := fd.Recv.List[0].Type.(*ast.StarExpr)
+			if !ok {
+				continue
+			}
+			if id, ok := star.X.(*ast.Ident); ok && strings.HasSuffix(id.Name, "Service") {
+				require.Contains(t, fields, id.Name, "a service that is not a Client field")
+				out = append(out, ServiceMethodDecl{Name: fields[id.Name] + "." + fd.Name.Name, File: name, Doc: fd.Doc.Text()})
+			}
+		}
+	}
+	return out
 }
 
 func TestCostsOptionsQuery(t *testing.T) {
@@ -911,16 +1011,14 @@ func TestAllocatorsOptionsQuery(t *testing.T) {
 func TestPlatformDecodesDrift(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
-	mux.HandleFunc(p("/platform/infrastructure/allocators"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"zones":[{"zone_id":"z","allocators":[{"allocator_id":"a","zone_id":"z","status":{"connected":true,"healthy":true,"maintenance_mode":false},
-			"capacity":{"memory":{"total":1024.5,"used":0.25},"storage":null},"instances":null,"build_info":null,"new_field":{"x":1}}]}]}`)
-	})
-	mux.HandleFunc(p("/platform/configuration/security/tls/ui"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"user_supplied":false,"chain":null,"chain_status":{"expiration_date":"9 Dec 2026","first_certificate_to_expire":""}}`)
-	})
-	mux.HandleFunc(p("/platform/license"), func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"license":{"uid":"u","type":"platinum","expiry_date_in_millis":1.7987616e12,"max_allocators":10,"max_ram_per_allocator_mb":65536.0},"usage_stats":null}`)
-	})
+	for path, file := range map[string]string{
+		"/platform/infrastructure/allocators":     "get-allocators/drift-fractions-and-nulls.json",
+		"/platform/configuration/security/tls/ui": "get-tls-certificate/drift-null-chain-unusual-date.json",
+		"/platform/license":                       "get-license/drift-float-millis-null-usage.json",
+	} {
+		body := fixture(t, file)
+		mux.HandleFunc(p(path), func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body) })
+	}
 	a, _, err := c.Platform.Allocators(context.Background(), nil)
 	require.NoError(t, err)
 	got := a.Zones[0].Allocators[0]

@@ -73,7 +73,7 @@ func ErrorReason(err error) string {
 		}
 	case errors.Is(err, ErrRedirectRefused):
 		return ReasonRedirect
-	case IsTLSError(err):
+	case isTLSError(err):
 		return ReasonTLS
 	case errors.As(err, &de), errors.Is(err, ErrBodyTooLarge), errors.Is(err, ErrInvalidPathSegment),
 		errors.Is(err, ErrInvalidKind), isCorruptEncoding(err):
@@ -87,10 +87,10 @@ func ErrorReason(err error) string {
 	}
 }
 
-// IsTLSError reports whether err is a failed TLS handshake: a certificate
+// isTLSError reports whether err is a failed TLS handshake: a certificate
 // that does not verify, or a peer that does not speak TLS. Retrying cannot
 // help.
-func IsTLSError(err error) bool {
+func isTLSError(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var authority x509.UnknownAuthorityError
 	var hostname x509.HostnameError

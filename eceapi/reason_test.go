@@ -28,7 +28,7 @@ func TestTLSVerificationFailsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = c.Deployments.List(context.Background())
 	require.Error(t, err)
-	assert.True(t, IsTLSError(err), "%v", err)
+	assert.True(t, isTLSError(err), "%v", err)
 	assert.Equal(t, ReasonTLS, ErrorReason(err))
 	assert.Contains(t, err.Error(), "certificate")
 	got := obs.get()

@@ -176,7 +176,7 @@ type ChartItems struct {
 type ChartItem struct {
 	// Timestamp is the bucket position normalised to a time: the API does not
 	// document the unit of the raw value, so both seconds and milliseconds
-	// since the Unix epoch are accepted (see NormalizeTimestamp).
+	// since the Unix epoch are accepted (see normalizeTimestamp).
 	Timestamp time.Time `json:"-"`
 	// RawTimestamp is the value as sent by the API.
 	RawTimestamp int64            `json:"timestamp"`
@@ -195,9 +195,9 @@ type ChartItemValue struct {
 // today falls clearly on one side.
 const millisThreshold = 1e11
 
-// NormalizeTimestamp turns an epoch value in seconds or milliseconds into a
+// normalizeTimestamp turns an epoch value in seconds or milliseconds into a
 // UTC time.
-func NormalizeTimestamp(v int64) time.Time {
+func normalizeTimestamp(v int64) time.Time {
 	if v >= millisThreshold || v <= -millisThreshold {
 		return time.UnixMilli(v).UTC()
 	}
@@ -221,7 +221,7 @@ func (c *ChartItem) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("chart item timestamp: %w", err)
 	}
 	c.RawTimestamp = ts
-	c.Timestamp = NormalizeTimestamp(ts)
+	c.Timestamp = normalizeTimestamp(ts)
 	c.Values = raw.Values
 	return nil
 }

@@ -10,12 +10,14 @@
 #      prometheus/rules.test.yml);
 #   3. assert through the HTTP API: up is 1; the families ece_billing_*,
 #      ece_billing_chart_*, ece_remote_cluster_*, ece_api_key_*,
-#      ece_platform_* are present; the recording rules produce series; an
-#      API-key-expiry alert, a remote-cluster-health alert and the ECE
-#      license, certificate and zone-memory alerts are firing
-#      (/api/v1/alerts) on the demo data and no collector-failing alert is; every query of the Grafana
-#      dashboard evaluates without error (and returns data, except the few
-#      the demo cannot have).
+#      ece_platform_*, ece_elasticsearch_*, ece_instance_* are present; the
+#      recording rules produce series; an API-key-expiry alert, a
+#      remote-cluster-health alert, every deployment-health alert and the
+#      ECE license, certificate and zone-memory alerts are firing
+#      (/api/v1/alerts) on the demo data and no collector-failing alert is;
+#      every query of the generated Grafana dashboards evaluates without
+#      error (and returns data, except the few the demo cannot have, listed
+#      with their reason).
 # Bounded: E2E_TIMEOUT seconds in all (default 120), the build included.
 # Processes are stopped by pid on exit; the temporary directory is removed.
 set -euo pipefail
@@ -89,12 +91,15 @@ firing() { curl -sS --max-time 5 "$api/alerts" 2>/dev/null | jq -e --arg re "$1"
 
 wait_for "Prometheus is up" curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$prom_port/-/ready"
 wait_for 'up{job="ece-exporter"} == 1' nonempty 'up{job="ece-exporter"} == 1'
-for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_platform_allocator_ ece_platform_proxies_ ece_platform_runner_ ece_platform_license_ ece_platform_certificate_ ece_exporter_collector_; do
+for family in ece_billing_ ece_billing_chart_ ece_remote_cluster_ ece_api_key_ ece_deployment_ ece_platform_allocator_ ece_platform_proxies_ \
+  ece_platform_runner_ ece_platform_license_ ece_platform_certificate_ ece_exporter_collector_ \
+  ece_elasticsearch_ ece_instance_ ece_stack_version_; do
   wait_for "family ${family}* present" nonempty "count({__name__=~\"${family}.+\"}) > 0"
 done
 wait_for "every collector polled successfully" nonempty 'count(ece_exporter_collector_success == 1) > 0 unless count(ece_exporter_collector_success == 0) > 0'
 for rec in ece:billing_organization_month_to_date_cost_ecu ece:billing_deployment_month_to_date_cost_ecu \
-  ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu; do
+  ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu \
+  ece:stack_version_unusable ece:deployment_resource_unusable_stack_version; do
   wait_for "recording rule $rec" nonempty "$rec"
 done
 wait_for "an API key expiry alert is firing" firing '^ECEAPIKeyExpires(Very)?Soon$'
@@ -107,6 +112,12 @@ wait_for "an ECE certificate expiry alert is firing" firing '^ECECertificateExpi
 wait_for "the ECE zone memory alert is firing" firing '^ECEZoneMemoryCritical$'
 if firing '^ECE(License|Certificate)ExpiresVerySoon$'; then fail "a 7-day expiry alert fires on the demo (nothing expires that soon)"; fi
 echo "ok: ECE platform alerts"
+# The simulator's deployment mix (internal/ecesim/health.go) has each problem.
+for a in ECEDeploymentResourceUnhealthy ECEDeploymentPlanFailed ECEDeploymentPlanPendingTooLong ECEElasticsearchShardsRed \
+  ECEElasticsearchShardsYellow ECEElasticsearchSnapshotsFailing ECEInstanceMemoryPressureCritical ECEInstanceDiskAlmostFull \
+  ECEElasticsearchOutOfMemoryRestart ECEDeploymentOnDeletedStackVersion; do
+  wait_for "$a is firing" firing "^$a\$"
+done
 # The demo's never-expiring keys have no expiration series and no alert.
 never=$(query 'ece_api_key_info{expires="false"}' | jq -c '[.data.result[].metric | {account, key_id}] | unique')
 if [ -z "$never" ] || [ "$never" = "[]" ]; then fail "the demo has no never-expiring key to check"; fi
@@ -120,28 +131,54 @@ echo "ok: never-expiring keys ($(jq -r 'map(.account + "/" + .key_id) | join(", 
 if firing '^ECEExporterCollectorFailing$'; then fail "ECEExporterCollectorFailing fires on the demo"; fi
 echo "ok: no collector-failing alert"
 
-# Every query of the dashboard, with the variables set to "all". The rate()
-# panels need two scrapes of the exporter's counters within the window.
+# Every query of every generated dashboard (deploy/grafana/dashboards), with
+# the variables set to "all". The rate() panels need two scrapes of the
+# exporter's counters within the window.
 for counter in ece_exporter_collector_errors_total ece_exporter_api_requests_total ece_exporter_api_request_duration_seconds_bucket; do
   wait_for "rate($counter) has two samples" nonempty "rate(${counter}[1m])"
 done
-empty_ok='previous_month_cost_ecu|credential_expiration|ratelimit'
+# Queries allowed to return nothing on the demo (a regexp over the query),
+# each with its reason. None today: the simulator sends the rate-limit
+# headers, the credential expiry and a closed previous month.
+empty_ok=''
+# The health dashboard's families come from the deployment_health and
+# stack_versions collectors (issue 16); on a build without them their
+# queries must still evaluate, and are listed as skipped for data.
+issue16='ece_deployment_healthy|ece_deployment_resource_(healthy|plan_healthy|plan_pending|version_info)|ece_elasticsearch_(shards_status|snapshot_healthy|snapshot_latest_success)|ece_instance_(memory_pressure_ratio|disk_)|ece_stack_version_'
+have16=1
+nonempty 'count(ece_deployment_healthy) > 0' || have16=0
 dash_fail=0
-while IFS= read -r expr; do
-  q=${expr//\$__rate_interval/1m}
-  q=${q//\$account/.*}
-  q=${q//\$organization_id/.*}
-  ans=$(query "$q")
-  if [ "$(jq -r .status <<<"$ans" 2>/dev/null)" != success ]; then
-    echo "dashboard query fails: $expr" >&2
-    jq -r '.error // .' <<<"$ans" >&2 || true
-    dash_fail=1
-  elif [ "$(jq '.data.result | length' <<<"$ans")" = 0 ] && ! grep -Eq "$empty_ok" <<<"$expr"; then
-    echo "dashboard query returns nothing on the demo: $expr" >&2
-    dash_fail=1
-  fi
-done < <(jq -r '.. | objects | select(has("expr")) | .expr' deploy/grafana/ece-exporter.json)
+evaluated=0
+with_data=0
+for dash in deploy/grafana/dashboards/*.json; do
+  n=0
+  while IFS= read -r expr; do
+    n=$((n + 1))
+    q=${expr//\$__rate_interval/1m}
+    # Every other variable ($account, $organization_id, $deployment_id,
+    # $ece_platform) at "all"; label_replace's "$1" is not a variable.
+    q=$(sed -E 's/\$\{?[a-z_]+\}?/.*/g' <<<"$q")
+    ans=$(query "$q")
+    if [ "$(jq -r .status <<<"$ans" 2>/dev/null)" != success ]; then
+      echo "dashboard query fails: $(basename "$dash"): $expr" >&2
+      jq -r '.error // .' <<<"$ans" >&2 || true
+      dash_fail=1
+    elif [ "$(jq '.data.result | length' <<<"$ans")" != 0 ]; then
+      with_data=$((with_data + 1))
+    elif [ -n "$empty_ok" ] && grep -Eq "$empty_ok" <<<"$expr"; then
+      echo "empty on the demo (allowed): $(basename "$dash"): $expr"
+    elif [ $have16 = 0 ] && grep -Eq "$issue16" <<<"$expr"; then
+      echo "skipped for data (no issue 16 collectors in this build): $(basename "$dash"): $expr"
+    else
+      echo "dashboard query returns nothing on the demo: $(basename "$dash"): $expr" >&2
+      dash_fail=1
+    fi
+  done < <(jq -r '.. | objects | select(has("expr")) | .expr' "$dash")
+  echo "ok: $(basename "$dash"): $n queries evaluated"
+  evaluated=$((evaluated + n))
+done
 [ $dash_fail = 0 ] || fail "dashboard queries"
-echo "ok: every dashboard query evaluates ($(jq '[.. | objects | select(has("expr"))] | length' deploy/grafana/ece-exporter.json) queries)"
+[ "$evaluated" -gt 60 ] || fail "only $evaluated dashboard queries found"
+echo "ok: every dashboard query evaluates ($evaluated queries, $with_data with data on the demo)"
 
 echo "prometheus-e2e: passed in ${SECONDS}s"

@@ -457,9 +457,21 @@ func checkWorkload(t *testing.T, m manifests, o object, selector map[string]stri
 }
 
 // checkRules asserts the PrometheusRule holds exactly the rules of
-// deploy/prometheus.
+// deploy/prometheus, with the rules' default job selector job="ece-exporter"
+// replaced by the job Prometheus gives these manifests' targets: the name of
+// the Service the ServiceMonitor selects (prometheus-operator's default job
+// label).
 func checkRules(t *testing.T, m manifests) {
 	t.Helper()
+	job := ""
+	for _, so := range m.all("Service") {
+		job = so.obj.(*corev1.Service).Name
+	}
+	if m.count()["PrometheusRule"] > 0 && job == "" {
+		t.Fatal("a PrometheusRule without a Service: no job for its selector")
+	}
+	const defaultSelector = `job="ece-exporter"`
+	selectors := 0
 	want := map[string]string{}
 	for _, f := range rulegen.RuleFiles {
 		b, err := os.ReadFile(filepath.Join("..", "prometheus", f))
@@ -474,9 +486,13 @@ func checkRules(t *testing.T, m manifests) {
 		}
 		for _, g := range rf.Groups {
 			for _, r := range g.Rules {
-				want[r.Record+r.Alert] = r.Expr.String()
+				selectors += strings.Count(r.Expr.String(), defaultSelector)
+				want[r.Record+r.Alert] = strings.ReplaceAll(r.Expr.String(), defaultSelector, fmt.Sprintf("job=%q", job))
 			}
 		}
+	}
+	if selectors == 0 {
+		t.Errorf("no rule of deploy/prometheus selects %s (ECEExporterDown's up selector)", defaultSelector)
 	}
 	for _, o := range m.all("PrometheusRule") {
 		got := map[string]string{}
@@ -721,12 +737,22 @@ func TestHelmTemplate(t *testing.T) {
 				if cm.Labels["grafana_dashboard"] != "1" {
 					t.Error(`the dashboard ConfigMap needs grafana_dashboard: "1" for the Grafana sidecar`)
 				}
-				file, err := os.ReadFile(filepath.Join("..", "grafana", "ece-exporter.json"))
-				if err != nil {
-					t.Fatal(err)
+				files, err := filepath.Glob(filepath.Join("..", "grafana", "dashboards", "*.json"))
+				if err != nil || len(files) < 5 {
+					t.Fatalf("deploy/grafana/dashboards: %v %v", files, err)
 				}
-				if !json.Valid([]byte(cm.Data["ece-exporter.json"])) || strings.TrimSpace(cm.Data["ece-exporter.json"]) != strings.TrimSpace(string(file)) {
-					t.Error("the dashboard ConfigMap does not carry deploy/grafana/ece-exporter.json")
+				if len(cm.Data) != len(files) {
+					t.Errorf("the dashboard ConfigMap has %d dashboards, deploy/grafana/dashboards %d", len(cm.Data), len(files))
+				}
+				for _, f := range files {
+					file, err := os.ReadFile(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					key := filepath.Base(f)
+					if !json.Valid([]byte(cm.Data[key])) || strings.TrimSpace(cm.Data[key]) != strings.TrimSpace(string(file)) {
+						t.Errorf("the dashboard ConfigMap does not carry deploy/grafana/dashboards/%s", key)
+					}
 				}
 				sm := m.all("ServiceMonitor")[0].obj.(*monitoringv1.ServiceMonitor)
 				if sm.Labels["release"] != "kube-prometheus-stack" {
@@ -944,13 +970,24 @@ func TestComposeTour(t *testing.T) {
 	if err := yaml.Unmarshal(b, &dp); err != nil || len(dp.Providers) != 1 {
 		t.Fatalf("dashboard provider: %v", err)
 	}
+	// The generated dashboards' directory is mounted where the provider
+	// looks, and the home dashboard is one of them.
 	found := false
 	for target, source := range mounts {
-		if filepath.Base(source) == "ece-exporter.json" && path.Dir(target) == dp.Providers[0].Options.Path {
+		if filepath.Base(source) == "dashboards" && path.Clean(target) == path.Clean(dp.Providers[0].Options.Path) {
 			found = true
+			if files, _ := filepath.Glob(filepath.Join(source, "*.json")); len(files) < 5 {
+				t.Errorf("%s holds %d dashboards", source, len(files))
+			}
+			home := p.Services["grafana"].Environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+			if home == nil || path.Dir(*home) != path.Clean(target) {
+				t.Errorf("the home dashboard %v is not under %s", home, target)
+			} else if _, err := os.Stat(filepath.Join(source, path.Base(*home))); err != nil {
+				t.Errorf("the home dashboard: %v", err)
+			}
 		}
 	}
 	if !found {
-		t.Errorf("the dashboard is not mounted under %s", dp.Providers[0].Options.Path)
+		t.Errorf("deploy/grafana/dashboards is not mounted under %s", dp.Providers[0].Options.Path)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ func main() {
 	flag.StringVar(&acceptEncoding, "accept-encoding", "", `Accept-Encoding of the scrapes ("gzip", as Prometheus sends; default none)`)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of our scrapes (the last size) to this file")
 	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile after warm-up (the last size) to this file")
+	flag.StringVar(&without, "without", "", "comma-separated default collectors to leave off (before/after figures in one run)")
 	flag.Parse()
 	if *simN > 0 {
 		runSim(*simN, *latency)
@@ -64,7 +66,18 @@ func main() {
 	}
 }
 
-var cpuProfile, heapProfile, accept, acceptEncoding string
+var cpuProfile, heapProfile, accept, acceptEncoding, without string
+
+// enabled is the default collectors minus -without.
+func enabled() []string {
+	var out []string
+	for _, c := range collector.DefaultEnabled() {
+		if !slices.Contains(strings.Split(without, ","), c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 func runSim(n int, latency time.Duration) {
 	sim := ecesim.New(ecesim.Options{Seed: 1, DeploymentsPerOrg: n, RemoteClustersPerES: 2, APIKeys: 20})
@@ -95,15 +108,17 @@ func measure(n, scrapes int, latency time.Duration) error {
 	cfg := config.DefaultConfig
 	cfg.HTTP.MaxInFlight = 16
 	cfg.HTTP.MaxRetries = 0
-	cfg.Collectors.Billing.Concurrency = 8
-	cfg.Collectors.RemoteClusters.Concurrency = 8
+	billing := cfg.Collectors.Options("billing").(collector.BillingOptions)
+	billing.Concurrency = 8
+	remote := cfg.Collectors.Options("remote_clusters").(collector.RemoteClustersOptions)
+	remote.Concurrency = 8
+	cfg.Collectors = cfg.Collectors.With("billing", billing).With("remote_clusters", remote)
 	cfg.Accounts = []config.Account{{Name: "bench", Platform: config.PlatformESS, URL: url, Credentials: config.Credentials{APIKey: "sim-api-key"}}}
 	reg := prometheus.NewRegistry()
-	m, err := collector.NewManager(collector.Options{Registerer: reg, Enabled: collector.DefaultEnabled()})
+	m, err := collector.NewManager(collector.Options{Registerer: reg, Enabled: enabled()})
 	if err != nil {
 		return err
 	}
-	reg.MustRegister(m)
 	start := time.Now()
 	if err := m.Apply(&cfg); err != nil {
 		return err
@@ -172,7 +187,16 @@ func measure(n, scrapes int, latency time.Duration) error {
 	limitReg.MustRegister(constCollector(mfs))
 	_, lp99, _, _ := scrapeStats(promhttp.HandlerFor(limitReg, promhttp.HandlerOpts{}), scrapes)
 
+	// README's formula: list, organizations, 3 per organization, items and
+	// remote clusters per deployment, keys; then the deployment_health walk
+	// (250 per page, at least one) and the stack versions call.
 	expected := 1 + 1 + 3 + n + n + 1
+	if on := enabled(); slices.Contains(on, "deployment_health") {
+		expected += max(1, (n+249)/250)
+	}
+	if slices.Contains(enabled(), "stack_versions") {
+		expected++
+	}
 	fmt.Printf("%-6d %-8d %-7s %-9d %-8d %-10s %-10s %-10s %-10s %-7.2f %-11d %-9.1f %-9.1f %-8d\n",
 		n, series, humanBytes(bytes), calls, inflight, cycle.Round(time.Millisecond), p50.Round(time.Microsecond), p99.Round(time.Microsecond),
 		lp99.Round(time.Microsecond), float64(p99)/float64(lp99), allocs, rss, float64(ms.HeapInuse)/(1<<20), expected)

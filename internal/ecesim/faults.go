@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -164,6 +165,14 @@ const (
 
 // wait applies Latency and Hang.
 func (f *faultState) wait(r *http.Request, release <-chan struct{}) waitResult {
+	if (f.Latency > 0 || f.Hang) && r.Body != nil && r.Body != http.NoBody {
+		// Read the body first (the handler reads it from memory): until a
+		// request body is read to its end, the server does not watch the
+		// connection, so a client that gives up on a POST would never end
+		// r.Context() and a hang would never end.
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		defer t.Stop()

@@ -201,18 +201,18 @@ type jsAllocatorZone struct {
 }
 
 type jsAllocator struct {
-	AllocatorID    string         `json:"allocator_id"`
-	ZoneID         string         `json:"zone_id"`
-	HostIP         string         `json:"host_ip"`
-	PublicHostname string         `json:"public_hostname"`
-	Status         jsAllocStatus  `json:"status"`
-	Capacity       jsCapacity     `json:"capacity"`
-	Settings       struct{}       `json:"settings"`
-	Instances      []jsInstance   `json:"instances"`
-	Metadata       []jsMetadata   `json:"metadata"`
-	BuildInfo      jsBuildInfo    `json:"build_info"`
-	Features       []string       `json:"features"`
-	ExternalLinks  []jsExternLink `json:"external_links"`
+	AllocatorID    string               `json:"allocator_id"`
+	ZoneID         string               `json:"zone_id"`
+	HostIP         string               `json:"host_ip"`
+	PublicHostname string               `json:"public_hostname"`
+	Status         jsAllocStatus        `json:"status"`
+	Capacity       jsCapacity           `json:"capacity"`
+	Settings       struct{}             `json:"settings"`
+	Instances      []jsPlatformInstance `json:"instances"`
+	Metadata       []jsMetadata         `json:"metadata"`
+	BuildInfo      jsBuildInfo          `json:"build_info"`
+	Features       []string             `json:"features"`
+	ExternalLinks  []jsExternLink       `json:"external_links"`
 }
 
 type jsAllocStatus struct {
@@ -237,7 +237,7 @@ type jsCapacity struct {
 	AvailableCPUs int `json:"available_cpus"`
 }
 
-type jsInstance struct {
+type jsPlatformInstance struct {
 	ClusterType    string `json:"cluster_type"`
 	ClusterID      string `json:"cluster_id"`
 	InstanceName   string `json:"instance_name"`
@@ -340,7 +340,7 @@ func (s *Server) allocators(r *http.Request, _ map[string]string) reply {
 
 func allocatorJSON(a simAllocator) jsAllocator {
 	j := jsAllocator{AllocatorID: a.id, ZoneID: a.zone, HostIP: a.hostIP, PublicHostname: a.id + ".sim.ece.local",
-		Instances: []jsInstance{}, Metadata: []jsMetadata{{Key: "rack", Value: "sim-rack-" + a.zone[len(a.zone)-1:]}},
+		Instances: []jsPlatformInstance{}, Metadata: []jsMetadata{{Key: "rack", Value: "sim-rack-" + a.zone[len(a.zone)-1:]}},
 		BuildInfo: jsBuildInfo{Version: "3.8.0", CommitHash: "5e1a7c0"}, Features: []string{}, ExternalLinks: []jsExternLink{}}
 	j.Status.Connected, j.Status.Healthy, j.Status.MaintenanceMode = a.connected, a.healthy, a.maintenance
 	j.Status.HealthChecks.DockerHealthy, j.Status.HealthChecks.ZKConnected = a.connected, a.connected
@@ -349,7 +349,7 @@ func allocatorJSON(a simAllocator) jsAllocator {
 	j.Capacity.Storage.Total = int64(a.totalMiB) * 8
 	j.Capacity.AvailableCPUs = a.totalMiB / 4096
 	for _, in := range a.instances {
-		j.Instances = append(j.Instances, jsInstance{ClusterType: "elasticsearch", ClusterID: in.clusterID, InstanceName: in.name,
+		j.Instances = append(j.Instances, jsPlatformInstance{ClusterType: "elasticsearch", ClusterID: in.clusterID, InstanceName: in.name,
 			NodeMemory: in.memMiB, Healthy: in.healthy, ClusterHealthy: in.healthy, Moving: in.moving})
 	}
 	return j

@@ -46,6 +46,8 @@ func rt(method, pattern, op string, mode Mode, h func(*Server, *http.Request, ma
 // parameter route that would also match.
 var routes = []routeDef{
 	rt("GET", "deployments", opListDeployments, "", (*Server).listDeployments),
+	rt("POST", "deployments/_search", opSearchDeployments, "", (*Server).searchDeployments),
+	rt("GET", "stack/versions", opStackVersions, "", (*Server).stackVersions),
 	rt("GET", "account", opAccount, "", (*Server).getAccount),
 	rt("GET", "organizations", opOrganizations, ModeESS, (*Server).listOrganizations),
 	rt("GET", "billing/costs/{organization_id}", opOverview, ModeESS, (*Server).costsOverview),

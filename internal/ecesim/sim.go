@@ -49,6 +49,8 @@
 // Operation names are the specs' operationIds:
 //
 //	list-deployments                            GET  /deployments
+//	search-deployments                          POST /deployments/_search  (health, plans, topology, snapshots, tags; see health.go)
+//	get-version-stacks                          GET  /stack/versions
 //	get-current-account                         GET  /account
 //	list-organizations                          GET  /organizations  (ESS)
 //	get-costs-overview                          GET  /billing/costs/{organization_id}  (ESS)
@@ -133,7 +135,7 @@
 //     interval in whole seconds (rounded up), e.g. "60". With RateLimit 0
 //     the limit advertised is UnlimitedQuota.
 //   - Not simulated: the Accept: text/csv variant of the items, the 302 of
-//     login with login_state.path, pagination (the spec has none here).
+//     login with login_state.path.
 package ecesim
 
 import (

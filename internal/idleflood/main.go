@@ -52,7 +52,7 @@ func run(binary, addr string, conns, nofile int, duration time.Duration) error {
 			return 0, time.Since(start)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode, time.Since(start)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -67,7 +67,7 @@ func run(binary, addr string, conns, nofile int, duration time.Duration) error {
 	open := make([]net.Conn, 0, conns)
 	defer func() {
 		for _, c := range open {
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 	for i := 0; i < conns; i++ {

@@ -36,6 +36,12 @@ type exporter struct {
 // newExporter sets up the registry, the collectors, the admin endpoint and
 // the reloads; nothing polls until reloads.Set.
 func newExporter(f flags, logger log.Logger, load func() (*config.Config, error), now func() time.Time, sharder collector.HashSharder) (*exporter, error) {
+	// Before anything starts: the toolkit would hang on a FIFO.
+	if f.toolkit != nil && f.toolkit.WebConfigFile != nil {
+		if err := checkWebConfig(*f.toolkit.WebConfigFile); err != nil {
+			return nil, err
+		}
+	}
 	e := &exporter{reg: prometheus.NewRegistry(), logger: logger}
 	e.reg.MustRegister(versioncollector.NewCollector(program))
 	if !f.disableExporterMetrics {
@@ -60,17 +66,15 @@ func newExporter(f flags, logger log.Logger, load func() (*config.Config, error)
 		if err != nil {
 			return nil, fmt.Errorf("cannot enable the admin endpoint: %w", err)
 		}
-		// The admin token is re-read at every reload.
-		loadConfig := load
-		load = func() (*config.Config, error) {
-			cfg, err := loadConfig()
-			if err == nil {
-				err = e.admin.ReloadToken()
-			}
-			return cfg, err
-		}
 	}
-	e.reloads, err = config.NewSafeConfig(e.reg, logger, load, e.mgr.Apply)
+	apply := e.mgr.Apply
+	if e.admin != nil {
+		// The admin token is re-read at every reload, and swapped in only
+		// when that reload's configuration is applied.
+		tr := newTokenReload(e.admin.ReadToken, e.admin.SetToken)
+		load, apply = tr.load(load), tr.apply(apply)
+	}
+	e.reloads, err = config.NewSafeConfig(e.reg, logger, load, apply)
 	if err != nil {
 		return nil, fmt.Errorf("cannot set up reloads: %w", err)
 	}

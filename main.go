@@ -100,12 +100,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	}
 	defer watchSIGHUP(reloadCtx, stopReloads, e.reloads)()
 	serving = true
-	return serve(ctx, newHTTPServer(mux, log.With(logger, "component", "http")), ln, f.toolkit, slogger, logger, e.mgr)
+	return serve(ctx, newHTTPServer(mux, log.With(logger, "component", "http")), ln, f.toolkit, slogger, logger, e.mgr, shutdownGrace)
 }
 
 // serve serves srv until it fails or ctx ends, then shuts it and the
-// collectors down within shutdownGrace.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, toolkit *web.FlagConfig, slogger *slog.Logger, logger log.Logger, mgr *collector.Manager) int {
+// collectors down within grace.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, toolkit *web.FlagConfig, slogger *slog.Logger, logger log.Logger, mgr *collector.Manager, grace time.Duration) int {
 	serveErr := make(chan error, 1)
 	go func() {
 		if ln != nil {
@@ -125,7 +125,7 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, toolkit *web.
 	case <-ctx.Done():
 		level.Info(logger).Log("msg", "shutting down")
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		level.Warn(logger).Log("msg", "HTTP server did not stop in time", "err", err)
@@ -133,8 +133,15 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, toolkit *web.
 	if !served {
 		// Serve returns as soon as Shutdown has closed the listeners, with
 		// http.ErrServerClosed, which says nothing new.
-		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			level.Warn(logger).Log("msg", "HTTP server stopped with an error", "err", err)
+		// The toolkit may still be stuck before serving (reading its
+		// web config file): wait no longer than the grace period.
+		select {
+		case err := <-serveErr:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				level.Warn(logger).Log("msg", "HTTP server stopped with an error", "err", err)
+			}
+		case <-sctx.Done():
+			level.Warn(logger).Log("msg", "HTTP server did not return in time; stopping anyway")
 		}
 	}
 	mgr.Stop(sctx)

@@ -169,9 +169,26 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		"base64url":   func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
 		"b64userpass": func(s string) string { return base64.StdEncoding.EncodeToString([]byte("admin:" + s)) },
 	}
+	// Redirects whose target holds the key: to another host, to the same
+	// host (then a 404), and an unparsable Location.
+	redirects := map[string]func(string) string{
+		"redirect-host": func(k string) string { return "http://other.invalid/leak/" + url.PathEscape(k) },
+		"redirect-same": func(k string) string { return "/redirect-same/api/v1/leak/" + url.PathEscape(k) },
+		"redirect-bad":  func(k string) string { return "http://[::1%zz/x?k=" + k },
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// /<encoding>/api/v1/...: the account's base path names the encoding.
 		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if redirect := redirects[name]; redirect != nil {
+			if strings.Contains(r.URL.Path, "/leak/") {
+				http.NotFound(w, r)
+				return
+			}
+			_, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			w.Header().Set("Location", redirect(cred))
+			w.WriteHeader(http.StatusFound)
+			return
+		}
 		enc := encodings[name]
 		if enc == nil {
 			http.NotFound(w, r)
@@ -209,6 +226,9 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		fmt.Fprintf(&cfg, "  - {name: key-%s, url: %q, api_key_file: key}\n", name, srv.URL+"/"+name)
 		fmt.Fprintf(&cfg, "  - {name: login-%s, platform: ece, url: %q, username: admin, password_file: password}\n", name, srv.URL+"/"+name)
 	}
+	for name := range redirects {
+		fmt.Fprintf(&cfg, "  - {name: key-%s, url: %q, api_key_file: key}\n", name, srv.URL+"/"+name)
+	}
 	cfg.WriteString("http: {max_retries: 0}\n")
 	config := filepath.Join(dir, "config.yml")
 	require.NoError(t, os.WriteFile(config, []byte(cfg.String()), 0o600))
@@ -224,6 +244,10 @@ func TestEchoedSecretsNeverLeak(t *testing.T) {
 		assert.Contains(t, logs, `account=key-`+name, "errors of %s were logged", name)
 		assert.Contains(t, logs, `account=login-`+name, "errors of login-%s were logged", name)
 	}
+	for name := range redirects {
+		assert.Contains(t, logs, `account=key-`+name, "errors of %s were logged", name)
+	}
+	assert.NotContains(t, logs, "::1%zz", "an unparsable Location is not quoted")
 	assert.Contains(t, logs, "<secret>", "the echoes were there, and redacted")
 	for _, out := range []string{logs, metrics, statusPage} {
 		folded := strings.ToLower(out)

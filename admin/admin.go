@@ -194,24 +194,43 @@ func New(opts Options, backend Backend) (*Handler, error) {
 // ReloadToken re-reads the token file; on error the previous token stays.
 // The error never contains the token.
 func (h *Handler) ReloadToken() error {
+	tok, err := h.ReadToken()
+	if err != nil {
+		return err
+	}
+	h.SetToken(tok)
+	return nil
+}
+
+// Token is an admin token read by ReadToken, held as its hash.
+type Token struct{ hash [32]byte }
+
+// ReadToken reads and checks the token file without using it: a reload
+// reads it with the configuration and calls SetToken only once the
+// configuration is applied. The error never contains the token.
+func (h *Handler) ReadToken() (Token, error) {
 	if h.opts.TokenFile == "" {
-		return errors.New("admin token file is not set (--admin.token-file)")
+		return Token{}, errors.New("admin token file is not set (--admin.token-file)")
 	}
 	b, err := safefile.ReadFile(h.opts.TokenFile) // a FIFO or device fails at once
 	if err != nil {
-		return fmt.Errorf("read admin token file: %w", err)
+		return Token{}, fmt.Errorf("read admin token file: %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return fmt.Errorf("admin token file %q is empty", h.opts.TokenFile)
+		return Token{}, fmt.Errorf("admin token file %q is empty", h.opts.TokenFile)
 	}
 	if len(tok) < 16 {
-		return fmt.Errorf("admin token in %q is shorter than 16 characters", h.opts.TokenFile)
+		return Token{}, fmt.Errorf("admin token in %q is shorter than 16 characters", h.opts.TokenFile)
 	}
+	return Token{hash: sha256.Sum256([]byte(tok))}, nil
+}
+
+// SetToken makes tok the token requests must carry.
+func (h *Handler) SetToken(tok Token) {
 	h.tokenMu.Lock()
-	h.tokenHash, h.haveToken = sha256.Sum256([]byte(tok)), true
+	h.tokenHash, h.haveToken = tok.hash, true
 	h.tokenMu.Unlock()
-	return nil
 }
 
 var (

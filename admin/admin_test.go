@@ -607,3 +607,19 @@ func TestTokenFileFIFO(t *testing.T) {
 	resp, _ := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the token read at start still works")
 }
+
+// TestUpstreamMessageIsBounded: a 404 whose message is 300,000 bytes and
+// whose code is 10,000: the admin endpoint echoes them cut (eceapi bounds
+// an error's upstream text).
+func TestUpstreamMessageIsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	body := `{"errors":[{"code":"` + strings.Repeat("c", 10000) + `","message":"` + strings.Repeat("A", 300000) + `"}]}`
+	f.sim.SetFault("upgrade-deployment-stateless-resource", ecesim.Fault{Status: 404, Body: []byte(body)})
+	resp, answer := f.do(t, http.MethodGet, f.upgradePath("kibana", "main-kibana"), token)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	e := answer["error"].(map[string]any)
+	assert.LessOrEqual(t, len(e["message"].(string)), 512)
+	assert.LessOrEqual(t, len(e["code"].(string)), 64)
+	assert.True(t, strings.HasPrefix(e["message"].(string), "AAAA"), "the message is cut, not dropped")
+}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -48,7 +49,8 @@ type Manager struct {
 	enabled map[string]bool
 	self    *selfMetrics
 
-	applyMu  sync.Mutex // serialises Apply
+	applyMu  sync.Mutex // serialises Apply, and Stop with it
+	stopped  bool       // set by Stop (under mu); Apply then fails
 	mu       sync.RWMutex
 	accounts map[string]*accountState
 	pollers  map[pollerKey]*poller
@@ -121,6 +123,12 @@ func NewManager(opts Options) (*Manager, error) {
 func (m *Manager) Apply(cfg *config.Config) error {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
+	m.mu.RLock()
+	stopped := m.stopped
+	m.mu.RUnlock()
+	if stopped {
+		return ErrStopped
+	}
 
 	// Build everything that can fail first.
 	accounts := make(map[string]*accountState, len(cfg.Accounts))
@@ -265,9 +273,27 @@ func sameExceptInterval(a, b any) bool {
 	return reflect.DeepEqual(ca.Interface(), cb.Interface())
 }
 
-// Stop cancels every poller and waits for them, bounded by ctx.
+// ErrStopped is Apply's error once Stop was called.
+var ErrStopped = errors.New("collector manager stopped")
+
+// Stop cancels every poller and waits for them, bounded by ctx. An Apply
+// running meanwhile finishes first (its pollers are then stopped too);
+// any later Apply fails with ErrStopped.
 func (m *Manager) Stop(ctx context.Context) {
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
 	m.cancel()
+	applied := make(chan struct{})
+	go func() {
+		m.applyMu.Lock()
+		m.applyMu.Unlock() //nolint:staticcheck // only waits for a running Apply
+		close(applied)
+	}()
+	select {
+	case <-applied:
+	case <-ctx.Done():
+	}
 	m.mu.RLock()
 	ps := make([]*poller, 0, len(m.pollers))
 	for _, p := range m.pollers {

@@ -573,14 +573,23 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 	hr, err := c.httpClient.Do(req)
 	obs := Observation{Operation: operationOf(orig), Method: orig.Method, Attempt: attempt}
 	if err != nil {
+		// A transport error may carry what a redirect pointed to (its URL,
+		// an unparsable Location): redact it before anyone sees it.
+		err = sanitizeURLError(err, requestSecrets(orig))
 		obs.Duration, obs.Err = time.Since(start), err
 		c.observe(obs)
-		return nil, sanitizeURLError(err)
+		return nil, err
 	}
 	defer hr.Body.Close() //nolint:errcheck // the body has been read or abandoned; nothing to do on a close error
 	resp := &Response{Response: hr, RateLimit: parseRateLimit(hr.Header), APIKeyExpiration: parseExpiration(hr.Header.Get("x-elastic-api-key-expiration")), Attempts: attempt}
 	obs.StatusCode, obs.RateLimit, obs.APIKeyExpiration = hr.StatusCode, resp.RateLimit, resp.APIKeyExpiration
 	if err := CheckResponse(hr); err != nil {
+		// After a redirect, the answer is to another request than orig:
+		// redact orig's secrets too.
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.redact(requestSecrets(orig))
+		}
 		obs.Duration, obs.Err = time.Since(start), err
 		c.observe(obs)
 		return resp, err
@@ -709,15 +718,51 @@ func isNullJSON(b []byte) bool {
 }
 
 // sanitizeURLError keeps the operation context of a *url.Error but drops the
-// query string from its URL (no secret is ever in a URL, but keep error
-// strings short and stable).
-func sanitizeURLError(err error) error {
+// query string and user info from its URL and redacts the request's
+// secrets from it and from the error it wraps: after a redirect the URL is
+// the redirect's, which a hostile server may fill with the credential it
+// was sent. An unparsable Location header becomes ErrRedirectRefused
+// without its text. Any other error is redacted as a whole.
+func sanitizeURLError(err error, secrets []string) error {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery, u.User = "", nil
-			ue.URL = u.String()
-		}
+	if !errors.As(err, &ue) {
+		return redactError(err, secrets)
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		u.RawQuery, u.ForceQuery, u.Fragment, u.User = "", false, "", nil
+		ue.URL = u.String()
+	} else {
+		ue.URL = "(unparsable URL)"
+	}
+	ue.URL = redact(ue.URL, secrets)
+	if ue.Err != nil && strings.HasPrefix(ue.Err.Error(), "failed to parse Location header") {
+		// net/http formats the parse error into text (%v): nothing to
+		// unwrap, and the text holds the whole Location.
+		ue.Err = fmt.Errorf("%w: unparsable Location header", ErrRedirectRefused)
+	}
+	ue.Err = redactError(ue.Err, secrets)
+	return err
+}
+
+// redactedError is an error whose text had secrets removed; it unwraps to
+// the original, so errors.Is/As still classify it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError returns err, or a redactedError when its text holds a
+// secret.
+func redactError(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	msg := err.Error()
+	if r := redact(msg, secrets); r != msg {
+		return &redactedError{msg: r, err: err}
 	}
 	return err
 }

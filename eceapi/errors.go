@@ -43,6 +43,20 @@ var (
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 1 << 20
 
+// Bounds of the upstream text an APIError keeps, applied after the
+// secrets are redacted: a hostile answer (1 MiB messages, thousands of
+// codes) must not make every poll log a megabyte. Error() is at most
+// maxErrorText bytes.
+const (
+	maxErrorMessage  = 512
+	maxErrorCode     = 64
+	maxErrorCodes    = 10
+	maxErrorElements = 10
+	maxErrorFields   = 10
+	maxErrorPath     = 256
+	maxErrorText     = 2000
+)
+
 // maxHintSource bounds how much of a non-JSON error body the body hint
 // (120 characters of its text) is taken from.
 const maxHintSource = 64 << 10
@@ -63,6 +77,10 @@ type APIError struct {
 	// BodyHint describes a body that was not a BasicFailedReply (an HTML page
 	// from a proxy, say): its content type and a short, sanitised excerpt.
 	BodyHint string
+
+	// dropped counts the elements of Errors left out beyond
+	// maxErrorElements.
+	dropped int
 }
 
 // Error implements error.
@@ -74,7 +92,7 @@ func (e *APIError) Error() string {
 	}
 	for i, el := range e.Errors {
 		if i == 3 {
-			fmt.Fprintf(&b, " (and %d more)", len(e.Errors)-3)
+			fmt.Fprintf(&b, " (and %d more)", len(e.Errors)+e.dropped-3)
 			break
 		}
 		if el.Message != "" {
@@ -84,7 +102,46 @@ func (e *APIError) Error() string {
 	if len(e.Errors) == 0 && e.BodyHint != "" {
 		b.WriteString(": " + e.BodyHint)
 	}
-	return b.String()
+	return truncateText(b.String(), maxErrorText)
+}
+
+// truncateText cuts s to at most n bytes at a UTF-8 boundary, ending
+// with "..." when cut.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// bound cuts the upstream text of e to the maxError* sizes. Call it after
+// redact: a secret cut in two would no longer match.
+func (e *APIError) bound() {
+	e.Path = truncateText(e.Path, maxErrorPath)
+	if len(e.Codes) > maxErrorCodes {
+		e.Codes = e.Codes[:maxErrorCodes]
+	}
+	for i, c := range e.Codes {
+		e.Codes[i] = truncateText(c, maxErrorCode)
+	}
+	if len(e.Errors) > maxErrorElements {
+		e.dropped += len(e.Errors) - maxErrorElements
+		e.Errors = e.Errors[:maxErrorElements:maxErrorElements]
+	}
+	for i := range e.Errors {
+		el := &e.Errors[i]
+		el.Code, el.Message = truncateText(el.Code, maxErrorCode), truncateText(el.Message, maxErrorMessage)
+		if len(el.Fields) > maxErrorFields {
+			el.Fields = el.Fields[:maxErrorFields]
+		}
+		for j, f := range el.Fields {
+			el.Fields[j] = truncateText(f, maxErrorCode)
+		}
+	}
 }
 
 // HasCode reports whether the error carries the given error code.
@@ -180,6 +237,7 @@ func CheckResponse(r *http.Response) error {
 	}
 	// A server or proxy may echo the credential it was sent.
 	e.redact(secrets)
+	e.bound()
 	if r.StatusCode == http.StatusTooManyRequests {
 		rl := parseRateLimit(r.Header)
 		return &RateLimitError{APIError: e, RetryAfter: retryAfter(r.Header, rl, time.Now()), RateLimit: rl}
@@ -187,8 +245,10 @@ func CheckResponse(r *http.Response) error {
 	return e
 }
 
+// appendCode adds c to codes unless it is empty, already there, or codes
+// holds maxErrorCodes already (a header may list thousands).
 func appendCode(codes []string, c string) []string {
-	if c == "" {
+	if c == "" || len(codes) >= maxErrorCodes {
 		return codes
 	}
 	for _, have := range codes {
@@ -402,6 +462,8 @@ func (e *APIError) redact(secrets []string) {
 	if len(secrets) == 0 {
 		return
 	}
+	// After a same-host redirect, Path is the redirect's.
+	e.Path = redact(e.Path, secrets)
 	for i, c := range e.Codes {
 		e.Codes[i] = redact(c, secrets)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -243,4 +244,49 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// TestCheckResponse_BoundsHostileErrorText: a 500 with 31 messages of
+// 20,000 bytes, thousands of codes in x-cloud-error-codes and a huge code
+// in the body (the reviewer's hostile upstream): the error keeps bounded
+// text, cut after the secrets are redacted.
+func TestCheckResponse_BoundsHostileErrorText(t *testing.T) {
+	t.Parallel()
+	var codes []string
+	for i := range 5000 {
+		codes = append(codes, fmt.Sprintf("code.%d", i))
+	}
+	msg := strings.Repeat("é", 10000) // 20,000 bytes of multi-byte runes (the body stays under 1 MiB)
+	var els []string
+	els = append(els, `{"code":"`+strings.Repeat("c", 10000)+`","message":"`+sentinelKey+msg+`","fields":["`+strings.Repeat("f", 5000)+`"]}`)
+	for i := range 30 {
+		els = append(els, fmt.Sprintf(`{"code":"c.%d","message":"%s"}`, i, msg))
+	}
+	resp := answer(500, http.Header{"X-Cloud-Error-Codes": {strings.Join(codes, ",")}, "Content-Type": {"application/json"}},
+		`{"errors":[`+strings.Join(els, ",")+`]}`)
+	err := CheckResponse(resp)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	text := err.Error()
+	assert.LessOrEqual(t, len(text), 2000)
+	assert.True(t, utf8.ValidString(text), "cut at a rune boundary")
+	assert.Contains(t, text, "<secret>", "redacted before the cut")
+	assert.NotContains(t, text, sentinelKey)
+	assert.Contains(t, text, "(and 28 more)", "the elements left out are still counted")
+	assert.Len(t, apiErr.Codes, maxErrorCodes)
+	for _, c := range apiErr.Codes {
+		assert.LessOrEqual(t, len(c), maxErrorCode)
+	}
+	assert.LessOrEqual(t, len(apiErr.Errors), maxErrorElements)
+	for _, el := range apiErr.Errors {
+		assert.LessOrEqual(t, len(el.Message), maxErrorMessage)
+		assert.LessOrEqual(t, len(el.Code), maxErrorCode)
+		for _, f := range el.Fields {
+			assert.LessOrEqual(t, len(f), maxErrorCode)
+		}
+		assert.True(t, utf8.ValidString(el.Message))
+	}
+	// A 429 adds its wait to the same bounded text.
+	resp = answer(429, http.Header{"X-Cloud-Error-Codes": {strings.Join(codes, ",")}}, `{"errors":[`+strings.Join(els, ",")+`]}`)
+	assert.Less(t, len(CheckResponse(resp).Error()), 2048)
 }

@@ -33,7 +33,24 @@ var bodyLimits = map[string]int64{
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
 	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,
-	"get-api-keys":       2 << 20,
+	// A page of the deployment search (the health collector asks 250 at
+	// a time): ~6,200 bytes per deployment with 3 resources, health,
+	// plans and topology in the simulator (1.55 MB per page of 250); 4 MiB
+	// leaves ~16 KiB per deployment for larger topologies.
+	"search-deployments": 4 << 20,
+	// Every stack version the platform offers, each with its components'
+	// capacity constraints, plugins and node types: ~1.5 KB in the
+	// simulator (a handful of versions), some hundred KB on ESS (over a
+	// hundred versions); one request every few hours.
+	"get-version-stacks": 4 << 20,
+	// ECE platform: a page of 100 allocators (AllocatorsPageSize) is
+	// ~560 bytes per allocator plus ~200 per instance it hosts (58 KB for a
+	// page without instances in the simulator; 4 MiB: ~200 instances per
+	// allocator); the runners, one per host and not paged, ~390 bytes each
+	// (4 MiB: ~10,000 hosts).
+	"get-allocators": 4 << 20,
+	"get-runners":    4 << 20,
+	"get-api-keys":   2 << 20,
 	// Per-deployment answers, fanned out over many deployments at once:
 	// they must stay small, as max_in_flight of them may be read together.
 	// A deployment's items are ~2 KiB, its charts ~250 bytes per bucket, a
@@ -42,7 +59,12 @@ var bodyLimits = map[string]int64{
 	"get-costs-charts-by-deployment":             2 << 20,
 	"get-deployment-es-resource-remote-clusters": 1 << 20,
 	"upgrade-deployment-stateless-resource":      1 << 20,
-	// Small singletons.
+	// Small singletons: the proxies' health summary (440 bytes in the
+	// simulator), the license (380 bytes) and a TLS certificate chain
+	// (~1.3 KB for two certificates; a PEM certificate is 1–3 KB).
+	"get-proxies-health":  1 << 20,
+	"get-license":         256 << 10,
+	"get-tls-certificate": 256 << 10,
 	"get-costs-overview":  1 << 20,
 	"get-current-account": 1 << 20,
 	"list-organizations":  1 << 20,

@@ -60,6 +60,15 @@ func hostileCalls() []hostileCall {
 		{"getChartsV2", func(ctx context.Context, c *Client) error {
 			return wrap(c.BillingV2.Charts(ctx, "o1", ChartsV2Options{CostsWindow: v2Window}))
 		}},
+		{"search-deployments", func(ctx context.Context, c *Client) error {
+			return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Sort: SortByID}))
+		}},
+		{"get-version-stacks", func(ctx context.Context, c *Client) error { return wrap(c.Stack.Versions(ctx, true)) }},
+		{"get-allocators", func(ctx context.Context, c *Client) error { return wrap(c.Platform.Allocators(ctx, nil)) }},
+		{"get-proxies-health", func(ctx context.Context, c *Client) error { return wrap(c.Platform.ProxiesHealth(ctx)) }},
+		{"get-runners", func(ctx context.Context, c *Client) error { return wrap(c.Platform.Runners(ctx)) }},
+		{"get-license", func(ctx context.Context, c *Client) error { return wrap(c.Platform.License(ctx)) }},
+		{"get-tls-certificate", func(ctx context.Context, c *Client) error { return wrap(c.Platform.TLSCertificate(ctx, "proxy")) }},
 	}
 }
 
@@ -117,30 +126,18 @@ func gzipBomb(t *testing.T, inflated int) []byte {
 // limit of largeBodyOps + the sum of the max_in_flight - 1 largest other
 // limits + max_in_flight × 1 MiB) + 16 MiB. Before the per-operation limits each
 // request could hold 64 MiB (http.max_body_bytes) and io.ReadAll's
-// doubling buffers, ~1 GB for the same run.
+// doubling buffers, ~1 GB for the same run. The bound is per account:
+// max_in_flight is per client, and each account has its own, so N
+// accounts under hostile upstreams at once may hold N times as much.
 // Not parallel: it measures the process's heap.
 func TestHostileBodiesBoundedMemory(t *testing.T) {
 	bomb := gzipBomb(t, 128<<20) // 4 × the largest limit
 	require.Less(t, len(bomb), 256<<10, "the bomb is small on the wire")
 	calls := hostileCalls()
 
-	var limits []int64
-	var large int64
 	c0, err := NewClient()
 	require.NoError(t, err)
-	for _, hc := range calls {
-		if largeBodyOps[hc.op] {
-			large = max(large, c0.bodyLimit(hc.op))
-			continue
-		}
-		limits = append(limits, c0.bodyLimit(hc.op))
-	}
-	slices.Sort(limits)
-	slices.Reverse(limits)
-	top := large
-	for _, l := range limits[:DefaultMaxInFlight-1] {
-		top += l
-	}
+	top := heldBodies(c0, calls)
 	bound := 2*(top+DefaultMaxInFlight<<20) + 16<<20
 
 	for _, gz := range []bool{false, true} {
@@ -207,6 +204,28 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
+// heldBodies is the most the bodies of max_in_flight requests of calls
+// can hold at once: the largest limit of largeBodyOps (read one at a
+// time) plus the max_in_flight - 1 largest other limits.
+func heldBodies(c *Client, calls []hostileCall) int64 {
+	var limits []int64
+	var large int64
+	for _, hc := range calls {
+		if largeBodyOps[hc.op] {
+			large = max(large, c.bodyLimit(hc.op))
+			continue
+		}
+		limits = append(limits, c.bodyLimit(hc.op))
+	}
+	slices.Sort(limits)
+	slices.Reverse(limits)
+	top := large
+	for _, l := range limits[:DefaultMaxInFlight-1] {
+		top += l
+	}
+	return top
+}
+
 // TestLargeLimitsAreReadOneAtATime: every operation allowed more than
 // 4 MiB is one of largeBodyOps, whose bodies a client reads one at a
 // time, so that a new large limit cannot silently raise what max_in_flight
@@ -270,4 +289,173 @@ func TestREADMEBodyLimits(t *testing.T) {
 		assert.Contains(t, called, op, "a limit for an operation the client does not call")
 	}
 	assert.Len(t, called, len(bodyLimits), "every operation has its limit")
+}
+
+// validBodyField is the array an operation's answer holds its items in,
+// for the near-limit valid answers; an operation not listed gets its
+// items under a field it ignores (the body is still read and parsed).
+var validBodyField = map[string]string{
+	"list-deployments":                           "deployments",
+	"search-deployments":                         "deployments",
+	"get-costs-deployments":                      "deployments",
+	"get-users-api-keys":                         "keys",
+	"get-api-keys":                               "keys",
+	"get-runners":                                "runners",
+	"get-version-stacks":                         "stacks",
+	"get-allocators":                             "zones",
+	"list-organizations":                         "organizations",
+	"get-deployment-es-resource-remote-clusters": "resources",
+}
+
+// validBody is a JSON answer of op just under limit bytes: an array of
+// items whose string fields (those of the operation's item type among
+// them) are all decoded, so the decoded value costs about as much as the
+// body.
+func validBody(op string, limit int64) []byte {
+	field := validBodyField[op]
+	var b bytes.Buffer
+	if field == "" {
+		// An id, as /account must have one.
+		field = "padding"
+		b.WriteString(`{"id":"a1",`)
+	} else {
+		b.WriteString(`{`)
+	}
+	b.WriteString(`"` + field + `":[`)
+	fields := []string{"id", "name", "deployment_id", "deployment_name", "runner_id", "host_ip", "public_hostname",
+		"description", "version", "alias", "allocator_id", "zone_id", "user_id", "elasticsearch_ref_id"}
+	for i := 0; ; i++ {
+		var item bytes.Buffer
+		if i > 0 {
+			item.WriteByte(',')
+		}
+		item.WriteByte('{')
+		for j, f := range fields {
+			if j > 0 {
+				item.WriteByte(',')
+			}
+			fmt.Fprintf(&item, `"%s":"%s-%016x%08x"`, f, f, i, j)
+		}
+		item.WriteByte('}')
+		if int64(b.Len()+item.Len()+2) > limit-1024 {
+			break
+		}
+		b.Write(item.Bytes())
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// TestNearLimitValidBodiesBoundedMemory: every operation, three times over
+// at the default max_in_flight, answered with valid JSON just under its
+// limit (with Content-Length, as a real server sends it). These answers
+// succeed, so each request holds its body (one buffer of the announced
+// length) and the decoded value it fills (Go strings copy their bytes:
+// about the body's size again, plus the slices an array grows through) at
+// once: ~3 × the limit at the decoder's peak. The bound is the hostile
+// test's, with that factor: 2 × (3 × heldBodies + max_in_flight × 1 MiB)
+// + 16 MiB, where heldBodies is the largest limit of largeBodyOps (the
+// read-one-at-a-time rule covers the decode too) plus the max_in_flight - 1
+// largest other limits. All of it is per account:
+// max_in_flight is per client, so N accounts polled at once may hold N
+// times as much.
+// Not parallel: it measures the process's heap.
+func TestNearLimitValidBodiesBoundedMemory(t *testing.T) {
+	calls := hostileCalls()
+	c0, err := NewClient()
+	require.NoError(t, err)
+	bodies := map[string][]byte{}
+	for _, hc := range calls {
+		bodies[hc.op] = validBody(hc.op, c0.bodyLimit(hc.op))
+	}
+	top := heldBodies(c0, calls)
+	bound := 2*(3*top+DefaultMaxInFlight<<20) + 16<<20
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := "" // the operation whose path end matches longest
+		for _, hc := range calls {
+			if p := opPaths[hc.op]; strings.HasSuffix(r.URL.Path, p) && len(p) > len(opPaths[op]) {
+				op = hc.op
+			}
+		}
+		body, ok := bodies[op]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := NewClient(WithBaseURL(srv.URL), WithBillingV2URL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
+	require.NoError(t, err)
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	peak := before.HeapInuse
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 3*len(calls))
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = calls[i%len(calls)].call(ctx, c)
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-sampled
+	for i, err := range errs {
+		require.NoError(t, err, calls[i%len(calls)].op)
+	}
+	growth := int64(peak) - int64(before.HeapInuse)
+	t.Logf("%d near-limit valid answers, %d in flight: peak heap growth %.1f MiB (bound %.1f MiB = 2 × (3 × %.1f MiB + 8 MiB) + 16 MiB)",
+		len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top))
+	assert.Less(t, growth, bound, "peak heap growth")
+}
+
+// opPaths tells the operations of hostileCalls apart by their path's end.
+var opPaths = map[string]string{
+	"list-deployments":                           "/deployments",
+	"get-deployment-es-resource-remote-clusters": "/remote-clusters",
+	"upgrade-deployment-stateless-resource":      "/_upgrade",
+	"get-current-account":                        "/account",
+	"list-organizations":                         "/organizations",
+	"get-api-keys":                               "/users/auth/keys",
+	"get-users-api-keys":                         "/users/auth/keys/_all",
+	"get-costs-overview":                         "/billing/costs/o1",
+	"get-costs-deployments":                      "/billing/costs/o1/deployments",
+	"get-costs-items-by-deployment":              "/deployments/d1/items",
+	"get-costs-charts":                           "/billing/costs/o1/charts",
+	"get-costs-charts-by-deployment":             "/deployments/d1/charts",
+	"search-deployments":                         "/deployments/_search",
+	"get-version-stacks":                         "/stack/versions",
+	"get-allocators":                             "/platform/infrastructure/allocators",
+	"get-proxies-health":                         "/proxies/health",
+	"get-runners":                                "/infrastructure/runners",
+	"get-license":                                "/platform/license",
+	"get-tls-certificate":                        "/security/tls/proxy",
+	"getCostsByInstancesV2":                      "/organizations/o1/costs/instances",
+	"getCostsByItemsV2":                          "/organizations/o1/costs/items",
+	"getChartsV2":                                "/billing/organizations/o1/charts",
 }

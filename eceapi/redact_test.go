@@ -167,3 +167,56 @@ func TestRedact(t *testing.T) {
 	}
 	assert.Equal(t, "untouched", redact("untouched", nil))
 }
+
+// TestRedirectsNeverLeakTheKey: a hostile server redirects to a URL that
+// holds the credential it was sent (another host, its own host, an
+// unparsable Location): the error and the observations never carry it,
+// and each is classified.
+func TestRedirectsNeverLeakTheKey(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		location   func(key string) string
+		wantReason string
+	}{
+		"another host": {func(k string) string {
+			return "http://other.invalid/leak/" + url.PathEscape(k) + "?k=" + url.QueryEscape(k)
+		}, ReasonRedirect},
+		"same host":               {func(k string) string { return "/api/v1/leak/" + url.PathEscape(k) }, ReasonNotFound},
+		"unparsable":              {func(k string) string { return "http://[::1%zz/x?k=" + k }, ReasonRedirect},
+		"unparsable, key in path": {func(k string) string { return "http://[::1%zz/" + url.PathEscape(k) }, ReasonRedirect},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.Contains(r.URL.Path, "/leak/") {
+					http.NotFound(w, r)
+					return
+				}
+				_, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+				w.Header().Set("Location", tc.location(cred))
+				w.WriteHeader(http.StatusFound)
+			}))
+			t.Cleanup(srv.Close)
+			var obs observations
+			c, err := NewClient(WithBaseURL(srv.URL), WithAPIKey(hostileKey), WithMaxRetries(0), obs.option())
+			require.NoError(t, err)
+			_, _, err = c.Deployments.List(context.Background())
+			require.Error(t, err)
+			assert.Equal(t, tc.wantReason, ErrorReason(err), "%v", err)
+			texts := []string{err.Error(), fmt.Sprintf("%+v %#v", err, err)}
+			for _, o := range obs.get() {
+				if o.Err != nil {
+					texts = append(texts, o.Err.Error())
+				}
+			}
+			for _, s := range texts {
+				folded := strings.ToLower(s)
+				for _, enc := range encodings {
+					assert.NotContains(t, folded, strings.ToLower(enc(hostileKey)), "in %s", s)
+				}
+				assert.NotContains(t, s, "::1%zz", "the Location's text is dropped")
+			}
+		})
+	}
+}

@@ -57,8 +57,8 @@ func waitReady(t *testing.T, m *Manager) {
 // formula: 1 deployments list + 1 organizations discovery + per
 // organization 2 billing calls + 1 chart call + D item calls + R
 // remote-cluster calls + 1 keys call + ceil(D/250) deployment search pages
-// (at least 1) + 1 stack versions call, and on this first cycle 2 billing
-// calls per organization for the closed previous month.
+// (at least 1) + 1 stack versions call + 1 account call, and on this first
+// cycle 2 billing calls per organization for the closed previous month.
 func TestCallsPerCycle(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ orgs, perOrg int }{{1, 5}, {2, 25}, {1, 260}} {
@@ -73,9 +73,10 @@ func TestCallsPerCycle(t *testing.T) {
 			"get-deployment-es-resource-remote-clusters": d,
 			"get-api-keys":       1,
 			"search-deployments": max(1, (d+healthPageSize-1)/healthPageSize), "get-version-stacks": 1,
+			"get-current-account": 1,
 		}
 		assert.Equal(t, want, sim.RequestCounts(), "orgs=%d deployments=%d", tc.orgs, d)
-		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+max(1, (d+healthPageSize-1)/healthPageSize)+1+2*tc.orgs, sim.TotalRequests())
+		assert.Equal(t, 1+1+3*tc.orgs+2*d+1+max(1, (d+healthPageSize-1)/healthPageSize)+1+1+2*tc.orgs, sim.TotalRequests())
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m.Stop(ctx)
 		cancel()

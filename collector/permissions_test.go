@@ -110,6 +110,7 @@ func TestBillingOnlyKey(t *testing.T) {
 	want := `
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge
+ece_exporter_collector_success{account="prod",collector="account"} 1
 ece_exporter_collector_success{account="prod",collector="api_keys"} 1
 ece_exporter_collector_success{account="prod",collector="billing"} 1
 ece_exporter_collector_success{account="prod",collector="billing_charts"} 1

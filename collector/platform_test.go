@@ -152,6 +152,7 @@ func TestCallsPerCycleECE(t *testing.T) {
 		"list-deployments": 1, "get-deployment-es-resource-remote-clusters": 5, "get-api-keys": 1,
 		"search-deployments": 1, "get-version-stacks": 1,
 		"get-allocators": 1, "get-proxies-health": 1, "get-runners": 1, "get-license": 1, "get-tls-certificate": 4,
+		"get-current-account": 1,
 	}, sim.RequestCounts())
 }
 
@@ -178,6 +179,7 @@ func TestPlatformRefusedLeavesTheOthersAlone(t *testing.T) {
 	want := `
 # HELP ece_exporter_collector_success Whether the last poll of the collector succeeded (1) or failed (0).
 # TYPE ece_exporter_collector_success gauge
+ece_exporter_collector_success{account="onprem",collector="account"} 1
 ece_exporter_collector_success{account="onprem",collector="api_keys"} 1
 ece_exporter_collector_success{account="onprem",collector="deployment_health"} 1
 ece_exporter_collector_success{account="onprem",collector="deployments"} 1

@@ -35,6 +35,7 @@ func TestCollectorDefaults(t *testing.T) {
 		"billing":         collector.BillingOptions{Interval: dur(time.Hour), Items: true, Concurrency: 4},
 		"billing_charts":  collector.BillingChartsOptions{Interval: dur(6 * time.Hour), Bucketing: "daily", PerDeployment: false, Concurrency: 4},
 		"remote_clusters": collector.RemoteClustersOptions{Interval: dur(time.Minute), Concurrency: 8},
+		"account":         collector.IntervalOptions{Interval: dur(time.Hour)},
 		"api_keys":        collector.APIKeysOptions{Interval: dur(15 * time.Minute), Scope: "own"},
 		"upgrades":        collector.UpgradesOptions{Interval: dur(24 * time.Hour), Concurrency: 2},
 

@@ -286,9 +286,11 @@ func (m *Manager) Stop(ctx context.Context) {
 	m.cancel()
 	applied := make(chan struct{})
 	go func() {
+		// Taking the lock waits for an Apply in progress; a later one sees
+		// stopped and returns at once.
 		m.applyMu.Lock()
-		m.applyMu.Unlock() //nolint:staticcheck // only waits for a running Apply
 		close(applied)
+		m.applyMu.Unlock()
 	}()
 	select {
 	case <-applied:

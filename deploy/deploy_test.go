@@ -23,12 +23,14 @@ const golden = "../testdata/metrics.golden"
 
 // conditional metrics are part of the contract (docs/metrics-contract.md)
 // but absent from the demo's golden output: they need an opt-in collector,
-// the admin endpoint or sharding.
+// the admin endpoint, sharding or an opt-in setting (the tag series need
+// tag keys allow-listed in collectors.deployment_health.tags).
 var conditional = map[string]bool{
 	"ece_upgrade_target_info":           true,
 	"ece_exporter_admin_requests_total": true,
 	"ece_exporter_shard_ordinal":        true,
 	"ece_exporter_total_shards":         true,
+	"ece_deployment_tag_info":           true,
 }
 
 // pending metrics are used by the FinOps rules but exported by steps not

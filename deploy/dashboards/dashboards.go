@@ -145,7 +145,23 @@ func costs() *dashboard.DashboardBuilder {
 			SortBy(sortDesc("month to date")).
 			WithTransformation(merge).
 			WithTransformation(organize(nil, map[string]string{"Value #A": "month to date", "Value #B": "hourly rate"},
-				[]string{"account", "deployment_name", "deployment_id", "Value #A", "Value #B"})))
+				[]string{"account", "deployment_name", "deployment_id", "Value #A", "Value #B"}))).
+		WithPanel(tableP("Cost by team", "Month-to-date cost, hourly rate and month-end forecast (at the hourly rate) of the deployments by their team tag, from the recording rules ece:billing_tag_*{tag_key=\"team\"} (deploy/prometheus/recording.yml): the tag must be allow-listed in collectors.deployment_health.tags. Deployments without it are \"untagged\", so the rows add up to the deployments' total. For another tag key, add its ece:billing_deployment_tag_info rule (deploy/README.md).", 24, 8,
+			qt("A", byTeam("ece:billing_tag_current_month_cost_ecu")), qt("B", byTeam("ece:billing_tag_hourly_rate_ecu")),
+			qt("C", byTeam("ece:billing_tag_month_end_forecast_cost_ecu:hourly_rate"))).
+			OverrideByName("month to date", []dashboard.DynamicConfigValue{{Id: "unit", Value: ecu}, {Id: "custom.cellOptions", Value: map[string]any{"type": "gauge", "mode": "basic"}}}).
+			OverrideByName("hourly rate", []dashboard.DynamicConfigValue{{Id: "unit", Value: "suffix: ECU/h"}}).
+			OverrideByName("month-end forecast", []dashboard.DynamicConfigValue{{Id: "unit", Value: ecu}}).
+			SortBy(sortDesc("month to date")).
+			WithTransformation(merge).
+			WithTransformation(organize(nil, map[string]string{"tag_value": "team", "Value #A": "month to date", "Value #B": "hourly rate", "Value #C": "month-end forecast"},
+				[]string{"tag_value", "Value #A", "Value #B", "Value #C"})))
+}
+
+// byTeam sums a per-tag recording rule by the value of the team tag over
+// the selected accounts and organizations.
+func byTeam(metric string) string {
+	return `sum by (tag_value) (` + metric + `{` + selOrg + `,tag_key="team"})`
 }
 
 func health() *dashboard.DashboardBuilder {

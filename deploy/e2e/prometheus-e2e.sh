@@ -99,9 +99,21 @@ done
 wait_for "every collector polled successfully" nonempty 'count(ece_exporter_collector_success == 1) > 0 unless count(ece_exporter_collector_success == 0) > 0'
 for rec in ece:billing_organization_month_to_date_cost_ecu ece:billing_deployment_month_to_date_cost_ecu \
   ece:billing_organization_daily_cost_ecu ece:billing_deployment_daily_cost_ecu \
-  ece:stack_version_unusable ece:deployment_resource_unusable_stack_version; do
+  ece:stack_version_unusable ece:deployment_resource_unusable_stack_version \
+  ece:billing_deployment_tag_info ece:billing_tag_current_month_cost_ecu; do
   wait_for "recording rule $rec" nonempty "$rec"
 done
+# Cost by tag never loses a deployment: per organization, the team values
+# (untagged included) add up to the deployments' total. The demo allow-lists
+# no tag key, so every deployment is untagged here; promtool covers tagged
+# ones (prometheus/rules.finops.test.yml).
+if nonempty 'abs(sum by (account, organization_id) (ece:billing_tag_current_month_cost_ecu{tag_key="team"}) - sum by (account, organization_id) (ece:billing_deployment_current_month_cost_ecu)) > 1e-6'; then
+  fail "the cost by team does not add up to the deployments' total"
+fi
+if nonempty 'sum by (account, organization_id) (ece:billing_deployment_current_month_cost_ecu) unless on (account, organization_id) ece:billing_tag_current_month_cost_ecu'; then
+  fail "an organization's deployments have no cost by team"
+fi
+echo "ok: cost by team adds up to the deployments' total"
 wait_for "an API key expiry alert is firing" firing '^ECEAPIKeyExpires(Very)?Soon$'
 wait_for "a remote-cluster health alert is firing" firing '^ECERemoteCluster(Unhealthy|Disconnected|Untrusted)$'
 # The demo's ECE platform: a license 20 days from expiry and over capacity,

@@ -372,7 +372,7 @@ func (s *Server) searchItem(d *deployment, now time.Time) jsSearchItem {
 // resourceInfo builds the info of one resource and says whether it is healthy.
 func (s *Server) resourceInfo(d *deployment, r *resource, h health, version string, now time.Time) (any, bool) {
 	es := r.kind == "elasticsearch"
-	healthy := !(es && h.red) && !h.planFailed
+	healthy := (!es || !h.red) && !h.planFailed
 	status := "started"
 	if h.pending && es {
 		status = "reconfiguring"

@@ -20,8 +20,8 @@ func (d demoServers) Close() {
 	}
 }
 
-// startDemo starts an ESS and an ECE simulator on loopback and returns a
-// configuration pointing at them.
+// startDemo starts two ESS simulators (billing v1 and v2) and an ECE
+// simulator on loopback and returns a configuration pointing at them.
 func startDemo() (demoServers, *config.Config) {
 	now := demoNow
 	ess := httptest.NewServer(ecesim.New(ecesim.Options{
@@ -34,14 +34,26 @@ func startDemo() (demoServers, *config.Config) {
 		APIKey: "demo-ece-api-key", Username: "demo-admin", Password: "demo-password", Now: now,
 		APIKeyExpiration: now().Add(20 * 24 * time.Hour),
 	}))
+	// One organization on billing v2 (serverless projects and services,
+	// items from costs/instances; the simulator serves v2 beside v1).
+	essV2 := httptest.NewServer(ecesim.New(ecesim.Options{
+		Mode: ecesim.ModeESS, Seed: 43, Organizations: 1, DeploymentsPerOrg: 4, IDPrefix: "cafef00d",
+		APIKey: "demo-ess-v2-api-key", Now: now,
+	}))
 	cfg := config.DefaultConfig
 	cfg.Accounts = []config.Account{
 		{Name: "demo-ess", Platform: config.PlatformESS, URL: ess.URL,
-			Credentials: config.Credentials{APIKey: "demo-ess-api-key"}},
+			Credentials: config.Credentials{APIKey: "demo-ess-api-key"},
+			Budgets: []config.Budget{{Name: "total", MonthlyECU: 20000},
+				{Name: "team-search", Tag: map[string]string{"team": "search"}, MonthlyECU: 3000}}},
+		{Name: "demo-ess-v2", Platform: config.PlatformESS, URL: essV2.URL,
+			Credentials: config.Credentials{APIKey: "demo-ess-v2-api-key"},
+			Billing:     config.Billing{API: config.BillingAPIV2, URL: essV2.URL},
+			Budgets:     []config.Budget{{Name: "total", MonthlyECU: 5000}}},
 		{Name: "demo-ece", Platform: config.PlatformECE, URL: ece.URL,
 			Credentials: config.Credentials{APIKey: "demo-ece-api-key"}},
 	}
-	return demoServers{ess, ece}, &cfg
+	return demoServers{ess, essV2, ece}, &cfg
 }
 
 // configSource returns how the configuration is loaded (again at every

@@ -139,7 +139,8 @@ func TestEndToEndDemo(t *testing.T) {
 
 	code, body := d.get(t, "/metrics")
 	require.Equal(t, http.StatusOK, code)
-	for _, family := range []string{"ece_deployment_info", "ece_billing_organization_cost_ecu", "ece_billing_chart_cost_ecu", "ece_remote_cluster_healthy", "ece_api_key_expiration_timestamp_seconds",
+	for _, family := range []string{"ece_deployment_info", "ece_billing_organization_cost_ecu", "ece_billing_chart_cost_ecu",
+		"ece_billing_line_item_balance_ecu", "ece_billing_budget_ecu", "ece_billing_instance_cost_ecu", "ece_remote_cluster_healthy", "ece_api_key_expiration_timestamp_seconds",
 		"ece_platform_allocator_zone_memory_used_bytes", "ece_platform_proxies_status", "ece_platform_runner_connected",
 		"ece_platform_license_expiration_timestamp_seconds", "ece_platform_certificate_expiration_timestamp_seconds",
 		"ece_exporter_collector_success", "ece_exporter_api_requests_total", "ece_exporter_build_info"} {

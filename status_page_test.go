@@ -64,8 +64,8 @@ func TestStatusPageDemo(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 
 	sections := strings.Split(page, `<section class="account"`)
-	require.Len(t, sections, 3, "two accounts")
-	for i, want := range []string{"demo-ess", "demo-ece"} {
+	require.Len(t, sections, 4, "three accounts")
+	for i, want := range []string{"demo-ess", "demo-ess-v2", "demo-ece"} {
 		sec := sections[i+1]
 		assert.Contains(t, sec, "Account "+want)
 		rows := rowRE.FindAllStringSubmatch(sec, -1)
@@ -77,7 +77,7 @@ func TestStatusPageDemo(t *testing.T) {
 	assert.Contains(t, ess, `data-collector="deployments" data-state="ok"`)
 	assert.Regexp(t, `data-collector="platform_allocators" data-state="not polled">\s*<td data-label="Collector"><div><b>platform_allocators</b></div></td>\s*<td data-label="State"><div><span class="state not-polled">not polled</span> <span class="why">[^<]+</span>`, ess)
 	assert.Contains(t, ess, "calls left", "the simulator's rate-limit headers")
-	ece := sections[2]
+	ece := sections[3]
 	assert.Contains(t, ece, `data-collector="platform_allocators" data-state="ok"`)
 	assert.Contains(t, ece, "API key expires ", "the ECE key's expiry header")
 	assert.NotContains(t, page, "demo-ess-api-key")
@@ -154,7 +154,7 @@ func TestStatusPageChromium(t *testing.T) {
 
 	dom := string(chromium("--window-size=400,2400", "--dump-dom"))
 	rows := rowRE.FindAllStringSubmatch(dom, -1)
-	assert.Len(t, rows, 2*len(collectorNames(t)), "a row per account × collector in the DOM Chromium built")
+	assert.Len(t, rows, 3*len(collectorNames(t)), "a row per account × collector (the demo's three) in the DOM Chromium built")
 	assert.Contains(t, dom, `data-collector="api_keys" data-state="failing"`)
 	assert.Contains(t, dom, "key store down &lt;b&gt;for &lt;secret&gt;&lt;/b&gt;")
 	assert.NotContains(t, dom, "demo-ess-api-key")

@@ -3,8 +3,14 @@ package collector
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-kit/log/level"
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
@@ -62,6 +68,9 @@ type billingSource struct {
 	itemCost, itemHours, itemInstances, itemPPH                       *seriesDesc
 	dtsCost, dtsQuantity, dtsRate                                     *seriesDesc
 	winStart, winEnd                                                  *seriesDesc
+	lineQty, lineBalance, lineStart, lineEnd                          *seriesDesc
+	budget                                                            *seriesDesc
+	instCost, instInfo                                                *seriesDesc
 }
 
 type monthFigures struct {
@@ -76,6 +85,7 @@ func newBillingSource(env Env) (Source, error) {
 	o, od := []string{"organization_id"}, []string{"organization_id", "deployment_id"}
 	item := []string{"organization_id", "deployment_id", "kind", "sku"}
 	dts := []string{"organization_id", "deployment_id", "sku"}
+	line := []string{"organization_id", "line_item_id"}
 	c := &billingSource{
 		env: env, items: opts.Items, concurrency: max(1, opts.Concurrency),
 		orgs: env.orgs, guard: &eceGuard{env: env}, prevMonth: map[string]*monthFigures{},
@@ -101,6 +111,16 @@ func newBillingSource(env Env) (Source, error) {
 		dtsRate:       f.desc("billing_dts_rate_ecu", "Data transfer and storage rate, in ECU per SKU unit.", dts...),
 		winStart:      f.desc("billing_window_start_timestamp_seconds", "Start of the billing window polled (first instant of the current month, UTC).", o...),
 		winEnd:        f.desc("billing_window_end_timestamp_seconds", "End of the billing window polled (the poll time).", o...),
+
+		budget: f.desc("billing_budget_ecu", "Monthly budget of the exporter's configuration (accounts[].budgets), in ECU per calendar month (UTC); tag_key and tag_value are empty for an organization budget, else the deployment tag it covers.", "organization_id", "budget", "tag_key", "tag_value"),
+
+		instCost: f.desc("billing_instance_cost_ecu", "Costs of the current calendar month (UTC) so far of a billed instance that is not a hosted deployment (a serverless project or an organization-level service), in ECU (billing API v2 only).", "organization_id", "instance_id", "instance_type"),
+		instInfo: f.desc("billing_instance_info", "A billed instance that is not a hosted deployment, with its name (empty when the API gives none); 1 (billing API v2 only).", "organization_id", "instance_id", "instance_type", "instance_name"),
+
+		lineQty:     f.desc("billing_line_item_ecu_quantity", "Prepaid credit line item: ECU quantity bought (the line's original amount).", line...),
+		lineBalance: f.desc("billing_line_item_balance_ecu", "Prepaid credit line item: ECU balance left on the line.", line...),
+		lineStart:   f.desc("billing_line_item_start_timestamp_seconds", "Prepaid credit line item: start of its validity.", line...),
+		lineEnd:     f.desc("billing_line_item_end_timestamp_seconds", "Prepaid credit line item: end of its validity (its last instant, e.g. 23:59:59.999 UTC of its last day).", line...),
 	}
 	return c, nil
 }
@@ -135,7 +155,12 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 	type itemJob struct{ org, dep string }
 	var jobs []itemJob
 	var monthErrs []error
+	v2 := c.env.Account.Billing.API == config.BillingAPIV2
 	for _, org := range orgs {
+		// With billing v2, the items of the deployments wanted here come
+		// from one costs/instances call instead of one call each.
+		var wanted map[string]bool
+		var listed []eceapi.DeploymentCosts
 		costs, _, err := c.env.Client.Billing.Deployments(ctx, org, opts)
 		if err != nil {
 			return nil, c.guard.check(err)
@@ -146,6 +171,7 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 				return nil, c.guard.check(err)
 			}
 			c.addOverview(s, org, ov)
+			c.addBudgets(s, org)
 			s.gauge(c.winStart, unixSeconds(from), org)
 			s.gauge(c.winEnd, unixSeconds(to), org)
 		}
@@ -155,6 +181,7 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 				continue
 			}
 			seen[d.DeploymentID] = struct{}{}
+			listed = append(listed, d)
 			// The costs listing is the list of deployments: it also names
 			// deployments deleted this month, which still cost money.
 			// Filters apply to the id and the name it gives.
@@ -169,7 +196,19 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 				}
 			}
 			if c.items && c.ownsDeployment(d.DeploymentID) {
-				jobs = append(jobs, itemJob{org, d.DeploymentID})
+				if v2 {
+					if wanted == nil {
+						wanted = map[string]bool{}
+					}
+					wanted[d.DeploymentID] = true
+				} else {
+					jobs = append(jobs, itemJob{org, d.DeploymentID})
+				}
+			}
+		}
+		if v2 && (ownsOrg || len(wanted) > 0) {
+			if err := c.pollInstances(ctx, s, org, from, to, listed, wanted, ownsOrg); err != nil {
+				return nil, c.guard.check(err)
 			}
 		}
 		if ownsOrg {
@@ -193,6 +232,145 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 	}
 	s.Partial = append(s.Partial, monthErrs...)
 	return s, nil
+}
+
+// pollInstances reads the organization's billing v2 costs/instances once:
+// the items of the wanted deployments (the listed ones passing the
+// filters and this shard), and, when this shard owns the organization,
+// the cost of every instance that is not a hosted deployment.
+//
+// v2 names a hosted deployment's instance by its Elasticsearch resource
+// id, not its deployment id, and the costs listing has no resource ids:
+// an instance is joined to the listed deployment with its id (should the
+// API give deployment ids), else to the one listed under its name, else,
+// among deployments sharing the name, to the one whose month-to-date
+// total it equals. The deployments discovery is not used, so billing still
+// needs nothing but billing rights. An instance that stays ambiguous gets
+// no items (logged); its totals are the listing's anyway.
+func (c *billingSource) pollInstances(ctx context.Context, s *Snapshot, org string, from, to time.Time,
+	listed []eceapi.DeploymentCosts, wanted map[string]bool, ownsOrg bool) error {
+	ins, _, err := c.env.Client.BillingV2.Instances(ctx, org, eceapi.InstancesOptions{
+		CostsWindow: eceapi.CostsWindow{From: from, To: to}, IncludeNames: true,
+	})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*eceapi.DeploymentCosts, len(listed))
+	byName := make(map[string][]*eceapi.DeploymentCosts, len(listed))
+	for i := range listed {
+		d := &listed[i]
+		byID[d.DeploymentID] = d
+		byName[d.DeploymentName] = append(byName[d.DeploymentName], d)
+	}
+	joined := map[string]bool{}
+	seen := map[string]bool{}
+	var unjoined []string
+	for _, in := range ins.Instances {
+		if in.ID == "" || seen[in.ID] {
+			continue // a repeated instance keeps the first, as elsewhere
+		}
+		seen[in.ID] = true
+		if in.Type != eceapi.InstanceTypeDeployment {
+			if ownsOrg {
+				s.gauge(c.instCost, in.TotalECU, org, in.ID, in.Type)
+				s.gauge(c.instInfo, 1, org, in.ID, in.Type, in.Name)
+			}
+			continue
+		}
+		d := joinInstance(in, byID, byName, joined)
+		if d == nil {
+			unjoined = append(unjoined, in.ID)
+			continue
+		}
+		joined[d.DeploymentID] = true
+		if wanted[d.DeploymentID] {
+			c.addLineItems2(s, org, d.DeploymentID, in.LineItems)
+		}
+	}
+	if len(unjoined) > 0 {
+		level.Warn(c.env.Logger).Log("msg", "billing v2 instances matched no single deployment of the costs listing (by id, name, or name and total); their items are not exported",
+			"organization_id", org, "instances", len(unjoined), "first", unjoined[0])
+	}
+	return nil
+}
+
+// joinInstance finds the listed deployment a v2 deployment instance bills,
+// or nil; a deployment already joined is not joined again.
+func joinInstance(in eceapi.InstanceCosts, byID map[string]*eceapi.DeploymentCosts,
+	byName map[string][]*eceapi.DeploymentCosts, joined map[string]bool) *eceapi.DeploymentCosts {
+	if d := byID[in.ID]; d != nil {
+		if joined[d.DeploymentID] {
+			return nil
+		}
+		return d
+	}
+	var free []*eceapi.DeploymentCosts
+	for _, d := range byName[in.Name] {
+		if !joined[d.DeploymentID] {
+			free = append(free, d)
+		}
+	}
+	if len(free) == 1 {
+		return free[0]
+	}
+	var same *eceapi.DeploymentCosts
+	for _, d := range free {
+		if math.Abs(d.Costs.Total-in.TotalECU) < 0.00005 {
+			if same != nil {
+				return nil
+			}
+			same = d
+		}
+	}
+	return same
+}
+
+// addLineItems2 exposes one deployment's items from its billing v2 product
+// line items, under the v1 names: capacity lines as items (quantity in
+// hours, rate per hour, by kind and SKU), the others as data transfer and
+// storage (by SKU). v2 has no instance count: ece_billing_item_instances
+// is absent.
+func (c *billingSource) addLineItems2(s *Snapshot, org, dep string, lines []eceapi.ProductLineItem) {
+	var items []*itemAgg
+	byKey := map[[2]string]*itemAgg{}
+	var dts []*dtsAgg
+	bySKU := map[string]*dtsAgg{}
+	for _, l := range lines {
+		if l.Type == "capacity" {
+			k := [2]string{l.Kind, l.SKU}
+			a := byKey[k]
+			if a == nil {
+				a = &itemAgg{kind: l.Kind, sku: l.SKU}
+				byKey[k] = a
+				items = append(items, a)
+			}
+			a.cost += l.TotalECU
+			if l.Unit == "hour" {
+				a.hours += l.Quantity.Value
+			}
+			a.pricePerHour = l.Rate.Value
+			continue
+		}
+		a := bySKU[l.SKU]
+		if a == nil {
+			a = &dtsAgg{sku: l.SKU}
+			bySKU[l.SKU] = a
+			dts = append(dts, a)
+		}
+		a.cost += l.TotalECU
+		a.qty += l.Quantity.Value
+		a.rate = l.Rate.Value
+	}
+	for _, a := range items {
+		s.gauge(c.itemCost, a.cost, org, dep, a.kind, a.sku)
+		s.gauge(c.itemHours, a.hours*3600, org, dep, a.kind, a.sku)
+		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
+	}
+	for _, a := range dts {
+		s.gauge(c.dtsCost, a.cost, org, dep, a.sku)
+		s.gauge(c.dtsQuantity, a.qty, org, dep, a.sku)
+		s.gauge(c.dtsRate, a.rate, org, dep, a.sku)
+	}
 }
 
 // ownsDeployment applies sharding by the same stable hash of the id as the
@@ -281,6 +459,71 @@ func (c *billingSource) addOverview(s *Snapshot, org string, ov *eceapi.CostsOve
 	for _, dim := range sumDimensions(ov.Costs.Dimensions) {
 		s.gauge(c.orgDim, dim.Cost, org, dim.Type)
 	}
+	if ov.Balance != nil {
+		c.addLineItems(s, org, ov.Balance.LineItems)
+	}
+}
+
+// addBudgets exposes the configured budgets that apply to org: those of
+// that organization and those without one.
+func (c *billingSource) addBudgets(s *Snapshot, org string) {
+	for _, b := range c.env.Account.Budgets {
+		if b.OrganizationID != "" && b.OrganizationID != org {
+			continue
+		}
+		s.gauge(c.budget, b.MonthlyECU, org, b.Name, b.TagKey(), b.TagValue())
+	}
+}
+
+// maxLineItems bounds the prepaid credit lines exported per organization
+// (an organization has a handful: one per order); maxLineItemID bounds the
+// length of a line_item_id label value.
+const (
+	maxLineItems  = 100
+	maxLineItemID = 64
+)
+
+// addLineItems exposes the prepaid credit lines of an organization's
+// balance, one series per line and figure, labelled by the line's id. The
+// API gives every line an id; a line without a usable one (empty, too long
+// or with control characters) is labelled by its validity instead,
+// "<start date>_<end date>" in UTC (2026-01-01_2026-12-31), stable across
+// polls. A repeated id keeps the first line.
+func (c *billingSource) addLineItems(s *Snapshot, org string, lines []eceapi.SimplifiedLineItem) {
+	seen := make(map[string]struct{}, len(lines))
+	for _, li := range lines {
+		if len(seen) == maxLineItems {
+			break
+		}
+		id := lineItemID(li)
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		s.gauge(c.lineQty, li.ECUQuantity, org, id)
+		s.gauge(c.lineBalance, li.ECUBalance, org, id)
+		if !li.Start.IsZero() {
+			s.gauge(c.lineStart, unixSeconds(li.Start), org, id)
+		}
+		if !li.End.IsZero() {
+			s.gauge(c.lineEnd, unixSeconds(li.End), org, id)
+		}
+	}
+}
+
+func lineItemID(li eceapi.SimplifiedLineItem) string {
+	usable := li.ID != "" && len(li.ID) <= maxLineItemID && utf8.ValidString(li.ID) &&
+		!strings.ContainsFunc(li.ID, unicode.IsControl)
+	if usable {
+		return li.ID
+	}
+	day := func(t time.Time) string {
+		if t.IsZero() {
+			return "none"
+		}
+		return t.UTC().Format(time.DateOnly)
+	}
+	return day(li.Start) + "_" + day(li.End)
 }
 
 // sumDimensions merges repeated dimension types so each is one series.

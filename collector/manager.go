@@ -451,6 +451,10 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 		eceapi.WithMaxBodyBytes(h.MaxBodyBytes),
 		eceapi.WithObserver(m.self.observer(acc.Name, rate)),
 	}
+	if acc.Billing.API == config.BillingAPIV2 && acc.Billing.URL != "" {
+		// The Cloud Billing API's host, with the same key.
+		opts = append(opts, eceapi.WithBillingV2URL(acc.Billing.URL))
+	}
 	if h.MaxRequestsPerHour > 0 {
 		opts = append(opts, eceapi.WithRequestBudget(h.MaxRequestsPerHour, time.Hour))
 	}

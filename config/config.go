@@ -27,6 +27,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"time"
@@ -73,6 +74,11 @@ type Account struct {
 	OrganizationIDs []string         `yaml:"organization_ids,omitempty"`
 	Deployments     DeploymentFilter `yaml:"deployments,omitempty"`
 
+	// Billing chooses the billing API the billing collector reads (ESS).
+	Billing Billing `yaml:"billing,omitempty"`
+	// Budgets are the monthly budgets exported beside the costs.
+	Budgets []Budget `yaml:"budgets,omitempty"`
+
 	// Credentials are the effective secret values, resolved by Parse from
 	// the credential source above.
 	Credentials Credentials `yaml:"-"`
@@ -110,6 +116,62 @@ func (a Account) TLSConfig() (*tls.Config, error) {
 		return nil, errTLSNotLoaded
 	}
 	return eceapi.NewTLSConfig(eceapi.TLSSettings{ServerName: a.TLS.ServerName, InsecureSkipVerify: a.TLS.InsecureSkipVerify})
+}
+
+// Billing APIs an account's billing collector can read.
+const (
+	// BillingAPIV1 is the Cloud API's /billing/costs operations (the default).
+	BillingAPIV1 = "v1"
+	// BillingAPIV2 is the Cloud Billing API (v2) on its own host, for the
+	// per-instance costs and items, with v1 still used for the overview.
+	BillingAPIV2 = "v2"
+)
+
+// DefaultBillingV2URL is the host of the Cloud Billing API (v2) for
+// accounts with billing.api v2 that set no billing.url (billing-v2.yaml's
+// server; Elastic's newer docs also name https://cloud.elastic.co).
+const DefaultBillingV2URL = "https://billing.elastic-cloud.com"
+
+// Billing is an account's billing source.
+type Billing struct {
+	// API is BillingAPIV1 (default) or BillingAPIV2 (ESS only).
+	API string `yaml:"api,omitempty"`
+	// URL is the billing v2 host; only with API v2, default
+	// DefaultBillingV2URL.
+	URL string `yaml:"url,omitempty"`
+}
+
+// Budget is a monthly budget in ECU, for an organization or for the
+// deployments carrying one tag value. The exporter exports it as a series
+// (ece_billing_budget_ecu); comparing it with the spend is left to
+// recording rules.
+type Budget struct {
+	// Name is the `budget` label: [a-z0-9_-]+, unique in the account.
+	Name string `yaml:"name"`
+	// OrganizationID restricts the budget to one organization; empty means
+	// each organization the account bills.
+	OrganizationID string `yaml:"organization_id,omitempty"`
+	// Tag, when set, is exactly one deployment tag key and value: the
+	// budget covers the deployments tagged so.
+	Tag map[string]string `yaml:"tag,omitempty"`
+	// MonthlyECU is the budget of one calendar month (UTC), > 0.
+	MonthlyECU float64 `yaml:"monthly_ecu"`
+}
+
+// TagKey and TagValue return the budget's tag, or "" for an organization
+// budget.
+func (b Budget) TagKey() string {
+	for k := range b.Tag {
+		return k
+	}
+	return ""
+}
+
+// TagValue returns the value of the budget's tag, or "".
+func (b Budget) TagValue() string { return b.Tag[b.TagKey()] }
+
+func (b Budget) equal(o Budget) bool {
+	return b.Name == o.Name && b.OrganizationID == o.OrganizationID && b.MonthlyECU == o.MonthlyECU && maps.Equal(b.Tag, o.Tag)
 }
 
 // Credentials are the resolved credentials of an account: an API key, or
@@ -265,7 +327,7 @@ func (c *Config) Account(name string) (Account, bool) {
 
 // Equal reports whether a and b poll the same way: same name, platform,
 // URL, TLS settings and TLS file contents, organizations, deployment
-// filters and resolved credentials. Where a credential comes from does not
+// filters, billing source, budgets and resolved credentials. Where a credential comes from does not
 // matter, its value does: a rotated key (same file, new content) makes the
 // accounts differ, so a reload restarts that account's pollers, while
 // moving the same key to another file does not. Collector and HTTP
@@ -279,6 +341,8 @@ func (a Account) Equal(b Account) bool {
 		slices.Equal(a.OrganizationIDs, b.OrganizationIDs) &&
 		slices.Equal(a.Deployments.Include, b.Deployments.Include) &&
 		slices.Equal(a.Deployments.Exclude, b.Deployments.Exclude) &&
+		a.Billing == b.Billing &&
+		slices.EqualFunc(a.Budgets, b.Budgets, Budget.equal) &&
 		a.Credentials == b.Credentials
 }
 

@@ -109,6 +109,21 @@ var invalidCases = map[string]string{
 	"url-port-zero.yml":             `accounts[0].url: "https://ece.example.internal:0": port 0: must be between 1 and 65535`,
 	"url-port-without-host.yml":     `accounts[0].url: "https://:12443": host is required`,
 	"url-empty-port.yml":            `accounts[0].url: "https://ece.example.internal:": port is empty`,
+	"billing-api-unknown.yml":       `accounts[0].billing.api: "v3": must be v1 or v2`,
+	"billing-v2-on-ece.yml":         `accounts[0].billing.api: "v2": the billing API v2 is ESS only`,
+	"billing-url-without-v2.yml":    `accounts[0].billing.url: only used with api: v2`,
+	"billing-url-invalid.yml":       `accounts[0].billing.url: "ftp://billing.example.com": scheme must be http or https`,
+	"budget-not-a-number.yml":       "accounts[0].budgets[0].monthly_ecu: must be a number, not a string (line 5)",
+	"budget-errors.yml": strings.Join([]string{
+		`accounts[0].budgets[1].monthly_ecu: must be > 0`,
+		`accounts[0].budgets[2].name: "total": duplicate budget name (also budgets[0])`,
+		`accounts[0].budgets[2].organization_id: "222": not one of the account's organization_ids`,
+		`accounts[0].budgets[3].name: "Big Team": must match ^[a-z0-9_-]+$`,
+		`accounts[0].budgets[3].tag: must be one key and value, not 2`,
+		`accounts[0].budgets[3].monthly_ecu: must be > 0`,
+		`accounts[0].budgets[4].name: required`,
+		`accounts[0].budgets[4].tag: key and value must not be empty`,
+	}, "\n"),
 	// Every error at once (issue 14 §20): the document's, accounts first,
 	// then those of reading the files and variables of the accounts that
 	// passed the document check.
@@ -185,6 +200,7 @@ func TestMinimalESSGetsDefaults(t *testing.T) {
 	want := &Config{
 		Accounts: []Account{{
 			Name: "prod", Platform: PlatformESS, URL: "https://api.elastic-cloud.com", APIKeyEnv: "EC_API_KEY",
+			Billing:     Billing{API: BillingAPIV1},
 			Credentials: Credentials{APIKey: sentinel},
 		}},
 		// The collectors' own values are checked in TestCollectorDefaults.
@@ -341,6 +357,8 @@ func TestEqual(t *testing.T) {
 		"organizations": "accounts:\n  - {name: prod, api_key_file: /k, organization_ids: ['1']}\n",
 		"include":       "accounts:\n  - {name: prod, api_key_file: /k, deployments: {include: [x]}}\n",
 		"exclude":       "accounts:\n  - {name: prod, api_key_file: /k, deployments: {exclude: [x]}}\n",
+		"billing api":   "accounts:\n  - {name: prod, api_key_file: /k, billing: {api: v2}}\n",
+		"budget":        "accounts:\n  - {name: prod, api_key_file: /k, budgets: [{name: total, monthly_ecu: 10}]}\n",
 	} {
 		assert.False(t, base.Equal(load(doc)), what)
 	}
@@ -687,4 +705,32 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBillingAndBudgets: the billing source defaults to v1, v2 gets the
+// billing host unless one is set, and budgets decode with their tag.
+func TestBillingAndBudgets(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse([]byte(`accounts:
+  - {name: a, api_key: k}
+  - {name: b, api_key: k, billing: {api: v2}}
+  - name: c
+    api_key: k
+    organization_ids: ["111"]
+    billing: {api: v2, url: "https://cloud.elastic.co"}
+    budgets:
+      - {name: total, organization_id: "111", monthly_ecu: 5000}
+      - {name: team-search, tag: {team: search}, monthly_ecu: 800.5}
+`))
+	require.NoError(t, err)
+	assert.Equal(t, Billing{API: BillingAPIV1}, cfg.Accounts[0].Billing)
+	assert.Equal(t, Billing{API: BillingAPIV2, URL: DefaultBillingV2URL}, cfg.Accounts[1].Billing)
+	assert.Equal(t, Billing{API: BillingAPIV2, URL: "https://cloud.elastic.co"}, cfg.Accounts[2].Billing)
+	assert.Equal(t, []Budget{
+		{Name: "total", OrganizationID: "111", MonthlyECU: 5000},
+		{Name: "team-search", Tag: map[string]string{"team": "search"}, MonthlyECU: 800.5},
+	}, cfg.Accounts[2].Budgets)
+	assert.Equal(t, "team", cfg.Accounts[2].Budgets[1].TagKey())
+	assert.Equal(t, "search", cfg.Accounts[2].Budgets[1].TagValue())
+	assert.Empty(t, cfg.Accounts[2].Budgets[0].TagKey())
 }

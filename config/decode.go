@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,6 +171,79 @@ func (a *Account) validate(at string) []error {
 
 	for _, err := range a.Deployments.compileAll() {
 		errs = append(errs, fmt.Errorf("%s.deployments.%w", at, err))
+	}
+	errs = append(errs, a.validateBilling(at)...)
+	errs = append(errs, a.validateBudgets(at)...)
+	return errs
+}
+
+// validateBilling checks and fills the billing source.
+func (a *Account) validateBilling(at string) []error {
+	var errs []error
+	b := &a.Billing
+	switch b.API {
+	case "":
+		b.API = BillingAPIV1
+	case BillingAPIV1:
+	case BillingAPIV2:
+		if a.Platform == PlatformECE {
+			errs = append(errs, fmt.Errorf("%s.billing.api: %q: the billing API v2 is ESS only", at, b.API))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s.billing.api: %q: must be v1 or v2", at, b.API))
+	}
+	switch {
+	case b.URL != "" && b.API != BillingAPIV2:
+		errs = append(errs, fmt.Errorf("%s.billing.url: only used with api: v2", at))
+	case b.URL != "":
+		if err := checkURL(b.URL); err != nil {
+			errs = append(errs, fmt.Errorf("%s.billing.url: %w", at, err))
+		}
+	case b.API == BillingAPIV2:
+		b.URL = DefaultBillingV2URL
+	}
+	return errs
+}
+
+// budgetNameRE is what a budget's name (its `budget` label) may be.
+const budgetNameRegex = `^[a-z0-9_-]+$`
+
+var budgetNameRE = regexp.MustCompile(budgetNameRegex)
+
+// validateBudgets checks every budget of the account.
+func (a *Account) validateBudgets(at string) []error {
+	var errs []error
+	seen := make(map[string]int, len(a.Budgets))
+	for i, b := range a.Budgets {
+		bat := fmt.Sprintf("%s.budgets[%d]", at, i)
+		switch {
+		case b.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: required", bat))
+		case !budgetNameRE.MatchString(b.Name):
+			errs = append(errs, fmt.Errorf("%s.name: %q: must match %s", bat, b.Name, budgetNameRegex))
+		default:
+			if j, dup := seen[b.Name]; dup {
+				errs = append(errs, fmt.Errorf("%s.name: %q: duplicate budget name (also budgets[%d])", bat, b.Name, j))
+			} else {
+				seen[b.Name] = i
+			}
+		}
+		if id := b.OrganizationID; id != "" {
+			switch {
+			case strings.ContainsAny(id, "/?#% \t\r\n"):
+				errs = append(errs, fmt.Errorf("%s.organization_id: %q: not a valid organization id", bat, id))
+			case len(a.OrganizationIDs) > 0 && !slices.Contains(a.OrganizationIDs, id):
+				errs = append(errs, fmt.Errorf("%s.organization_id: %q: not one of the account's organization_ids", bat, id))
+			}
+		}
+		if len(b.Tag) > 1 {
+			errs = append(errs, fmt.Errorf("%s.tag: must be one key and value, not %d", bat, len(b.Tag)))
+		} else if k := b.TagKey(); b.Tag != nil && (k == "" || b.Tag[k] == "") {
+			errs = append(errs, fmt.Errorf("%s.tag: key and value must not be empty", bat))
+		}
+		if !(b.MonthlyECU > 0) || math.IsInf(b.MonthlyECU, 0) {
+			errs = append(errs, fmt.Errorf("%s.monthly_ecu: must be > 0", bat))
+		}
 	}
 	return errs
 }

@@ -53,6 +53,7 @@ type Client struct {
 	backoffMax   time.Duration
 	maxRetryWait time.Duration
 	inFlight     chan struct{}
+	largeBodies  chan struct{} // see largeBodyOps
 	budget       *rate.Limiter
 	observer     func(Observation)
 	now          func() time.Time
@@ -97,6 +98,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.inFlight = make(chan struct{}, DefaultMaxInFlight)
+	c.largeBodies = make(chan struct{}, 1)
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err
@@ -592,7 +594,11 @@ func (c *Client) roundTrip(req *http.Request, v any, attempt int) (*Response, er
 		c.observe(obs)
 		return resp, err
 	}
-	err = c.decodeBody(hr.Body, hr.ContentLength, v, obs.Operation, emptyBodyAllowed(orig))
+	release, err := c.acquireBody(orig.Context(), obs.Operation)
+	if err == nil {
+		err = c.decodeBody(hr.Body, hr.ContentLength, v, obs.Operation, emptyBodyAllowed(orig))
+		release()
+	}
 	obs.Duration, obs.Err = time.Since(start), err
 	c.observe(obs)
 	return resp, err

@@ -1,6 +1,7 @@
 package eceapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -21,6 +22,14 @@ var bodyLimits = map[string]int64{
 	// deployments), ~90 bytes per deployment and day for daily charts.
 	"get-costs-deployments": 8 << 20,
 	"get-costs-charts":      8 << 20,
+	// The billing v2 organization-wide answers carry every line item of
+	// every billed instance: ~3.2 KiB per deployment in costs/instances
+	// (16 MiB at 5,000 deployments, measured against the simulator by
+	// collector's TestBillingCallsPerCycleV1V2), about as much in
+	// costs/items; 32 MiB holds ~10,000. The v2 charts are sized like v1's.
+	"getCostsByInstancesV2": 32 << 20,
+	"getCostsByItemsV2":     32 << 20,
+	"getChartsV2":           8 << 20,
 	// API keys, ~190 bytes per key: every key of the platform (ECE _all,
 	// 4 MiB: ~22,000 keys), or the user's own.
 	"get-users-api-keys": 4 << 20,
@@ -61,6 +70,36 @@ var bodyLimits = map[string]int64{
 	"list-organizations":  1 << 20,
 	"login":               64 << 10,
 	"refresh-token":       64 << 10,
+}
+
+// largeBodyOps are the organization-wide answers, each requested at most
+// once per poll: the bodies of these are read one at a time per client
+// (the others wait for the body before theirs, honouring their context),
+// so that max_in_flight of them (8 × 32 MiB) can never be held at once.
+// With it, the memory a client's requests can hold is the largest of
+// these limits plus the max_in_flight - 1 largest other limits
+// (TestHostileBodiesBoundedMemory).
+var largeBodyOps = map[string]bool{
+	"list-deployments":      true,
+	"get-costs-deployments": true,
+	"get-costs-charts":      true,
+	"getCostsByInstancesV2": true,
+	"getCostsByItemsV2":     true,
+	"getChartsV2":           true,
+}
+
+// acquireBody waits until op's body may be read; release must be called
+// once it is read.
+func (c *Client) acquireBody(ctx context.Context, op string) (release func(), err error) {
+	if !largeBodyOps[op] || c.largeBodies == nil {
+		return func() {}, nil
+	}
+	select {
+	case c.largeBodies <- struct{}{}:
+		return func() { <-c.largeBodies }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: waiting to read the body: %w", op, ctx.Err())
+	}
 }
 
 // DefaultBodyLimit applies to an operation missing from bodyLimits.

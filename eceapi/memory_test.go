@@ -51,6 +51,15 @@ func hostileCalls() []hostileCall {
 		{"get-costs-charts-by-deployment", func(ctx context.Context, c *Client) error {
 			return wrap(c.Billing.DeploymentCharts(ctx, "o1", "d1", nil))
 		}},
+		{"getCostsByInstancesV2", func(ctx context.Context, c *Client) error {
+			return wrap(c.BillingV2.Instances(ctx, "o1", InstancesOptions{CostsWindow: v2Window}))
+		}},
+		{"getCostsByItemsV2", func(ctx context.Context, c *Client) error {
+			return wrap(c.BillingV2.Items(ctx, "o1", ItemsV2Options{CostsWindow: v2Window}))
+		}},
+		{"getChartsV2", func(ctx context.Context, c *Client) error {
+			return wrap(c.BillingV2.Charts(ctx, "o1", ChartsV2Options{CostsWindow: v2Window}))
+		}},
 		{"search-deployments", func(ctx context.Context, c *Client) error {
 			return wrap(c.Deployments.Search(ctx, &SearchRequest{Size: 250, Sort: SortByID}))
 		}},
@@ -108,40 +117,33 @@ func gzipBomb(t *testing.T, inflated int) []byte {
 // TestHostileBodiesBoundedMemory sends every operation of the client,
 // three times over and at the default max_in_flight, to upstreams that
 // answer with endless bodies and with a gzip bomb (~64 KiB on the wire,
-// 64 MiB inflated), and holds the peak heap growth under a bound derived
+// 128 MiB inflated), and holds the peak heap growth under a bound derived
 // from the per-operation limits: the max_in_flight requests in flight hold
-// at most their limits plus one read chunk (1 MiB) each, and the garbage
-// of finished requests may double that before the collector runs
-// (GOGC=100): bound = 2 × (sum of the max_in_flight largest limits +
-// max_in_flight × 1 MiB) + 16 MiB. Before the per-operation limits each
+// at most their limits plus one read chunk (1 MiB) each, of which one
+// body at most is of the large organization-wide operations (largeBodyOps,
+// read one at a time), and the garbage of finished requests may double
+// that before the collector runs (GOGC=100): bound = 2 × (the largest
+// limit of largeBodyOps + the sum of the max_in_flight - 1 largest other
+// limits + max_in_flight × 1 MiB) + 16 MiB. Before the per-operation limits each
 // request could hold 64 MiB (http.max_body_bytes) and io.ReadAll's
 // doubling buffers, ~1 GB for the same run. The bound is per account:
 // max_in_flight is per client, and each account has its own, so N
 // accounts under hostile upstreams at once may hold N times as much.
 // Not parallel: it measures the process's heap.
 func TestHostileBodiesBoundedMemory(t *testing.T) {
-	bomb := gzipBomb(t, 64<<20) // 4 × the largest limit
+	bomb := gzipBomb(t, 128<<20) // 4 × the largest limit
 	require.Less(t, len(bomb), 256<<10, "the bomb is small on the wire")
 	calls := hostileCalls()
 
-	var limits []int64
 	c0, err := NewClient()
 	require.NoError(t, err)
-	for _, hc := range calls {
-		limits = append(limits, c0.bodyLimit(hc.op))
-	}
-	slices.Sort(limits)
-	slices.Reverse(limits)
-	var top int64
-	for _, l := range limits[:DefaultMaxInFlight] {
-		top += l
-	}
+	top := heldBodies(c0, calls)
 	bound := 2*(top+DefaultMaxInFlight<<20) + 16<<20
 
 	for _, gz := range []bool{false, true} {
 		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
 			srv := hostileServer(t, bomb, gz)
-			c, err := NewClient(WithBaseURL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
+			c, err := NewClient(WithBaseURL(srv.URL), WithBillingV2URL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
 			require.NoError(t, err)
 
 			runtime.GC()
@@ -202,6 +204,59 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
+// heldBodies is the most the bodies of max_in_flight requests of calls
+// can hold at once: the largest limit of largeBodyOps (read one at a
+// time) plus the max_in_flight - 1 largest other limits.
+func heldBodies(c *Client, calls []hostileCall) int64 {
+	var limits []int64
+	var large int64
+	for _, hc := range calls {
+		if largeBodyOps[hc.op] {
+			large = max(large, c.bodyLimit(hc.op))
+			continue
+		}
+		limits = append(limits, c.bodyLimit(hc.op))
+	}
+	slices.Sort(limits)
+	slices.Reverse(limits)
+	top := large
+	for _, l := range limits[:DefaultMaxInFlight-1] {
+		top += l
+	}
+	return top
+}
+
+// TestLargeLimitsAreReadOneAtATime: every operation allowed more than
+// 4 MiB is one of largeBodyOps, whose bodies a client reads one at a
+// time, so that a new large limit cannot silently raise what max_in_flight
+// requests may hold; and such reads do wait for each other.
+func TestLargeLimitsAreReadOneAtATime(t *testing.T) {
+	t.Parallel()
+	for op, n := range bodyLimits {
+		if n > 4<<20 {
+			assert.True(t, largeBodyOps[op], "%s (%d MiB) must be in largeBodyOps", op, n>>20)
+		}
+	}
+	for op := range largeBodyOps {
+		assert.Contains(t, bodyLimits, op)
+	}
+	c, err := NewClient()
+	require.NoError(t, err)
+	release, err := c.acquireBody(context.Background(), "getCostsByInstancesV2")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.acquireBody(ctx, "list-deployments")
+	require.ErrorIs(t, err, context.Canceled, "a second large body waits")
+	other, err := c.acquireBody(ctx, "get-costs-overview")
+	require.NoError(t, err, "small bodies never wait")
+	other()
+	release()
+	again, err := c.acquireBody(context.Background(), "list-deployments")
+	require.NoError(t, err, "free again once released")
+	again()
+}
+
 // TestREADMEBodyLimits: README's table of response body limits is the
 // code's table.
 func TestREADMEBodyLimits(t *testing.T) {
@@ -212,7 +267,7 @@ func TestREADMEBodyLimits(t *testing.T) {
 	require.True(t, ok)
 	section, _, _ = strings.Cut(section, "\n\n"+"Secrets")
 	got := map[string]int64{}
-	row := regexp.MustCompile("(?m)^\\| (`[a-z-]+`|any other) \\| (\\d+) (KiB|MiB) \\|$")
+	row := regexp.MustCompile("(?m)^\\| (`[A-Za-z0-9-]+`|any other) \\| (\\d+) (KiB|MiB) \\|$")
 	for _, m := range row.FindAllStringSubmatch(section, -1) {
 		n, err := strconv.ParseInt(m[2], 10, 64)
 		require.NoError(t, err)
@@ -298,8 +353,10 @@ func validBody(op string, limit int64) []byte {
 // length) and the decoded value it fills (Go strings copy their bytes:
 // about the body's size again, plus the slices an array grows through) at
 // once: ~3 × the limit at the decoder's peak. The bound is the hostile
-// test's, with that factor: 2 × (3 × sum of the max_in_flight largest
-// limits + max_in_flight × 1 MiB) + 16 MiB. All of it is per account:
+// test's, with that factor: 2 × (3 × heldBodies + max_in_flight × 1 MiB)
+// + 16 MiB, where heldBodies is the largest limit of largeBodyOps (the
+// read-one-at-a-time rule covers the decode too) plus the max_in_flight - 1
+// largest other limits. All of it is per account:
 // max_in_flight is per client, so N accounts polled at once may hold N
 // times as much.
 // Not parallel: it measures the process's heap.
@@ -308,18 +365,10 @@ func TestNearLimitValidBodiesBoundedMemory(t *testing.T) {
 	c0, err := NewClient()
 	require.NoError(t, err)
 	bodies := map[string][]byte{}
-	var limits []int64
 	for _, hc := range calls {
-		l := c0.bodyLimit(hc.op)
-		limits = append(limits, l)
-		bodies[hc.op] = validBody(hc.op, l)
+		bodies[hc.op] = validBody(hc.op, c0.bodyLimit(hc.op))
 	}
-	slices.Sort(limits)
-	slices.Reverse(limits)
-	var top int64
-	for _, l := range limits[:DefaultMaxInFlight] {
-		top += l
-	}
+	top := heldBodies(c0, calls)
 	bound := 2*(3*top+DefaultMaxInFlight<<20) + 16<<20
 
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -339,7 +388,7 @@ func TestNearLimitValidBodiesBoundedMemory(t *testing.T) {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := NewClient(WithBaseURL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
+	c, err := NewClient(WithBaseURL(srv.URL), WithBillingV2URL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
 	require.NoError(t, err)
 
 	runtime.GC()
@@ -406,4 +455,7 @@ var opPaths = map[string]string{
 	"get-runners":                                "/infrastructure/runners",
 	"get-license":                                "/platform/license",
 	"get-tls-certificate":                        "/security/tls/proxy",
+	"getCostsByInstancesV2":                      "/organizations/o1/costs/instances",
+	"getCostsByItemsV2":                          "/organizations/o1/costs/items",
+	"getChartsV2":                                "/billing/organizations/o1/charts",
 }

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
@@ -53,6 +54,11 @@ func startDemo() (demoServers, *config.Config) {
 		{Name: "demo-ece", Platform: config.PlatformECE, URL: ece.URL,
 			Credentials: config.Credentials{APIKey: "demo-ece-api-key"}},
 	}
+	// The simulator tags its deployments (team, cost-center): allow-list
+	// team so the demo shows ece_deployment_tag_info and cost by team.
+	health := config.DefaultCollectors().Options("deployment_health").(collector.DeploymentHealthOptions)
+	health.Tags = []string{"team"}
+	cfg.Collectors = cfg.Collectors.With("deployment_health", health)
 	return demoServers{ess, essV2, ece}, &cfg
 }
 

@@ -124,7 +124,7 @@ type deploymentHealthSource struct {
 	shards, blocking, masterHealthy, masters                                                   *seriesDesc
 	snapHealthy, snapRecent, snapCount, snapLatestSuccess, snapLatestStatus, alerts, alertLast *seriesDesc
 
-	instHealthy, instRunning, instMaintenance, instMemory, instPressure, instNativePressure, instDiskUsed, instDiskAvail, instInfo *seriesDesc
+	instHealthy, instRunning, instMaintenance, instMemory, instPressure, instNativePressure, instDiskUsed, instDiskCap, instInfo *seriesDesc
 }
 
 func newDeploymentHealthSource(env Env) (Source, error) {
@@ -178,7 +178,7 @@ func newDeploymentHealthSource(env Env) (Source, error) {
 	c.instPressure = f.desc("instance_memory_pressure_ratio", "JVM heap memory pressure of the instance (0-1); absent when unknown.", inst...)
 	c.instNativePressure = f.desc("instance_native_memory_pressure_ratio", "Memory pressure of the instance's container (0-1); absent when unknown.", inst...)
 	c.instDiskUsed = f.desc("instance_disk_used_bytes", "Disk space used by the instance's service.", inst...)
-	c.instDiskAvail = f.desc("instance_disk_available_bytes", "Total disk space available to the instance's container (its capacity, not what is left); absent when unknown.", inst...)
+	c.instDiskCap = f.desc("instance_disk_capacity_bytes", "Total disk of the instance's container (the API's disk_space_available: its capacity, not what is left); absent when unknown.", inst...)
 	c.instInfo = f.desc("instance_info", "Where the instance runs, value 1.", append(inst, "zone")...)
 	return c, nil
 }
@@ -366,7 +366,7 @@ func (c *deploymentHealthSource) resource(s *Snapshot, depID, kind, ref string, 
 		if dk := in.Disk; dk != nil {
 			s.gauge(c.instDiskUsed, dk.DiskSpaceUsed*(1<<20), lv...)
 			if dk.DiskSpaceAvailable != nil {
-				s.gauge(c.instDiskAvail, *dk.DiskSpaceAvailable*(1<<20), lv...)
+				s.gauge(c.instDiskCap, *dk.DiskSpaceAvailable*(1<<20), lv...)
 			}
 		}
 	}

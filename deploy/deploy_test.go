@@ -247,7 +247,7 @@ var issue16 = []string{
 	"ece_deployment_healthy", "ece_deployment_resource_healthy", "ece_deployment_resource_plan_healthy",
 	"ece_deployment_resource_plan_pending", "ece_deployment_resource_version_info", "ece_elasticsearch_shards_status",
 	"ece_elasticsearch_snapshot_healthy", "ece_elasticsearch_snapshot_latest_success_timestamp_seconds",
-	"ece_instance_memory_pressure_ratio", "ece_instance_disk_used_bytes", "ece_instance_disk_available_bytes",
+	"ece_instance_memory_pressure_ratio", "ece_instance_disk_used_bytes", "ece_instance_disk_capacity_bytes",
 	"ece_stack_version_info", "ece_stack_version_deleted",
 }
 

@@ -113,6 +113,9 @@ var systemAlertTypes = []string{"automatic_restart", "heap_dump", "unknown_event
 
 type deploymentHealthSource struct {
 	env Env
+	// pageSize is the size of the walk's pages (healthPageSize; tests
+	// shrink it to walk small fixtures over several pages).
+	pageSize int
 	// tagKeys are the allow-listed tag keys, in the order of tagInfo's
 	// labels after deployment_id.
 	tagKeys []string
@@ -129,7 +132,7 @@ type deploymentHealthSource struct {
 
 func newDeploymentHealthSource(env Env) (Source, error) {
 	f := env.descSet(deploymentHealthName)
-	c := &deploymentHealthSource{env: env}
+	c := &deploymentHealthSource{env: env, pageSize: healthPageSize}
 	tagLabels := []string{"deployment_id"}
 	seen := map[string]string{}
 	for _, k := range optionsOf[DeploymentHealthOptions](env, deploymentHealthName).Tags {
@@ -204,13 +207,12 @@ var errSearchLoop = errors.New("the API sent the same cursor twice")
 
 func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
-	req := &eceapi.SearchRequest{Size: healthPageSize, Sort: eceapi.SortByID}
+	req := &eceapi.SearchRequest{Size: c.pageSize, Sort: eceapi.SortByID}
 	seen := map[string]struct{}{}
 	cursors := map[string]struct{}{}
-	listed := 0
 	for page := 1; ; page++ {
 		if page > healthMaxPages {
-			return nil, fmt.Errorf("search deployments: more than %d pages of %d", healthMaxPages, healthPageSize)
+			return nil, fmt.Errorf("search deployments: more than %d pages of %d", healthMaxPages, c.pageSize)
 		}
 		res, _, err := c.env.Client.Deployments.Search(ctx, req)
 		if err != nil {
@@ -218,7 +220,6 @@ func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 			// the pages not read: keep the last good snapshot instead.
 			return nil, fmt.Errorf("page %d: %w", page, err)
 		}
-		listed += len(res.Deployments)
 		for i := range res.Deployments {
 			d := &res.Deployments[i]
 			if _, dup := seen[d.ID]; dup || d.ID == "" {
@@ -230,9 +231,12 @@ func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 			c.deployment(s, d)
 		}
-		// The end: an empty page, no cursor, or every match seen (which
-		// saves the call for the empty page when the API counts matches).
-		if len(res.Deployments) == 0 || res.Cursor == "" || (res.MatchCount > 0 && float64(listed) >= res.MatchCount) {
+		// The end: an empty page, no cursor, or a short page (the cursor
+		// keeps the first request's size). Not match_count: the spec only
+		// promises it "if a query is supplied" (we send none) and it may
+		// be capped, so it is at most a lower bound; stopping on it would
+		// drop the deployments past the cap.
+		if len(res.Deployments) == 0 || res.Cursor == "" || len(res.Deployments) < c.pageSize {
 			return s, nil
 		}
 		if _, again := cursors[res.Cursor]; again {

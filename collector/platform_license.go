@@ -2,10 +2,13 @@ package collector
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
 )
 
 // The platform_license collector reports the ECE license: when it expires
@@ -55,6 +58,12 @@ func (c *platformLicenseSource) Poll(ctx context.Context) (*Snapshot, error) {
 		return s, nil
 	}
 	lo, _, err := c.env.Client.Platform.License(ctx)
+	var apiErr *eceapi.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.HasCode("license.license_not_found") {
+		// No license installed (the spec's 404 license.license_not_found):
+		// a state, not a failure; nothing to export, every poll.
+		return s, nil
+	}
 	if err != nil {
 		return nil, platformErr(err)
 	}

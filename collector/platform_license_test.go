@@ -1,10 +1,13 @@
 package collector
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/config"
 )
 
 func TestPlatformLicenseFixture(t *testing.T) {
@@ -62,4 +65,20 @@ func TestPlatformLicenseNotFound(t *testing.T) {
 	_, err := pollOnce(t, env, newPlatformLicenseSource)
 	require.Error(t, err)
 	assert.Equal(t, ReasonNotFound, Reason(err))
+}
+
+// TestPlatformLicenseNotInstalled: the spec's 404 license.license_not_found
+// (no license installed) exports nothing and does not fail the poll.
+func TestPlatformLicenseNotInstalled(t *testing.T) {
+	t.Parallel()
+	env := pagesEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Cloud-Error-Codes", "license.license_not_found")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"license.license_not_found","message":"The license cannot be found."}]}`))
+	}))
+	env.Account.Platform = config.PlatformECE
+	snap, err := pollOnce(t, env, newPlatformLicenseSource)
+	require.NoError(t, err)
+	assert.Zero(t, snap.Len())
 }

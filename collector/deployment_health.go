@@ -113,6 +113,9 @@ var systemAlertTypes = []string{"automatic_restart", "heap_dump", "unknown_event
 
 type deploymentHealthSource struct {
 	env Env
+	// pageSize is the size of the walk's pages (healthPageSize; tests
+	// shrink it to walk small fixtures over several pages).
+	pageSize int
 	// tagKeys are the allow-listed tag keys, in the order of tagInfo's
 	// labels after deployment_id.
 	tagKeys []string
@@ -124,12 +127,12 @@ type deploymentHealthSource struct {
 	shards, blocking, masterHealthy, masters                                                   *seriesDesc
 	snapHealthy, snapRecent, snapCount, snapLatestSuccess, snapLatestStatus, alerts, alertLast *seriesDesc
 
-	instHealthy, instRunning, instMaintenance, instMemory, instPressure, instNativePressure, instDiskUsed, instDiskAvail, instInfo *seriesDesc
+	instHealthy, instRunning, instMaintenance, instMemory, instPressure, instNativePressure, instDiskUsed, instDiskCap, instInfo *seriesDesc
 }
 
 func newDeploymentHealthSource(env Env) (Source, error) {
 	f := env.descSet(deploymentHealthName)
-	c := &deploymentHealthSource{env: env}
+	c := &deploymentHealthSource{env: env, pageSize: healthPageSize}
 	tagLabels := []string{"deployment_id"}
 	seen := map[string]string{}
 	for _, k := range optionsOf[DeploymentHealthOptions](env, deploymentHealthName).Tags {
@@ -178,7 +181,7 @@ func newDeploymentHealthSource(env Env) (Source, error) {
 	c.instPressure = f.desc("instance_memory_pressure_ratio", "JVM heap memory pressure of the instance (0-1); absent when unknown.", inst...)
 	c.instNativePressure = f.desc("instance_native_memory_pressure_ratio", "Memory pressure of the instance's container (0-1); absent when unknown.", inst...)
 	c.instDiskUsed = f.desc("instance_disk_used_bytes", "Disk space used by the instance's service.", inst...)
-	c.instDiskAvail = f.desc("instance_disk_available_bytes", "Total disk space available to the instance's container (its capacity, not what is left); absent when unknown.", inst...)
+	c.instDiskCap = f.desc("instance_disk_capacity_bytes", "Total disk of the instance's container (the API's disk_space_available: its capacity, not what is left); absent when unknown.", inst...)
 	c.instInfo = f.desc("instance_info", "Where the instance runs, value 1.", append(inst, "zone")...)
 	return c, nil
 }
@@ -204,13 +207,12 @@ var errSearchLoop = errors.New("the API sent the same cursor twice")
 
 func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 	s := NewSnapshot(c.env.Account.Name)
-	req := &eceapi.SearchRequest{Size: healthPageSize, Sort: eceapi.SortByID}
+	req := &eceapi.SearchRequest{Size: c.pageSize, Sort: eceapi.SortByID}
 	seen := map[string]struct{}{}
 	cursors := map[string]struct{}{}
-	listed := 0
 	for page := 1; ; page++ {
 		if page > healthMaxPages {
-			return nil, fmt.Errorf("search deployments: more than %d pages of %d", healthMaxPages, healthPageSize)
+			return nil, fmt.Errorf("search deployments: more than %d pages of %d", healthMaxPages, c.pageSize)
 		}
 		res, _, err := c.env.Client.Deployments.Search(ctx, req)
 		if err != nil {
@@ -218,7 +220,6 @@ func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 			// the pages not read: keep the last good snapshot instead.
 			return nil, fmt.Errorf("page %d: %w", page, err)
 		}
-		listed += len(res.Deployments)
 		for i := range res.Deployments {
 			d := &res.Deployments[i]
 			if _, dup := seen[d.ID]; dup || d.ID == "" {
@@ -230,9 +231,12 @@ func (c *deploymentHealthSource) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 			c.deployment(s, d)
 		}
-		// The end: an empty page, no cursor, or every match seen (which
-		// saves the call for the empty page when the API counts matches).
-		if len(res.Deployments) == 0 || res.Cursor == "" || (res.MatchCount > 0 && float64(listed) >= res.MatchCount) {
+		// The end: an empty page, no cursor, or a short page (the cursor
+		// keeps the first request's size). Not match_count: the spec only
+		// promises it "if a query is supplied" (we send none) and it may
+		// be capped, so it is at most a lower bound; stopping on it would
+		// drop the deployments past the cap.
+		if len(res.Deployments) == 0 || res.Cursor == "" || len(res.Deployments) < c.pageSize {
 			return s, nil
 		}
 		if _, again := cursors[res.Cursor]; again {
@@ -366,7 +370,7 @@ func (c *deploymentHealthSource) resource(s *Snapshot, depID, kind, ref string, 
 		if dk := in.Disk; dk != nil {
 			s.gauge(c.instDiskUsed, dk.DiskSpaceUsed*(1<<20), lv...)
 			if dk.DiskSpaceAvailable != nil {
-				s.gauge(c.instDiskAvail, *dk.DiskSpaceAvailable*(1<<20), lv...)
+				s.gauge(c.instDiskCap, *dk.DiskSpaceAvailable*(1<<20), lv...)
 			}
 		}
 	}

@@ -103,10 +103,11 @@ func TestDeploymentHealthFixture(t *testing.T) {
 	env.Options = DeploymentHealthOptions{Interval: config.NewDuration(2 * time.Minute), Tags: []string{"team", "cost-center", "missing"}}
 	src, err := newDeploymentHealthSource(env)
 	require.NoError(t, err)
+	src.(*deploymentHealthSource).pageSize = 1
 	snap, err := src.Poll(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []string{`{"size":250,"sort":[{"id":{"order":"asc"}}]}`, `{"cursor":"cursor-page-2"}`}, pages.bodies,
-		"match_count reached after page 2: no call for an empty page")
+	assert.Equal(t, []string{`{"size":1,"sort":[{"id":{"order":"asc"}}]}`, `{"cursor":"cursor-page-2"}`, `{"cursor":"cursor-page-3"}`}, pages.bodies,
+		"full pages with a cursor: the walk goes on past match_count (2) to the empty page 3")
 
 	golden := filepath.Join("testdata", "search-deployments", "page-1+2.metrics")
 	if *updateGolden {
@@ -166,6 +167,7 @@ func TestDeploymentHealthFailedPageFailsThePoll(t *testing.T) {
 	pages := &searchPages{pages: [][]byte{readFixture(t, "search-deployments", "page-1.json"), readFixture(t, "search-deployments", "page-2.json")},
 		fail: map[int]int{2: http.StatusInternalServerError}}
 	src, _ := newDeploymentHealthSource(pagesEnv(t, pages))
+	src.(*deploymentHealthSource).pageSize = 1
 	_, err := src.Poll(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "page 2: search deployments: ")
@@ -186,9 +188,67 @@ func TestDeploymentHealthCursorLoop(t *testing.T) {
 		_, _ = w.Write([]byte(`{"return_count":1,"deployments":[{"id":"d1","name":"n","healthy":true,"resources":{}}],"cursor":"same"}`))
 	}))
 	src, _ := newDeploymentHealthSource(env)
+	src.(*deploymentHealthSource).pageSize = 1
 	_, err := src.Poll(context.Background())
 	require.ErrorIs(t, err, errSearchLoop)
 	assert.Equal(t, 2, hits)
+}
+
+// TestDeploymentHealthWalkEnd: match_count is at most a lower bound (the
+// spec gives it only "if a query is supplied", and it may be capped): the
+// walk ends on an empty page, a missing cursor or a short page only.
+func TestDeploymentHealthWalkEnd(t *testing.T) {
+	t.Parallel()
+	dep := func(id string) string {
+		return `{"id":"` + id + `","name":"n-` + id + `","healthy":true,"resources":{}}`
+	}
+	for _, tc := range []struct {
+		name  string
+		pages []string
+		calls int
+		deps  int
+	}{
+		{"capped match_count", []string{
+			`{"return_count":2,"match_count":2,"deployments":[` + dep("d1") + `,` + dep("d2") + `],"cursor":"c2"}`,
+			`{"return_count":2,"match_count":2,"deployments":[` + dep("d3") + `,` + dep("d4") + `],"cursor":"c3"}`,
+			`{"return_count":1,"match_count":2,"deployments":[` + dep("d5") + `],"cursor":"c4"}`,
+		}, 3, 5},
+		{"no match_count, empty last page", []string{
+			`{"return_count":2,"deployments":[` + dep("d1") + `,` + dep("d2") + `],"cursor":"c2"}`,
+			`{"return_count":2,"deployments":[` + dep("d3") + `,` + dep("d4") + `],"cursor":"c3"}`,
+			`{"return_count":0,"deployments":[],"cursor":"c4"}`,
+		}, 3, 4},
+		{"no cursor", []string{
+			`{"return_count":2,"match_count":9,"deployments":[` + dep("d1") + `,` + dep("d2") + `]}`,
+		}, 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var bodies []string
+			env := pagesEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				bodies = append(bodies, string(b))
+				n := len(bodies)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if n > len(tc.pages) {
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = w.Write([]byte(`{"errors":[{"code":"root.invalid_cursor","message":"past the end"}]}`))
+					return
+				}
+				_, _ = w.Write([]byte(tc.pages[n-1]))
+			}))
+			src, _ := newDeploymentHealthSource(env)
+			src.(*deploymentHealthSource).pageSize = 2
+			snap, err := src.Poll(context.Background())
+			require.NoError(t, err)
+			assert.Len(t, bodies, tc.calls)
+			assert.Equal(t, `{"size":2,"sort":[{"id":{"order":"asc"}}]}`, bodies[0])
+			assert.Equal(t, tc.deps, familyNames(t, snap)["ece_deployment_healthy"])
+		})
+	}
 }
 
 func TestTagLabel(t *testing.T) {
@@ -341,7 +401,7 @@ func TestDeploymentHealthAnswerSize(t *testing.T) {
 	pages := sim.Requests("search-deployments")
 	t.Logf("5,000 deployments: _search walk %d pages, %.1f MiB (%.1f KiB per deployment); GET /deployments 1 call, %.1f MiB; ratio %.1f; %d series; walk took %s",
 		pages, float64(searchBytes)/(1<<20), float64(searchBytes)/5000/1024, float64(listBytes)/(1<<20), float64(searchBytes)/float64(listBytes), snap.Len(), elapsed.Round(time.Millisecond))
-	assert.Equal(t, 20, pages, "5,000 / 250")
+	assert.Equal(t, 21, pages, "5,000 / 250 full pages, then the empty page that ends the walk (match_count is not trusted)")
 	assert.Greater(t, searchBytes, 5*listBytes, "the walk is many times the list")
 	assert.Less(t, searchBytes/pages, int(config.DefaultHTTP.MaxBodyBytes)/8, "a page stays far below http.max_body_bytes")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,4 +174,16 @@ func (g *eceGuard) check(err error) error {
 		return g.failed
 	}
 	return err
+}
+
+// maxLabelLen bounds a label value (or logged value) taken from free text
+// of the API, so that a hostile body cannot make huge series or log lines.
+const maxLabelLen = 256
+
+// truncateLabel cuts v to maxLabelLen bytes, never inside a UTF-8 sequence.
+func truncateLabel(v string) string {
+	if len(v) <= maxLabelLen {
+		return v
+	}
+	return strings.ToValidUTF8(v[:maxLabelLen], "")
 }

@@ -62,7 +62,7 @@ func newPlatformAllocatorsSource(env Env) (Source, error) {
 		storageTotal: a("storage_capacity_bytes", "Storage capacity of the allocator; absent when the API does not report it."),
 		instances:    a("instances", "Number of instances on the allocator."),
 		unhealthy:    a("instances_unhealthy", "Number of instances on the allocator reported unhealthy."),
-		moving:       a("instances_moving", "Number of instances moving away from the allocator."),
+		moving:       a("instances_moving", "Number of instances moving away from the allocator. The spec says the instances' moving flag is not populated when returned from the search endpoint, so 0 can mean unknown."),
 		info: f.desc("platform_allocator_info", "Allocator metadata, value 1.",
 			"allocator_id", "zone", "version", "host_ip", "public_hostname"),
 		zoneAllocators: z("allocators", "Number of allocators in the zone."),

@@ -51,7 +51,7 @@ ece_platform_allocator_storage_capacity_bytes{account="test",allocator_id="alloc
 ece_platform_allocator_instances_unhealthy{account="test",allocator_id="alloc-1",zone="zone-1"} 1
 ece_platform_allocator_instances_unhealthy{account="test",allocator_id="alloc-2",zone="zone-1"} 0
 ece_platform_allocator_instances_unhealthy{account="test",allocator_id="alloc-3",zone="zone-2"} 0
-# HELP ece_platform_allocator_instances_moving Number of instances moving away from the allocator. Cached; refreshed by collector platform_allocators.
+# HELP ece_platform_allocator_instances_moving Number of instances moving away from the allocator. The spec says the instances' moving flag is not populated when returned from the search endpoint, so 0 can mean unknown. Cached; refreshed by collector platform_allocators.
 # TYPE ece_platform_allocator_instances_moving gauge
 ece_platform_allocator_instances_moving{account="test",allocator_id="alloc-1",zone="zone-1"} 1
 ece_platform_allocator_instances_moving{account="test",allocator_id="alloc-2",zone="zone-1"} 0

@@ -29,6 +29,10 @@ const platformCertificatesName = "platform_certificates"
 const (
 	maxChainCertificates = 16
 	maxPEMBytes          = 64 << 10
+	// maxChainEntries and maxChainProblems keep a hostile body from
+	// making a huge warning line.
+	maxChainEntries  = 16
+	maxChainProblems = 16
 )
 
 func init() {
@@ -91,17 +95,21 @@ func (c *platformCertificatesSource) chain(s *Snapshot, svc string, chain *eceap
 	}
 	var earliest time.Time
 	for i, cert := range certs {
-		s.gauge(c.certExpires, unixSeconds(cert.NotAfter), svc, strconv.Itoa(i), cert.Subject.String(), cert.Issuer.String(), serialNumber(cert))
+		s.gauge(c.certExpires, unixSeconds(cert.NotAfter), svc, strconv.Itoa(i), truncateLabel(cert.Subject.String()), truncateLabel(cert.Issuer.String()), truncateLabel(serialNumber(cert)))
 		if earliest.IsZero() || cert.NotAfter.Before(earliest) {
 			earliest = cert.NotAfter
 		}
 	}
-	if earliest.IsZero() {
-		var ok bool
-		if earliest, ok = chain.ChainStatus.Expiration(); !ok {
-			level.Warn(c.env.Logger).Log("msg", "no expiry known for the certificate chain", "service", svc, "certificates", len(chain.Chain))
-			return
+	// A certificate that did not parse may expire first: with any problem,
+	// the API's own chain_status date counts too, the earlier one wins.
+	if len(problems) > 0 || earliest.IsZero() {
+		if t, ok := chain.ChainStatus.Expiration(); ok && (earliest.IsZero() || t.Before(earliest)) {
+			earliest = t
 		}
+	}
+	if earliest.IsZero() {
+		level.Warn(c.env.Logger).Log("msg", "no expiry known for the certificate chain", "service", svc, "certificates", len(chain.Chain))
+		return
 	}
 	s.gauge(c.chainExpires, unixSeconds(earliest), svc, strconv.FormatBool(chain.UserSupplied))
 }
@@ -109,12 +117,29 @@ func (c *platformCertificatesSource) chain(s *Snapshot, svc string, chain *eceap
 // parseChain decodes the certificates of a PEM chain, in order, within the
 // bounds above. Each entry is normally one certificate; several PEM blocks
 // in one entry are accepted, other block types (a private key) skipped.
-func parseChain(entries []string) ([]*x509.Certificate, []error) {
-	var certs []*x509.Certificate
-	var problems []error
+func parseChain(entries []string) (certs []*x509.Certificate, problems []error) {
+	more := 0
+	add := func(err error) {
+		if len(problems) < maxChainProblems {
+			problems = append(problems, err)
+		} else {
+			more++
+		}
+	}
+	defer func() {
+		if more > 0 {
+			problems = append(problems, fmt.Errorf("%d more problems", more))
+		}
+	}()
+	if len(entries) > maxChainEntries {
+		defer func(n int) {
+			problems = append(problems, fmt.Errorf("%d entries, more than %d: the rest is ignored", n, maxChainEntries))
+		}(len(entries))
+		entries = entries[:maxChainEntries]
+	}
 	for i, e := range entries {
 		if len(e) > maxPEMBytes {
-			problems = append(problems, fmt.Errorf("entry %d: %d bytes, more than %d", i, len(e), maxPEMBytes))
+			add(fmt.Errorf("entry %d: %d bytes, more than %d", i, len(e), maxPEMBytes))
 			continue
 		}
 		rest := []byte(e)
@@ -134,13 +159,13 @@ func parseChain(entries []string) ([]*x509.Certificate, []error) {
 			}
 			cert, err := x509.ParseCertificate(block.Bytes)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("entry %d: %w", i, err))
+				add(fmt.Errorf("entry %d: %w", i, err))
 				continue
 			}
 			certs = append(certs, cert)
 		}
 		if !found {
-			problems = append(problems, fmt.Errorf("entry %d: no PEM certificate", i))
+			add(fmt.Errorf("entry %d: no PEM certificate", i))
 		}
 	}
 	return certs, problems

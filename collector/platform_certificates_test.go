@@ -3,12 +3,14 @@ package collector
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
@@ -87,6 +89,64 @@ func TestParseChainBounds(t *testing.T) {
 	assert.Len(t, certs, maxChainCertificates)
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].Error(), "more than 16 certificates")
+}
+
+// TestParseChainCaps: at most 16 entries are read and at most 16 problems
+// kept (plus one line for the rest), whatever the body holds.
+func TestParseChainCaps(t *testing.T) {
+	t.Parallel()
+	bad := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	certs, problems := parseChain([]string{strings.Repeat(bad, 100)})
+	assert.Empty(t, certs)
+	require.Len(t, problems, maxChainProblems+1)
+	assert.Equal(t, "84 more problems", problems[maxChainProblems].Error())
+
+	entries := make([]string, 40)
+	for i := range entries {
+		entries[i] = "garbage"
+	}
+	_, problems = parseChain(entries)
+	require.Len(t, problems, maxChainEntries+1)
+	assert.Equal(t, "40 entries, more than 16: the rest is ignored", problems[maxChainEntries].Error())
+}
+
+// TestPlatformCertificatesPartlyUnreadableChain: when one certificate does
+// not parse, the chain's expiry is the earlier of the parsed NotAfter and
+// chain_status; long subjects are cut to 256 bytes.
+func TestPlatformCertificatesPartlyUnreadableChain(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("testdata", "get-tls-certificate", "adminconsole.json"))
+	require.NoError(t, err)
+	s := string(b)
+	leaf := s[strings.Index(s, "-----BEGIN") : strings.Index(s, "-----END CERTIFICATE-----")+len("-----END CERTIFICATE-----")]
+	leaf = strings.ReplaceAll(leaf, `\n`, "\n") + "\n"
+
+	env := platformFixtures(t, nil)
+	_ = logBuffer(&env)
+	src, err := newPlatformCertificatesSource(env)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, status string
+		want         float64
+	}{
+		{"chain_status earlier", "2026-01-01T00:00:00Z", 1767225600},
+		{"parsed NotAfter earlier", "2035-01-01T00:00:00Z", 1.7968176e+09},
+		{"no chain_status", "", 1.7968176e+09},
+	} {
+		snap := NewSnapshot("test")
+		chain := &eceapi.TLSPublicCertChain{Chain: []string{leaf, "garbage"}}
+		if tc.status != "" {
+			chain.ChainStatus = &eceapi.ChainStatus{ExpirationDate: tc.status}
+		}
+		src.(*platformCertificatesSource).chain(snap, "ui", chain)
+		compareSnapshot(t, snap, `
+# HELP ece_platform_certificate_expiration_timestamp_seconds When the TLS certificate chain of the platform service expires: the earliest expiry of its certificates; user_supplied is "false" for chains ECE generated. Cached; refreshed by collector platform_certificates.
+# TYPE ece_platform_certificate_expiration_timestamp_seconds gauge
+ece_platform_certificate_expiration_timestamp_seconds{account="test",service="ui",user_supplied="false"} `+strconv.FormatFloat(tc.want, 'g', -1, 64)+`
+`, "ece_platform_certificate_expiration_timestamp_seconds")
+	}
+	assert.Equal(t, 256, len(truncateLabel(strings.Repeat("é", 200))))
+	assert.Equal(t, 255, len(truncateLabel("a"+strings.Repeat("é", 200))), "never inside a UTF-8 sequence")
 }
 
 // FuzzParseChain: whatever the API sends as a chain, parsing stays within

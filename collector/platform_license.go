@@ -2,10 +2,13 @@ package collector
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
 )
 
 // The platform_license collector reports the ECE license: when it expires
@@ -42,10 +45,10 @@ func newPlatformLicenseSource(env Env) (Source, error) {
 		env:              env,
 		expires:          f.desc("platform_license_expiration_timestamp_seconds", "When the ECE license expires."),
 		info:             f.desc("platform_license_info", "License metadata, value 1.", "license_type", "version", "issued_to"),
-		capacityMemory:   f.desc("platform_license_capacity_memory_bytes", "Memory the license allows: resource units times 64 GiB (version 4 and later), or allocators times memory per allocator (version 2); absent for licenses that count instances."),
-		maxResourceUnits: f.desc("platform_license_max_resource_units", "Resource units (64 GiB of memory each) the license allows; absent before version 4."),
+		capacityMemory:   f.desc("platform_license_capacity_memory_bytes", "Memory the license allows: resource units times 64 GiB (64 GiB per unit: our inference, the spec does not say; version 4 and later), or allocators times memory per allocator (version 2); absent for licenses that count instances."),
+		maxResourceUnits: f.desc("platform_license_max_resource_units", "Resource units the license allows (64 GiB of memory each: our inference, the spec does not say); absent before version 4."),
 		maxInstances:     f.desc("platform_license_max_instances", "Instances the license allows (version 3 licenses only)."),
-		usageMemory:      f.desc("platform_license_usage_memory_bytes", "Memory of the connected allocators, as the license counts it."),
+		usageMemory:      f.desc("platform_license_usage_memory_bytes", "Memory of the connected allocators, as the license counts it: usage_stats.total_connected_memory_total, whose unit the spec does not give; MiB assumed (our inference, as the allocators' capacities)."),
 	}, nil
 }
 
@@ -55,6 +58,12 @@ func (c *platformLicenseSource) Poll(ctx context.Context) (*Snapshot, error) {
 		return s, nil
 	}
 	lo, _, err := c.env.Client.Platform.License(ctx)
+	var apiErr *eceapi.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.HasCode("license.license_not_found") {
+		// No license installed (the spec's 404 license.license_not_found):
+		// a state, not a failure; nothing to export, every poll.
+		return s, nil
+	}
 	if err != nil {
 		return nil, platformErr(err)
 	}

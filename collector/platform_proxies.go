@@ -33,13 +33,16 @@ func init() {
 type platformProxiesSource struct {
 	env                      Env
 	status, observed, expect *seriesDesc
+	// warned is the last unknown status logged: an unknown status is
+	// logged once, not every poll (polls of one source do not overlap).
+	warned string
 }
 
 func newPlatformProxiesSource(env Env) (Source, error) {
 	f := env.descSet(platformProxiesName)
 	return &platformProxiesSource{
 		env:      env,
-		status:   f.desc("platform_proxies_status", "Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others.", "status"),
+		status:   f.desc("platform_proxies_status", "Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others; a status the exporter does not know is status=\"unknown\" 1, the others 0.", "status"),
 		observed: f.desc("platform_proxies_observed", "Number of proxies observed."),
 		expect:   f.desc("platform_proxies_expected", "Expected minimum number of proxies."),
 	}, nil
@@ -61,7 +64,13 @@ func (c *platformProxiesSource) Poll(ctx context.Context) (*Snapshot, error) {
 		s.gauge(c.status, boolFloat(st == status), st)
 	}
 	if !known {
-		level.Warn(c.env.Logger).Log("msg", "unknown proxies status; every state of ece_platform_proxies_status is 0", "status", h.Status)
+		s.gauge(c.status, 1, "unknown")
+		if c.warned != h.Status {
+			c.warned = h.Status
+			level.Warn(c.env.Logger).Log("msg", "unknown proxies status, exported as status=\"unknown\"; logged once", "status", truncateLabel(h.Status))
+		}
+	} else {
+		c.warned = ""
 	}
 	s.gauge(c.observed, h.ObservedProxiesCount)
 	s.gauge(c.expect, h.ExpectedProxiesCount)

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,19 +21,20 @@ ece_platform_proxies_expected{account="test"} 3
 # HELP ece_platform_proxies_observed Number of proxies observed. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_observed gauge
 ece_platform_proxies_observed{account="test"} 2
-# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed by collector platform_proxies.
+# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others; a status the exporter does not know is status=\"unknown\" 1, the others 0. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_status gauge
 ece_platform_proxies_status{account="test",status="green"} 0
 ece_platform_proxies_status{account="test",status="red"} 0
 ece_platform_proxies_status{account="test",status="yellow"} 1
 `, ""},
 		{"get-proxies-health/unknown-status.json", `
-# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others. Cached; refreshed by collector platform_proxies.
+# HELP ece_platform_proxies_status Health of the proxies as a whole, as a state set: 1 for the current status (green, yellow or red), 0 for the others; a status the exporter does not know is status=\"unknown\" 1, the others 0. Cached; refreshed by collector platform_proxies.
 # TYPE ece_platform_proxies_status gauge
 ece_platform_proxies_status{account="test",status="green"} 0
 ece_platform_proxies_status{account="test",status="red"} 0
+ece_platform_proxies_status{account="test",status="unknown"} 1
 ece_platform_proxies_status{account="test",status="yellow"} 0
-`, `msg="unknown proxies status; every state of ece_platform_proxies_status is 0" status=Purple`},
+`, `msg="unknown proxies status, exported as status=\"unknown\"; logged once" status=Purple`},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
@@ -49,4 +52,20 @@ ece_platform_proxies_status{account="test",status="yellow"} 0
 			compareSnapshot(t, snap, tc.want, names...)
 		})
 	}
+}
+
+// TestPlatformProxiesUnknownStatusLoggedOnce: an unknown status is logged
+// on the first poll only, and exported on every poll.
+func TestPlatformProxiesUnknownStatusLoggedOnce(t *testing.T) {
+	t.Parallel()
+	env := platformFixtures(t, map[string]string{"platform/infrastructure/proxies/health": "get-proxies-health/unknown-status.json"})
+	logs := logBuffer(&env)
+	src, err := newPlatformProxiesSource(env)
+	require.NoError(t, err)
+	for range 3 {
+		snap, err := src.Poll(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 1, countLabel(t, snap, "status", "unknown"))
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "unknown proxies status"))
 }

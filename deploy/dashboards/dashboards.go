@@ -205,9 +205,9 @@ func health() *dashboard.DashboardBuilder {
 		WithPanel(historyP("JVM memory pressure by instance", "ece_instance_memory_pressure_ratio over time, one row per instance: green below 75 %, orange to 85 %, red above.", "percentunit", 12, 10,
 			steps("green", 0.75, "orange", 0.85, "red"),
 			q("A", inst(`ece_instance_memory_pressure_ratio{`+selDep+`}`), "{{deployment_id}} {{ref_id}} {{instance_name}}"))).
-		WithPanel(historyP("Disk use by instance", "ece_instance_disk_used_bytes / ece_instance_disk_available_bytes over time, one row per instance: green below 80 %, orange to 90 %, red above.", "percentunit", 12, 10,
+		WithPanel(historyP("Disk use by instance", "ece_instance_disk_used_bytes / ece_instance_disk_capacity_bytes over time, one row per instance: green below 80 %, orange to 90 %, red above.", "percentunit", 12, 10,
 			steps("green", 0.8, "orange", 0.9, "red"),
-			q("A", inst(`ece_instance_disk_used_bytes{`+selDep+`} / ece_instance_disk_available_bytes{`+selDep+`}`), "{{deployment_id}} {{ref_id}} {{instance_name}}"))).
+			q("A", inst(`ece_instance_disk_used_bytes{`+selDep+`} / ece_instance_disk_capacity_bytes{`+selDep+`}`), "{{deployment_id}} {{ref_id}} {{instance_name}}"))).
 		WithRow(row("Versions")).
 		WithPanel(pieP("Resources by stack version", "ece_deployment_resource_version_info: how many resources run each stack version.", "none", 8, 9,
 			qi("A", `count by (version) (ece_deployment_resource_version_info{`+selDep+`})`, "{{version}}"))).

@@ -184,7 +184,7 @@ func TestConfigChangesTheAlerts(t *testing.T) {
 		{"memory pressure critical", `{ instanceMemoryPressureCriticalRatio: 0.9 }`, "ECEInstanceMemoryPressureCritical",
 			[]string{"ece_instance_memory_pressure_ratio >= 0.9"}, ""},
 		{"disk", `{ instanceDiskFullRatio: 0.8 }`, "ECEInstanceDiskAlmostFull",
-			[]string{"/ ece_instance_disk_available_bytes >= 0.8"}, ""},
+			[]string{"/ ece_instance_disk_capacity_bytes >= 0.8"}, ""},
 		{"credits runway", `{ creditsRunwayWarningDays: 60 }`, "ECECreditsRunOutSoon",
 			[]string{"ece:billing_organization_credits_runway_days < 60"}, "less than 60 days"},
 		{"budget", `{ budgetSpentWarningRatio: 0.9 }`, "ECEBudgetNearlySpent",

@@ -39,7 +39,7 @@ local thresholds = {
   ECECertificateExpiresVerySoon: days('certificateExpiryCriticalDays'),
   ECEInstanceMemoryPressureHigh: [['expr', 'ratio >= %(instanceMemoryPressureWarningRatio)g']],
   ECEInstanceMemoryPressureCritical: [['expr', 'ratio >= %(instanceMemoryPressureCriticalRatio)g']],
-  ECEInstanceDiskAlmostFull: [['expr', 'available_bytes >= %(instanceDiskFullRatio)g']],
+  ECEInstanceDiskAlmostFull: [['expr', 'capacity_bytes >= %(instanceDiskFullRatio)g']],
   ECECreditsRunOutSoon: [
     ['expr', 'runway_days < %(creditsRunwayWarningDays)g'],
     ['summary', 'less than %(creditsRunwayWarningDays)g days'],

@@ -144,10 +144,13 @@ type budgetState struct {
 	configured float64
 	now        func() time.Time
 	start      time.Time
-	calls      []time.Time // request times of the last hour, oldest first
-	recent429  []time.Time
-	lowered    float64 // 0: not lowered
-	last429    time.Time
+	// minutes counts the requests of the last hour by minute (a ring:
+	// slot i holds minute minuteOf[i]): fixed memory at any rate.
+	minutes   [60]int64
+	minuteOf  [60]int64
+	recent429 []time.Time
+	lowered   float64 // 0: not lowered
+	last429   time.Time
 	// planned is the last plan's calls per hour (0 before the first
 	// plan); logged what the last logged plan was.
 	planned float64
@@ -170,8 +173,11 @@ func (b *budgetState) record(status int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	b.calls = append(b.calls, now)
-	b.trim(now)
+	minute := now.Unix() / 60
+	if i := minute % 60; b.minuteOf[i] != minute {
+		b.minuteOf[i], b.minutes[i] = minute, 0
+	}
+	b.minutes[minute%60]++
 	if status != 429 {
 		return
 	}
@@ -182,21 +188,14 @@ func (b *budgetState) record(status int) {
 		i++
 	}
 	b.recent429 = b.recent429[i:]
+	if len(b.recent429) > sustained429 { // only the last few matter
+		b.recent429 = append(b.recent429[:0], b.recent429[len(b.recent429)-sustained429:]...)
+	}
 	if len(b.recent429) >= sustained429 {
 		used := b.usedLocked(now)
 		if b.lowered == 0 || used < b.lowered {
 			b.lowered = used
 		}
-	}
-}
-
-func (b *budgetState) trim(now time.Time) {
-	i := 0
-	for i < len(b.calls) && now.Sub(b.calls[i]) > time.Hour {
-		i++
-	}
-	if i > 0 {
-		b.calls = append(b.calls[:0], b.calls[i:]...)
 	}
 }
 
@@ -207,7 +206,14 @@ func (b *budgetState) usedLocked(now time.Time) float64 {
 	if span < time.Minute {
 		span = time.Minute
 	}
-	return float64(len(b.calls)) * float64(time.Hour) / float64(span)
+	minute := now.Unix() / 60
+	var n int64
+	for i := range b.minutes {
+		if minute-b.minuteOf[i] < 60 {
+			n += b.minutes[i]
+		}
+	}
+	return float64(n) * float64(time.Hour) / float64(span)
 }
 
 // budget returns the budget the plan fills now (0: none) and whether it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
 )
 
@@ -336,4 +338,28 @@ func eventually(t *testing.T, cond func() bool) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// TestObserverFeedsTheBudget: the client's 429 answers reach the
+// account's budget through the observer; three of them lower it.
+func TestObserverFeedsTheBudget(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	self, err := newSelfMetrics(nil)
+	require.NoError(t, err)
+	b := newBudgetState(20_000, nil)
+	c, err := eceapi.NewClient(eceapi.WithBaseURL(srv.URL), eceapi.WithMaxRetries(0),
+		eceapi.WithObserver(self.observer("prod", &rateState{budget: b})))
+	require.NoError(t, err)
+	for i := 0; i < sustained429; i++ {
+		_, _, err = c.APIKeys.List(context.Background())
+		require.Error(t, err)
+	}
+	got, lowered := b.budget()
+	assert.True(t, lowered)
+	assert.InDelta(t, float64(sustained429)*60, got, 0.1, "3 calls in the first minute: 180/h")
 }

@@ -256,6 +256,7 @@ func (m *Manager) replan(account string) {
 	if st == nil || st.budget == nil || len(ps) == 0 {
 		return
 	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].collector < ps[j].collector })
 	in := make([]planInput, 0, len(ps))
 	for _, p := range ps {
 		calls, ok := p.cycleCalls()
@@ -266,7 +267,6 @@ func (m *Manager) replan(account string) {
 	}
 	budget, lowered := st.budget.budget()
 	eff, planned := planBudget(budget, in)
-	sort.Slice(ps, func(i, j int) bool { return ps[i].collector < ps[j].collector })
 	var desc []string
 	stretched := 0
 	for _, p := range ps {

@@ -18,8 +18,10 @@
 // bytes a registry would. Tests read data through the same Gatherer.
 //
 // HELP is fixed text; the poll interval is the self-metric
-// ece_exporter_collector_interval_seconds, so an interval change on reload
-// only retimes the poller.
+// ece_exporter_collector_interval_seconds (the configured one; the one it
+// runs at, which the API budget plan may stretch, is
+// ece_exporter_collector_effective_interval_seconds), so an interval
+// change on reload only retimes the poller.
 //
 // A collector is one file: its init calls registerCollector with its name,
 // whether it is on by default, the platforms it applies to (Supports),
@@ -239,7 +241,7 @@ func runnable(enabled map[string]bool) map[string]bool {
 // descSet creates the descriptors of one collector and remembers them, so
 // that the registry can list every metric a collector can expose (README's
 // metric table is checked against that list). HELP is fixed text: how often
-// a collector polls is ece_exporter_collector_interval_seconds.
+// a collector polls is ece_exporter_collector_effective_interval_seconds.
 type descSet struct {
 	collector string
 	descs     []*seriesDesc

@@ -50,6 +50,7 @@ type Manager struct {
 	self    *selfMetrics
 
 	applyMu  sync.Mutex // serialises Apply, and Stop with it
+	planMu   sync.Mutex // serialises budget plans (replan)
 	stopped  bool       // set by Stop (under mu); Apply then fails
 	mu       sync.RWMutex
 	accounts map[string]*accountState
@@ -69,6 +70,7 @@ type accountState struct {
 	discovery *Discovery
 	orgs      *orgSource
 	rate      *rateState
+	budget    *budgetState
 }
 
 // NewManager returns a Manager; call Apply to start polling.
@@ -138,7 +140,8 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			accounts[acc.Name] = old
 			continue
 		}
-		st := &accountState{cfg: acc, http: cfg.HTTP, rate: &rateState{}}
+		st := &accountState{cfg: acc, http: cfg.HTTP, rate: &rateState{}, budget: newBudgetState(cfg.HTTP.MaxRequestsPerHour, nil)}
+		st.rate.budget = st.budget
 		client, err := m.newClient(acc, cfg.HTTP, st.rate)
 		if err != nil {
 			return fmt.Errorf("account %q: %w", acc.Name, err)
@@ -186,7 +189,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	for _, pl := range plans {
 		if pl.keep != nil {
 			pollers[pl.key] = pl.keep
-			if iv := cfg.Collectors.Options(pl.reg.Name).PollInterval().Duration(); iv != pl.keep.state().interval {
+			if iv := cfg.Collectors.Options(pl.reg.Name).PollInterval().Duration(); iv != pl.keep.baseInterval() {
 				retimed[pl.keep] = iv
 			}
 			continue
@@ -215,6 +218,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			m.self.errors.WithLabelValues(account, coll, r)
 		}
 		p.pace = st.rate.pace
+		p.onPolled = func() { m.replan(account) }
 		if old := m.pollers[pl.key]; old != nil {
 			p.inherit(old)
 		}
@@ -244,6 +248,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	}
 	for p, iv := range retimed {
 		p.setInterval(iv)
+	}
+	for name := range accounts {
+		m.replan(name)
 	}
 	for _, p := range fresh {
 		p.start(m.ctx, m.opts.StartJitter)
@@ -397,6 +404,15 @@ func (c pollerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range c.m.pollerList() {
 		c.m.self.collectPoller(ch, p, p.state())
 	}
+	c.m.mu.RLock()
+	budgets := make(map[string]*budgetState, len(c.m.accounts))
+	for name, st := range c.m.accounts {
+		budgets[name] = st.budget
+	}
+	c.m.mu.RUnlock()
+	for name, b := range budgets {
+		c.m.self.collectBudget(ch, name, b)
+	}
 }
 
 // pollerList returns the pollers sorted by account and collector.
@@ -479,6 +495,8 @@ func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) 
 type rateState struct {
 	mu sync.Mutex
 	rl eceapi.RateLimit
+	// budget counts the account's requests for the budget plan.
+	budget *budgetState
 }
 
 func (r *rateState) update(rl eceapi.RateLimit) {

@@ -231,7 +231,7 @@ func TestReloadKeepsUnchangedPollersAndRejectsBadConfig(t *testing.T) {
 	assert.Same(t, keysSnap, m.pollers[keysKey].state().snap, "the snapshot is kept")
 	assert.Equal(t, 30*time.Minute, m.pollers[keysKey].state().interval)
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP ece_exporter_collector_interval_seconds Poll interval of the collector.
+# HELP ece_exporter_collector_interval_seconds Configured poll interval of the collector.
 # TYPE ece_exporter_collector_interval_seconds gauge
 ece_exporter_collector_interval_seconds{account="prod",collector="api_keys"} 1800
 ece_exporter_collector_interval_seconds{account="prod",collector="deployments"} 300

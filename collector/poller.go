@@ -44,9 +44,16 @@ type poller struct {
 
 	// retime wakes the poll loop when the interval changes (buffered 1).
 	retime chan struct{}
+	// onPolled, when set, runs after every poll (the budget plan).
+	onPolled func()
 
-	mu          sync.RWMutex
+	mu sync.RWMutex
+	// base is the configured interval; interval the effective one (the
+	// budget plan may stretch it, never below base).
+	base        time.Duration
 	interval    time.Duration
+	calls       int64 // API calls of the last successful poll, else of the last poll
+	callsKnown  bool
 	timeout     time.Duration
 	snap        *Snapshot // last good
 	success     bool
@@ -64,7 +71,7 @@ type poller struct {
 func newPoller(account, collector string, src Source, interval time.Duration, logger log.Logger, errs func(string)) *poller {
 	return &poller{
 		account: account, collector: collector, source: src,
-		interval: interval, timeout: min(interval, maxPollTimeout),
+		base: interval, interval: interval, timeout: min(interval, maxPollTimeout),
 		logger:    log.With(logger, "account", account, "collector", collector),
 		errors:    errs,
 		retime:    make(chan struct{}, 1),
@@ -73,10 +80,21 @@ func newPoller(account, collector string, src Source, interval time.Duration, lo
 	}
 }
 
-// setInterval changes the poll interval of a running poller: the next poll
-// is due one new interval after the last one started (now, if that is
-// past). The snapshot, the state and the poll in progress are kept.
+// setInterval changes the configured poll interval of a running poller
+// (and its effective one, until the budget plan stretches it again): the
+// next poll is due one new interval after the last one started (now, if
+// that is past). The snapshot, the state and the poll in progress are
+// kept.
 func (p *poller) setInterval(d time.Duration) {
+	p.mu.Lock()
+	p.base = d
+	p.mu.Unlock()
+	p.setEffective(d)
+}
+
+// setEffective retimes the poller without changing its configured
+// interval (the budget plan).
+func (p *poller) setEffective(d time.Duration) {
 	p.mu.Lock()
 	p.interval, p.timeout = d, min(d, maxPollTimeout)
 	p.mu.Unlock()
@@ -84,6 +102,21 @@ func (p *poller) setInterval(d time.Duration) {
 	case p.retime <- struct{}{}:
 	default:
 	}
+}
+
+// baseInterval is the configured interval.
+func (p *poller) baseInterval() time.Duration {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.base
+}
+
+// cycleCalls returns the API calls of one cycle (the last successful
+// poll's; the last poll's while none succeeded) and whether a poll ran.
+func (p *poller) cycleCalls() (int64, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.calls, p.callsKnown
 }
 
 // pollInterval returns the current interval and poll timeout.
@@ -210,10 +243,16 @@ func (p *poller) pollOnce(ctx context.Context) (retryAfter time.Duration) {
 	}
 	p.rec.polled(err, calls.Load(), time.Now())
 
+	if p.onPolled != nil {
+		defer p.onPolled()
+	}
 	p.mu.Lock()
 	hasData := p.snap != nil
 	p.polled = true
 	p.duration = elapsed
+	if err == nil || p.lastSuccess.IsZero() {
+		p.calls, p.callsKnown = calls.Load(), true
+	}
 	if err != nil {
 		p.success = false
 	} else {
@@ -357,7 +396,8 @@ func (p *poller) inherit(old *poller) {
 
 // state is a consistent copy of the poller's state for one scrape.
 type pollerState struct {
-	interval    time.Duration
+	base        time.Duration // configured
+	interval    time.Duration // effective
 	snap        *Snapshot
 	success     bool
 	polled      bool
@@ -369,7 +409,7 @@ type pollerState struct {
 func (p *poller) state() pollerState {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return pollerState{p.interval, p.snap, p.success, p.polled, p.lastSuccess, p.duration, p.partial}
+	return pollerState{p.base, p.interval, p.snap, p.success, p.polled, p.lastSuccess, p.duration, p.partial}
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

@@ -16,6 +16,9 @@ type selfMetrics struct {
 	lastSuccess *prometheus.Desc
 	stale       *prometheus.Desc
 	interval    *prometheus.Desc
+	effective   *prometheus.Desc
+	budget      *prometheus.Desc
+	planned     *prometheus.Desc
 	partial     *prometheus.Desc
 	dropped     *prometheus.Desc
 
@@ -55,9 +58,15 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 		duration:    desc(exporterNS+"_collector_duration_seconds", "Duration of the last poll of the collector.", pl),
 		lastSuccess: desc(exporterNS+"_collector_last_success_timestamp_seconds", "When the collector last polled successfully.", pl),
 		stale:       desc(exporterNS+"_collector_stale", "1 when the last poll failed and the exported data is from an earlier successful poll.", pl),
-		interval:    desc(exporterNS+"_collector_interval_seconds", "Poll interval of the collector.", pl),
-		partial:     desc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl),
-		dropped:     desc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl),
+		interval:    desc(exporterNS+"_collector_interval_seconds", "Configured poll interval of the collector.", pl),
+		effective: desc(exporterNS+"_collector_effective_interval_seconds",
+			"Poll interval the collector runs at: the configured one, or longer when the account's API budget plan stretches it.", pl),
+		budget: desc(exporterNS+"_api_budget_requests_per_hour",
+			"API request budget of the account the plan fills: http.max_requests_per_hour, or the rate used when sustained 429 answers came, while they last.", []string{"account"}),
+		planned: desc(exporterNS+"_api_planned_requests_per_hour",
+			"API requests per hour the account's pollers plan for at their effective intervals (calls of each collector's last cycle); compare with rate(ece_exporter_api_requests_total[1h])*3600.", []string{"account"}),
+		partial: desc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl),
+		dropped: desc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl),
 		errors: counter(exporterNS+"_collector_errors_total",
 			"Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, redirect, tls, network, config, dependency, panic, internal).",
 			"account", "collector", "reason"),
@@ -104,6 +113,7 @@ func (s *selfMetrics) observer(account string, rate *rateState) func(eceapi.Obse
 			op = "unknown"
 		}
 		s.requests.WithLabelValues(account, op, code).Inc()
+		rate.budget.record(o.StatusCode)
 		if o.Err != nil {
 			s.failures.WithLabelValues(account, op, Reason(o.Err)).Inc()
 		}
@@ -139,7 +149,8 @@ func (s *selfMetrics) forgetAccount(account string) {
 
 func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st pollerState) {
 	lv := []string{p.account, p.collector}
-	ch <- prometheus.MustNewConstMetric(s.interval, prometheus.GaugeValue, st.interval.Seconds(), lv...)
+	ch <- prometheus.MustNewConstMetric(s.interval, prometheus.GaugeValue, st.base.Seconds(), lv...)
+	ch <- prometheus.MustNewConstMetric(s.effective, prometheus.GaugeValue, st.interval.Seconds(), lv...)
 	if !st.polled && st.snap == nil {
 		return
 	}
@@ -154,5 +165,18 @@ func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st p
 	}
 	if !st.lastSuccess.IsZero() {
 		ch <- prometheus.MustNewConstMetric(s.lastSuccess, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, lv...)
+	}
+}
+
+// collectBudget sends the budget and the plan of one account.
+func (s *selfMetrics) collectBudget(ch chan<- prometheus.Metric, account string, b *budgetState) {
+	if b == nil {
+		return
+	}
+	if budget, _ := b.budget(); budget > 0 {
+		ch <- prometheus.MustNewConstMetric(s.budget, prometheus.GaugeValue, budget, account)
+	}
+	if planned, ok := b.plan(); ok {
+		ch <- prometheus.MustNewConstMetric(s.planned, prometheus.GaugeValue, planned, account)
 	}
 }

@@ -180,7 +180,7 @@ func TestConfigChangesTheAlerts(t *testing.T) {
 		{"cost spike", `{ costSpikeFactor: 5, costSpikeMinDailyECU: 10 }`, "ECEDeploymentCostSpike",
 			[]string{"> 5 * ece:billing_deployment_daily_cost_ecu:avg7d", ":avg7d > 10\n"}, "more than 5 times"},
 		{"collector failing", `{ collectorFailingIntervals: 5 }`, "ECEExporterCollectorFailing",
-			[]string{"> 5 * ece_exporter_collector_interval_seconds"}, ""},
+			[]string{"> 5 * ece_exporter_collector_effective_interval_seconds"}, ""},
 		{"memory pressure critical", `{ instanceMemoryPressureCriticalRatio: 0.9 }`, "ECEInstanceMemoryPressureCritical",
 			[]string{"ece_instance_memory_pressure_ratio >= 0.9"}, ""},
 		{"disk", `{ instanceDiskFullRatio: 0.8 }`, "ECEInstanceDiskAlmostFull",

@@ -19,7 +19,7 @@ local thresholds = {
   ECEAPIKeyExpiresVerySoon: days('apiKeyExpiryCriticalDays'),
   ECEExporterCredentialExpiresSoon: days('credentialExpiryWarningDays'),
   ECEExporterCollectorFailing: [
-    ['expr', '> %(collectorFailingIntervals)g * ece_exporter_collector_interval_seconds'],
+    ['expr', '> %(collectorFailingIntervals)g * ece_exporter_collector_effective_interval_seconds'],
     ['description', 'more than %(collectorFailingIntervals)g poll intervals'],
   ],
   ECEAPIRateLimitNearlyExhausted: [

@@ -112,7 +112,6 @@ func planBudget(budget float64, in []planInput) (map[string]time.Duration, float
 		for _, c := range in {
 			factor[c.Collector] *= f
 		}
-		total = target
 	}
 	total = 0
 	for _, c := range in {

@@ -278,6 +278,7 @@ func TestBudgetLoweredUnderSustained429(t *testing.T) {
 	in := []planInput{{remoteClustersName, time.Minute, 10}} // 600/h
 	eff, planned := planBudget(got, in)
 	assert.Equal(t, time.Minute, eff[remoteClustersName], "600/h fits in 0.9×1,130")
+	assert.InDelta(t, 600, planned, 1)
 	eff, planned = planBudget(got, []planInput{{remoteClustersName, time.Minute, 100}})
 	assert.LessOrEqual(t, planned, got*planHeadroom)
 	assert.Greater(t, eff[remoteClustersName], time.Minute)

@@ -266,7 +266,6 @@ func measure(n, scrapes int, latency time.Duration, vs []variant) error {
 	for _, mf := range mfs {
 		series += len(mf.GetMetric())
 	}
-	mfs = nil
 	// Memory of the exporter alone, before any limit's copy of an answer
 	// exists.
 	runtime.GC()
@@ -340,7 +339,7 @@ func fetch(c *http.Client, url string, v variant) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, err

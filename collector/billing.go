@@ -207,8 +207,11 @@ func (c *billingSource) Poll(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 		if v2 && (ownsOrg || len(wanted) > 0) {
+			// A failed v2 call (a wrong billing.url, a 403) does not hide
+			// what v1 gave (overview, credits, budgets, per-deployment
+			// costs): it is a partial failure, retried next poll.
 			if err := c.pollInstances(ctx, s, org, from, to, listed, wanted, ownsOrg); err != nil {
-				return nil, c.guard.check(err)
+				monthErrs = append(monthErrs, c.guard.check(err))
 			}
 		}
 		if ownsOrg {

@@ -225,8 +225,12 @@ func TestBillingV2Refused(t *testing.T) {
 	require.NoError(t, err)
 	env.Client, env.orgs = client, &orgSource{account: env.Account, client: client, now: testNow}
 	env.Account.Billing = config.Billing{API: config.BillingAPIV2, URL: v2.URL}
-	_, err = pollOnce(t, env, newBillingSource)
-	require.Error(t, err)
+	// The refused v2 call is a partial failure: v1's series stay.
+	snap, err := pollOnce(t, env, newBillingSource)
+	require.NoError(t, err)
+	assert.Equal(t, 1, countValue(t, snap, "ece_billing_organization_cost_ecu", 1), "v1's overview is still exported")
+	require.Len(t, snap.Partial, 1)
+	err = snap.Partial[0]
 	assert.Equal(t, ReasonAuth, Reason(err))
 	assert.Contains(t, err.Error(), "/api/v2/billing/organizations/o1/costs/instances: 403")
 	assert.NotContains(t, err.Error(), "sekrit-key")

@@ -173,7 +173,16 @@ func (p *poller) run(ctx context.Context, maxJitter time.Duration) {
 // moves the deadline to one new interval after start, keeping at least
 // what a 429 asked for. It reports whether the wait ended normally.
 func (p *poller) sleepUntilNext(ctx context.Context, start time.Time, retryAfter time.Duration) bool {
-	delay := max(p.nextDelay(time.Since(start), retryAfter), 0)
+	interval, _ := p.pollInterval()
+	elapsed := time.Since(start)
+	delay := max(p.nextDelay(elapsed, retryAfter), 0)
+	// A delay longer than the interval is a 429 backoff or rate-limit
+	// pacing: a retime (a reload, or the API budget plan changing, which
+	// it does exactly during a 429 storm) must not cut it short.
+	var notBefore time.Time
+	if delay > interval-elapsed {
+		notBefore = time.Now().Add(delay)
+	}
 	p.rec.scheduled(start, time.Now().Add(delay))
 	t := time.NewTimer(delay)
 	defer t.Stop()
@@ -185,7 +194,7 @@ func (p *poller) sleepUntilNext(ctx context.Context, start time.Time, retryAfter
 			return false
 		case <-p.retime:
 			interval, _ := p.pollInterval()
-			delay := max(interval-time.Since(start), retryAfter-time.Since(start), 0)
+			delay := max(interval-time.Since(start), retryAfter-time.Since(start), time.Until(notBefore), 0)
 			p.rec.scheduled(start, time.Now().Add(delay))
 			t.Reset(delay)
 		}

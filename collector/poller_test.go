@@ -191,3 +191,23 @@ func waitPolls(src *countingSource, n int32) <-chan struct{} {
 	}()
 	return done
 }
+
+// TestRetimeKeepsTheBackoff: a retime (a reload, or the API budget plan
+// changing during a 429 storm) while the poller waits out rate-limit
+// pacing or a 429 backoff must not cut that wait short.
+func TestRetimeKeepsTheBackoff(t *testing.T) {
+	t.Parallel()
+	src := &countingSource{}
+	p := newPoller("prod", "test", src, time.Millisecond, log.NewNopLogger(), func(string) {})
+	p.pace = func() time.Duration { return time.Hour } // the quota is nearly spent
+	p.start(context.Background(), 0)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p.stop(ctx)
+	})
+	<-p.firstDone
+	p.setInterval(2 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // a cut-short wait polls again within 2 ms
+	assert.Equal(t, int32(1), src.polls.Load(), "the retime cut the hour of pacing short")
+}

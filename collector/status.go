@@ -155,7 +155,7 @@ func (m *Manager) Status() Status {
 			cs.LastError, cs.LastErrorAt = p.rec.lastErr, p.rec.lastErrAt
 			cs.NextPoll, cs.EffectiveInterval, cs.Calls = p.rec.next, p.rec.effective, p.rec.calls
 			p.rec.mu.Unlock()
-			cs.Interval, _ = p.pollInterval()
+			cs.Interval = p.baseInterval()
 			cs.LastSuccess, cs.Duration, cs.Partial = ps.lastSuccess, ps.duration, ps.partial
 			if ps.snap != nil {
 				cs.Series = ps.snap.Len()

@@ -66,8 +66,13 @@ func TestServeStopsWhenTheToolkitHangs(t *testing.T) {
 	t.Cleanup(func() {
 		// Let the toolkit's read of the FIFO end (EOF) and close the
 		// listener it never served.
-		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			_ = w.Close()
+		// A non-blocking open for writing succeeds only once the reader
+		// has the FIFO open: the toolkit's goroutine may not be there yet.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				_ = w.Close()
+				break
+			}
 		}
 		_ = ln.Close()
 	})

@@ -322,8 +322,8 @@ func exporter() *dashboard.DashboardBuilder {
 		WithPanel(timelineP("Collector success", "ece_exporter_collector_success per account and collector: whether the last poll succeeded. A failed poll keeps the last good data (stale).", 12, 8,
 			boolMapping("failed", "ok", true), steps("red", 1, "green"),
 			q("A", `ece_exporter_collector_success{`+selAcct+`}`, "{{account}} {{collector}}"))).
-		WithPanel(barP("Data age in poll intervals", "(now - ece_exporter_collector_last_success_timestamp_seconds) / ece_exporter_collector_effective_interval_seconds: about 1 when healthy; ECEExporterCollectorFailing fires above 3 while the last poll failed.", "suffix: ×", common.BarGaugeDisplayModeBasic, 6, 8,
-			qi("A", `sort_desc((time() - ece_exporter_collector_last_success_timestamp_seconds{`+selAcct+`}) / ece_exporter_collector_effective_interval_seconds{`+selAcct+`})`, "{{account}} {{collector}}")).
+		WithPanel(barP("Data age in poll intervals", "(now - ece_exporter_collector_last_success_timestamp_seconds) / ece_exporter_collector_interval_seconds: about 1 when healthy; ECEExporterCollectorFailing fires above 3 while the last poll failed.", "suffix: ×", common.BarGaugeDisplayModeBasic, 6, 8,
+			qi("A", `sort_desc((time() - ece_exporter_collector_last_success_timestamp_seconds{`+selAcct+`}) / ece_exporter_collector_interval_seconds{`+selAcct+`})`, "{{account}} {{collector}}")).
 			Decimals(1).Min(0).ColorScheme(byThresholds()).Thresholds(steps("green", 1.5, "orange", 3, "red"))).
 		WithPanel(countStat("Stale collectors", "Collectors whose last poll failed and which serve the data of an earlier poll (ece_exporter_collector_stale).", "orange", 3, 8,
 			q("A", `count(ece_exporter_collector_stale{`+selAcct+`} == 1) or vector(0)`, "stale"))).

@@ -336,8 +336,7 @@ func joinInstance(in eceapi.InstanceCosts, byID map[string]*eceapi.DeploymentCos
 func (c *billingSource) addLineItems2(s *Snapshot, org, dep string, lines []eceapi.ProductLineItem) {
 	var items []*itemAgg
 	byKey := map[[2]string]*itemAgg{}
-	var dts []*dtsAgg
-	bySKU := map[string]*dtsAgg{}
+	var dts dtsSet
 	for _, l := range lines {
 		if l.Type == "capacity" {
 			k := [2]string{l.Kind, l.SKU}
@@ -354,26 +353,14 @@ func (c *billingSource) addLineItems2(s *Snapshot, org, dep string, lines []ecea
 			a.pricePerHour = l.Rate.Value
 			continue
 		}
-		a := bySKU[l.SKU]
-		if a == nil {
-			a = &dtsAgg{sku: l.SKU}
-			bySKU[l.SKU] = a
-			dts = append(dts, a)
-		}
-		a.cost += l.TotalECU
-		a.qty += l.Quantity.Value
-		a.rate = l.Rate.Value
+		dts.add(l.SKU, l.TotalECU, l.Quantity.Value, l.Rate.Value)
 	}
 	for _, a := range items {
 		s.gauge(c.itemCost, a.cost, org, dep, a.kind, a.sku)
 		s.gauge(c.itemHours, a.hours*3600, org, dep, a.kind, a.sku)
 		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
 	}
-	for _, a := range dts {
-		s.gauge(c.dtsCost, a.cost, org, dep, a.sku)
-		s.gauge(c.dtsQuantity, a.qty, org, dep, a.sku)
-		s.gauge(c.dtsRate, a.rate, org, dep, a.sku)
-	}
+	c.addDTS(s, org, dep, &dts)
 }
 
 // ownsDeployment applies sharding by the same stable hash of the id as the
@@ -582,20 +569,38 @@ func (c *billingSource) addItems(s *Snapshot, org, dep string, ic *eceapi.ItemsC
 		s.gauge(c.itemInstances, a.instances, org, dep, a.kind, a.sku)
 		s.gauge(c.itemPPH, a.pricePerHour, org, dep, a.kind, a.sku)
 	}
-	var dts []*dtsAgg
-	bySKU := map[string]*dtsAgg{}
+	var dts dtsSet
 	for _, d := range ic.DataTransferAndStorage {
-		a := bySKU[d.SKU]
-		if a == nil {
-			a = &dtsAgg{sku: d.SKU}
-			bySKU[d.SKU] = a
-			dts = append(dts, a)
-		}
-		a.cost += d.Cost
-		a.qty += d.Quantity.Value
-		a.rate = d.Rate.Value
+		dts.add(d.SKU, d.Cost, d.Quantity.Value, d.Rate.Value)
 	}
-	for _, a := range dts {
+	c.addDTS(s, org, dep, &dts)
+}
+
+// dtsSet sums data transfer and storage lines by SKU (v1 items and v2 lines
+// alike), in the order the SKUs first appear.
+type dtsSet struct {
+	order []*dtsAgg
+	bySKU map[string]*dtsAgg
+}
+
+func (d *dtsSet) add(sku string, cost, qty, rate float64) {
+	a := d.bySKU[sku]
+	if a == nil {
+		if d.bySKU == nil {
+			d.bySKU = map[string]*dtsAgg{}
+		}
+		a = &dtsAgg{sku: sku}
+		d.bySKU[sku] = a
+		d.order = append(d.order, a)
+	}
+	a.cost += cost
+	a.qty += qty
+	a.rate = rate
+}
+
+// addDTS exposes one deployment's data transfer and storage series.
+func (c *billingSource) addDTS(s *Snapshot, org, dep string, d *dtsSet) {
+	for _, a := range d.order {
 		s.gauge(c.dtsCost, a.cost, org, dep, a.sku)
 		s.gauge(c.dtsQuantity, a.qty, org, dep, a.sku)
 		s.gauge(c.dtsRate, a.rate, org, dep, a.sku)

@@ -456,6 +456,26 @@ func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 	})
 }
 
+// SnapshotStat describes the data a poller serves: its last good
+// snapshot's series and how long sealing it took (poll build time).
+type SnapshotStat struct {
+	Account, Collector string
+	Series             int
+	Build              time.Duration
+}
+
+// SnapshotStats lists the last good snapshot of every poller, ordered by
+// account and collector (for the bench harness and tests).
+func (m *Manager) SnapshotStats() []SnapshotStat {
+	var out []SnapshotStat
+	for _, p := range m.pollerList() {
+		if st := p.state(); st.snap != nil {
+			out = append(out, SnapshotStat{Account: p.account, Collector: p.collector, Series: st.snap.Len(), Build: st.snap.built})
+		}
+	}
+	return out
+}
+
 // newClient builds the API client of one account.
 func (m *Manager) newClient(acc config.Account, h config.HTTP, rate *rateState) (*eceapi.Client, error) {
 	opts := []eceapi.Option{

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,10 @@ type Snapshot struct {
 	// invalid counts series dropped because they could not be built or
 	// were duplicates.
 	invalid int
+	// built is how long seal took: sorting, deduplicating and encoding the
+	// series for the exposition formats scrapes ask for (the exporter's
+	// own share of a poll, the API calls excluded).
+	built time.Duration
 
 	// Build time only: the series recorded, their label pairs (indexes
 	// into pairs) and the interned pairs.
@@ -174,6 +179,8 @@ func (s *Snapshot) seal() {
 		return
 	}
 	s.sealed = true
+	start := time.Now()
+	defer func() { s.built = time.Since(start) }()
 	// Stable: among duplicates the first added is kept.
 	slices.SortStableFunc(s.records, s.compareRecords)
 	kept := s.records[:0]

@@ -8,7 +8,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -35,8 +34,7 @@ type routes struct {
 // endpoint and the landing page.
 func newMux(r routes) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	metricsHandler, err := exposition.Handler(r.metrics, promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
+	metricsHandler, err := r.mgr.Handler(r.registry, exposition.Options{
 		MaxRequestsInFlight: r.f.maxRequests,
 		ErrorLog:            stdErrLogger{r.logger},
 		Registry:            r.registry,

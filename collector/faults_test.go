@@ -296,10 +296,10 @@ func TestDeletedBetweenDiscoveryAndDetail(t *testing.T) {
 // filterFamily returns a snapshot holding only the series of one family.
 func filterFamily(s *Snapshot, name string) *Snapshot {
 	s.seal()
-	out := &Snapshot{account: s.account, sealed: true}
-	for _, mf := range s.families {
-		if mf.GetName() == name {
-			out.families, out.series = append(out.families, mf), len(mf.Metric)
+	out := &Snapshot{account: s.account, sealed: true, records: s.records, labels: s.labels, pairs: s.pairs}
+	for _, fr := range s.fams {
+		if s.records[fr.lo].d.name == name {
+			out.fams, out.series = append(out.fams, fr), fr.hi-fr.lo
 		}
 	}
 	return out

@@ -21,6 +21,8 @@ import (
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
+
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 // sims are every simulator the package's tests start: TestMain asserts
@@ -113,7 +115,7 @@ func discover(t *testing.T, env Env) *Snapshot {
 func snapGatherer(s *Snapshot) prometheus.Gatherer {
 	s.seal()
 	return prometheus.Gatherers{prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		return mergeFamilies(s.families)
+		return exposition.MergeFamilies(s.Families())
 	})}
 }
 
@@ -127,7 +129,7 @@ type sample struct {
 func samples(s *Snapshot) []sample {
 	s.seal()
 	var out []sample
-	for _, mf := range s.families {
+	for _, mf := range s.Families() {
 		for _, m := range mf.Metric {
 			out = append(out, sample{mf.GetName(), mf.GetHelp(), m})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 // Options configures a Manager.
@@ -59,6 +61,8 @@ type Manager struct {
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	cfg      *config.Config
+	// wants: which exposition kinds scrapes ask for (what seal encodes).
+	wants *exposition.Wants
 }
 
 type pollerKey struct{ account, collector string }
@@ -92,6 +96,8 @@ func NewManager(opts Options) (*Manager, error) {
 		enabled:  map[string]bool{},
 		accounts: map[string]*accountState{},
 		pollers:  map[pollerKey]*poller{},
+		// The wall clock, not opts.Now: how long ago a scraper asked.
+		wants: exposition.NewWants(nil),
 	}
 	for _, name := range opts.Enabled {
 		if _, ok := registry[name]; !ok {
@@ -218,6 +224,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			m.self.errors.WithLabelValues(account, coll, r)
 		}
 		p.pace = st.rate.pace
+		p.wants = m.wants
 		p.onPolled = func() { m.replan(account) }
 		if old := m.pollers[pl.key]; old != nil {
 			p.inherit(old)
@@ -432,28 +439,48 @@ func (m *Manager) pollerList() []*poller {
 	return ps
 }
 
-// Gatherer returns what /metrics serves, and the only way the data is
-// served: base's families (base should gather Options.Registerer, which
-// holds the self-metrics) merged with the data of every exported
-// snapshot. Snapshots are sorted and grouped into protobuf families when
-// their poll succeeds, so a scrape merges a few lists of pointers instead
-// of converting, hashing and sorting every series as a registry does; at
-// 5,000 deployments that is most of the scrape (see make bench).
+// Gatherer returns the data decoded: base's families (base should gather
+// Options.Registerer, which holds the self-metrics) merged with the
+// families of every exported snapshot, built at each call. /metrics serves
+// the same merge from bytes encoded once per poll (Handler); this is the
+// reference it is tested against, and what the formats that are not
+// cached are encoded from.
 func (m *Manager) Gatherer(base prometheus.Gatherer) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		mfs, err := base.Gather()
 		lists := [][]*dto.MetricFamily{mfs}
 		for _, p := range m.pollerList() {
 			if st := p.state(); st.snap != nil {
-				lists = append(lists, st.snap.families)
+				lists = append(lists, st.snap.Families())
 			}
 		}
-		merged, merr := mergeFamilies(lists...)
+		merged, merr := exposition.MergeFamilies(lists...)
 		var errs prometheus.MultiError
 		errs.Append(err)
 		errs.Append(merr)
 		return merged, errs.MaybeUnwrap()
 	})
+}
+
+// Snapshots returns the last good snapshot of every poller, in account
+// then collector order: what Handler serves.
+func (m *Manager) Snapshots() []exposition.Snapshot {
+	var out []exposition.Snapshot
+	for _, p := range m.pollerList() {
+		if st := p.state(); st.snap != nil {
+			out = append(out, st.snap)
+		}
+	}
+	return out
+}
+
+// Handler returns the /metrics handler of this manager: base's families
+// (the self-metrics, gathered at every scrape) and the snapshots' cached
+// bytes (see exposition.NewHandler). opts.Live, Snapshots, All and Wants
+// are set here.
+func (m *Manager) Handler(base prometheus.Gatherer, opts exposition.Options) (http.Handler, error) {
+	opts.Live, opts.Snapshots, opts.All, opts.Wants = base, m.Snapshots, m.Gatherer(base), m.wants
+	return exposition.NewHandler(opts)
 }
 
 // SnapshotStat describes the data a poller serves: its last good

@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 // maxPollTimeout caps the default poll timeout.
@@ -44,6 +45,8 @@ type poller struct {
 
 	// retime wakes the poll loop when the interval changes (buffered 1).
 	retime chan struct{}
+	// wants says what seal encodes (may be nil: nothing until asked).
+	wants *exposition.Wants
 	// onPolled, when set, runs after every poll (the budget plan).
 	onPolled func()
 
@@ -390,6 +393,7 @@ func (p *poller) safePoll(ctx context.Context) (snap *Snapshot, err error) {
 	if err != nil {
 		return nil, err
 	}
+	snap.wants = p.wants
 	snap.seal()
 	return snap, nil
 }

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
+
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 // seriesDesc describes one data metric family (every data metric is a
@@ -52,23 +54,18 @@ func newSeriesDesc(name, help string, labels []string) *seriesDesc {
 }
 
 // Snapshot is the immutable result of one successful poll. A poll records
-// each series compactly (its descriptor, its value and its label values);
-// seal sorts them and builds the protobuf structures the exposition
-// encoders read, once, and every scrape serves those until the next
-// successful poll.
-//
-// Memory matters at 5,000 deployments (a quarter of a million series):
-// seal interns label pairs (a deployment's id is one pair shared by all its
-// series), keeps every label value in one string, and allocates the
-// protobuf structs in a few slices laid out in exposition order, so that a
-// scrape walks memory mostly sequentially.
+// each series compactly (its descriptor, its value and its label pairs,
+// interned: a deployment's id is one pair shared by all its series); seal
+// sorts them, drops duplicates, packs every label value into one string and
+// encodes the families in the exposition formats scrapes ask for (see
+// exposition.Wants), so that a scrape writes bytes encoded once per poll.
+// The compact records stay, the protobuf structs are built only on demand
+// (Families, Family): at 5,000 deployments that is a fraction of the
+// memory a quarter of a million dto.Metric take.
 type Snapshot struct {
 	account string
-	// families is set by seal: the series grouped by name, sorted by name
-	// and by label values, without duplicates.
-	families []*dto.MetricFamily
-	series   int // after seal
-	sealed   bool
+	series  int // after seal
+	sealed  bool
 	// Partial holds per-item failures of a poll that succeeded as a whole
 	// (one deployment's remote clusters failed, say).
 	Partial []error
@@ -80,13 +77,30 @@ type Snapshot struct {
 	// own share of a poll, the API calls excluded).
 	built time.Duration
 
-	// Build time only: the series recorded, their label pairs (indexes
-	// into pairs) and the interned pairs.
+	// The series, sorted and unique after seal: records point into labels
+	// (indexes into pairs, in sorted label-name order); fams are the
+	// ranges of records of one name.
 	records []record
 	labels  []int32
 	pairs   []labelKey
-	names   []*string // of pairs, pointing into the descriptors
-	index   map[labelKey]int32
+	fams    []famRange
+	index   map[labelKey]int32 // build time only
+
+	// wants, when set, says which encodings seal prepares and which
+	// identity bodies are kept.
+	wants *exposition.Wants
+	mu    sync.Mutex // guards enc
+	enc   [exposition.NumKinds]encoding
+}
+
+// famRange is one family: records[lo:hi].
+type famRange struct{ lo, hi int }
+
+// encoding is the snapshot in one exposition kind.
+type encoding struct {
+	fams   []exposition.Family
+	body   []byte
+	chunks []exposition.Chunk
 }
 
 // record is one series before seal: its label pairs, in sorted label-name
@@ -138,7 +152,6 @@ func (s *Snapshot) gauge(d *seriesDesc, v float64, labelValues ...string) {
 			p = int32(len(s.pairs))
 			s.index[k] = p
 			s.pairs = append(s.pairs, k)
-			s.names = append(s.names, &d.sortedNames[i])
 		}
 		s.labels = append(s.labels, p)
 	}
@@ -171,8 +184,8 @@ func (s *Snapshot) compareRecords(a, b record) int {
 }
 
 // seal sorts the series, drops duplicates (a duplicate would make the
-// whole exposition invalid), builds the protobuf families and freezes the
-// snapshot. The poller seals every snapshot before publishing it, off the
+// whole exposition invalid), compacts them and encodes what scrapes will
+// ask for. The poller seals every snapshot before publishing it, off the
 // scrape path; sealing twice is a no-op.
 func (s *Snapshot) seal() {
 	if s.sealed {
@@ -184,32 +197,36 @@ func (s *Snapshot) seal() {
 	// Stable: among duplicates the first added is kept.
 	slices.SortStableFunc(s.records, s.compareRecords)
 	kept := s.records[:0]
-	nLabels := 0
 	for i, r := range s.records {
 		if i > 0 && s.compareRecords(r, s.records[i-1]) == 0 {
 			s.invalid++
 			continue
 		}
 		kept = append(kept, r)
-		nLabels += len(r.d.labels)
 	}
-	s.build(kept, nLabels)
-	s.series = len(kept)
-	s.records, s.labels, s.pairs, s.names, s.index = nil, nil, nil, nil, nil
+	s.compact(kept)
+	s.series = len(s.records)
+	for k := exposition.Kind(0); k < exposition.NumKinds; k++ {
+		id, gz := s.wants.Wanted(k, false), s.wants.Wanted(k, true)
+		if id || gz {
+			s.mu.Lock()
+			s.fill(k, gz, id)
+			s.mu.Unlock()
+		}
+	}
 }
 
-// build turns the sorted, unique records into families. Each struct kind
-// is one allocation; the label pairs in use are laid out, with their value
-// bytes, in order of first use.
-func (s *Snapshot) build(recs []record, nLabels int) {
-	// Number the pairs in use by first use, and size their values.
+// compact keeps the records in exactly sized slices, renumbers the label
+// pairs in use by first use and packs their values into one string.
+func (s *Snapshot) compact(recs []record) {
 	order := make([]int32, len(s.pairs))
 	for i := range order {
 		order[i] = -1
 	}
-	var used []int32 // build indexes, by first use
-	size := 0
+	var used []int32
+	size, nLabels := 0, 0
 	for _, r := range recs {
+		nLabels += len(r.d.labels)
 		for _, p := range s.labelsOf(r) {
 			if order[p] < 0 {
 				order[p] = int32(len(used))
@@ -218,162 +235,157 @@ func (s *Snapshot) build(recs []record, nLabels int) {
 			}
 		}
 	}
-	// One string holds every label value; each pair's value is a slice of it.
 	var b strings.Builder
 	b.Grow(size)
 	for _, p := range used {
 		b.WriteString(s.pairs[p].value)
 	}
 	all, off := b.String(), 0
-	vals := make([]string, len(used))
-	pairs := make([]dto.LabelPair, len(used))
+	pairs := make([]labelKey, len(used))
 	for i, p := range used {
-		k := &s.pairs[p]
-		vals[i] = all[off : off+len(k.value)]
-		off += len(k.value)
-		pairs[i].Value = &vals[i]
-		pairs[i].Name = s.names[p]
+		n := len(s.pairs[p].value)
+		pairs[i] = labelKey{name: s.pairs[p].name, value: all[off : off+n]}
+		off += n
 	}
+	records := make([]record, len(recs))
+	labels := make([]int32, 0, nLabels)
+	var fams []famRange
+	for i, r := range recs {
+		records[i] = record{d: r.d, v: r.v, off: len(labels)}
+		for _, p := range s.labelsOf(r) {
+			labels = append(labels, order[p])
+		}
+		if i == 0 || r.d.name != recs[i-1].d.name {
+			fams = append(fams, famRange{lo: i, hi: i})
+		}
+		fams[len(fams)-1].hi = i + 1
+	}
+	s.records, s.labels, s.pairs, s.fams, s.index = records, labels, pairs, fams, nil
+}
 
+// Encoded returns the snapshot's families in kind k, encoding them on
+// first use (exposition.Snapshot).
+func (s *Snapshot) Encoded(k exposition.Kind, gz bool) exposition.Encoded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := &s.enc[k]
+	if e.fams == nil || (!gz && e.body == nil) || (gz && e.chunks == nil) {
+		// A body encoded for this request stays if identity answers in
+		// kind k are wanted (this one is, when not compressed).
+		s.fill(k, gz, !gz || s.wants.Wanted(k, false))
+	}
+	return exposition.Encoded{Fams: e.fams, Body: e.body, Chunks: e.chunks}
+}
+
+// fill encodes kind k (s.mu held): the body, the compressed chunks when
+// gz, and keeps the body when keepBody.
+func (s *Snapshot) fill(k exposition.Kind, gz, keepBody bool) {
+	e := &s.enc[k]
+	body := e.body
+	if body == nil {
+		e.fams, body = s.encode(k)
+	}
+	if gz && e.chunks == nil {
+		chunks := make([]exposition.Chunk, len(e.fams))
+		for i, f := range e.fams {
+			chunks[i] = exposition.Compress(body[f.Start:f.End])
+		}
+		e.chunks = chunks
+	}
+	if keepBody {
+		e.body = body
+	}
+}
+
+// encode returns the families and their samples in kind k.
+func (s *Snapshot) encode(k exposition.Kind) ([]exposition.Family, []byte) {
+	// Each pair encoded once.
+	offs := make([]int32, len(s.pairs)+1)
+	var enc []byte
+	for i, p := range s.pairs {
+		enc = exposition.AppendLabel(enc, k, p.name, p.value)
+		offs[i+1] = int32(len(enc))
+	}
+	// The body's size, so that it is allocated once.
+	size := 0
+	for _, r := range s.records {
+		size += len(r.d.name) + 32
+		for _, p := range s.labelsOf(r) {
+			size += int(offs[p+1]-offs[p]) + 1
+		}
+	}
+	body := make([]byte, 0, size)
+	var hdr []byte
+	hdrEnds := make([]int, len(s.fams))
+	fams := make([]exposition.Family, len(s.fams))
+	var scratch [][]byte
+	for i, fr := range s.fams {
+		d := s.records[fr.lo].d
+		fams[i] = exposition.Family{Name: d.name, Start: len(body), Account: s.account, AccountFirst: d.order[0] == 0}
+		for _, r := range s.records[fr.lo:fr.hi] {
+			scratch = scratch[:0]
+			for _, p := range s.labelsOf(r) {
+				scratch = append(scratch, enc[offs[p]:offs[p+1]])
+			}
+			body = exposition.AppendGaugeSample(body, k, d.name, scratch, r.v)
+		}
+		fams[i].End = len(body)
+		hdr = exposition.AppendGaugeHeader(hdr, k, d.name, d.help)
+		hdrEnds[i] = len(hdr)
+	}
+	prev := 0
+	for i := range fams {
+		fams[i].Header = hdr[prev:hdrEnds[i]:hdrEnds[i]]
+		prev = hdrEnds[i]
+	}
+	return fams, body
+}
+
+// Families returns the snapshot's families decoded, sorted by name (built
+// at each call: scrapes in the cached formats never need them).
+func (s *Snapshot) Families() []*dto.MetricFamily {
+	pairs := s.dtoPairs()
+	out := make([]*dto.MetricFamily, len(s.fams))
+	for i, fr := range s.fams {
+		out[i] = s.familyOf(fr, pairs)
+	}
+	return out
+}
+
+// Family returns the family named name decoded, or nil
+// (exposition.Snapshot).
+func (s *Snapshot) Family(name string) *dto.MetricFamily {
+	i, ok := slices.BinarySearchFunc(s.fams, name, func(fr famRange, n string) int { return cmp.Compare(s.records[fr.lo].d.name, n) })
+	if !ok {
+		return nil
+	}
+	return s.familyOf(s.fams[i], s.dtoPairs())
+}
+
+func (s *Snapshot) dtoPairs() []dto.LabelPair {
+	pairs := make([]dto.LabelPair, len(s.pairs))
+	for i := range s.pairs {
+		pairs[i].Name, pairs[i].Value = &s.pairs[i].name, &s.pairs[i].value
+	}
+	return pairs
+}
+
+func (s *Snapshot) familyOf(fr famRange, pairs []dto.LabelPair) *dto.MetricFamily {
+	recs := s.records[fr.lo:fr.hi]
+	d := recs[0].d
 	metrics := make([]dto.Metric, len(recs))
 	gauges := make([]dto.Gauge, len(recs))
-	floats := make([]float64, len(recs))
-	ptrs := make([]*dto.LabelPair, nLabels)
-	at := 0
-	for i := 0; i < len(recs); {
-		j := i + 1
-		for j < len(recs) && recs[j].d.name == recs[i].d.name {
-			j++
+	ptrs := make([]*dto.LabelPair, len(recs)*len(d.labels))
+	mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, len(recs))}
+	for i, r := range recs {
+		lp := ptrs[:len(d.labels):len(d.labels)]
+		ptrs = ptrs[len(d.labels):]
+		for n, p := range s.labelsOf(r) {
+			lp[n] = &pairs[p]
 		}
-		d := recs[i].d
-		mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, j-i)}
-		for k := i; k < j; k++ {
-			lp := ptrs[at : at+len(recs[k].d.labels) : at+len(recs[k].d.labels)]
-			for n, p := range s.labelsOf(recs[k]) {
-				lp[n] = &pairs[order[p]]
-			}
-			at += len(lp)
-			floats[k] = recs[k].v
-			gauges[k].Value = &floats[k]
-			metrics[k].Label, metrics[k].Gauge = lp, &gauges[k]
-			mf.Metric[k-i] = &metrics[k]
-		}
-		s.families = append(s.families, mf)
-		i = j
+		gauges[i].Value = &recs[i].v
+		metrics[i].Label, metrics[i].Gauge = lp, &gauges[i]
+		mf.Metric[i] = &metrics[i]
 	}
-}
-
-// compareLabels orders two series of one family the way client_golang's
-// registry does: by label values, in label-name order.
-func compareLabels(a, b *dto.Metric) int {
-	for i := 0; i < len(a.Label) && i < len(b.Label); i++ {
-		if c := cmp.Compare(a.Label[i].GetName(), b.Label[i].GetName()); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Label[i].GetValue(), b.Label[i].GetValue()); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a.Label), len(b.Label))
-}
-
-// mergeFamilies merges name-sorted family lists into one name-sorted list.
-// A family found in several lists (the same metric from several accounts)
-// gets its series merged in label order; a series found twice is kept
-// once. Families present in one list only are passed through unchanged:
-// a scrape copies pointers, it does not rebuild series.
-func mergeFamilies(lists ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
-	var all []*dto.MetricFamily
-	for _, l := range lists {
-		all = append(all, l...)
-	}
-	slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return cmp.Compare(a.GetName(), b.GetName()) })
-	out := make([]*dto.MetricFamily, 0, len(all))
-	var errs prometheus.MultiError
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j].GetName() == all[i].GetName() {
-			j++
-		}
-		if j == i+1 {
-			out = append(out, all[i])
-		} else {
-			mf, err := mergeSameFamily(all[i:j])
-			errs.Append(err)
-			out = append(out, mf)
-		}
-		i = j
-	}
-	return out, errs.MaybeUnwrap()
-}
-
-// mergeSameFamily merges the series of families with one name, each
-// sorted by labels. The usual case, one list per account, is a
-// concatenation: account is part of every series' labels, so the lists
-// follow one another once ordered by their first series. Lists that
-// interleave are merged pairwise, in rounds (n·log k).
-func mergeSameFamily(fams []*dto.MetricFamily) (*dto.MetricFamily, error) {
-	first := fams[0]
-	var err error
-	lists := make([][]*dto.Metric, 0, len(fams))
-	total := 0
-	for _, f := range fams {
-		if f.GetType() != first.GetType() {
-			err = fmt.Errorf("metric family %s exposed with types %s and %s; keeping %s", first.GetName(), first.GetType(), f.GetType(), first.GetType())
-			continue
-		}
-		if len(f.Metric) > 0 {
-			lists = append(lists, f.Metric)
-			total += len(f.Metric)
-		}
-	}
-	slices.SortStableFunc(lists, func(a, b []*dto.Metric) int { return compareLabels(a[0], b[0]) })
-	disjoint := true
-	for i := 1; i < len(lists) && disjoint; i++ {
-		prev := lists[i-1]
-		disjoint = compareLabels(prev[len(prev)-1], lists[i][0]) < 0
-	}
-	var merged []*dto.Metric
-	switch {
-	case len(lists) == 0:
-	case disjoint:
-		merged = make([]*dto.Metric, 0, total)
-		for _, l := range lists {
-			merged = append(merged, l...)
-		}
-	default:
-		for len(lists) > 1 {
-			next := lists[:0:0]
-			for i := 0; i < len(lists); i += 2 {
-				if i+1 < len(lists) {
-					next = append(next, mergeSorted(lists[i], lists[i+1]))
-				} else {
-					next = append(next, lists[i])
-				}
-			}
-			lists = next
-		}
-		merged = lists[0]
-	}
-	return &dto.MetricFamily{Name: first.Name, Help: first.Help, Type: first.Type, Unit: first.Unit, Metric: merged}, err
-}
-
-func mergeSorted(a, b []*dto.Metric) []*dto.Metric {
-	out := make([]*dto.Metric, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch c := compareLabels(a[i], b[j]); {
-		case c < 0:
-			out = append(out, a[i])
-			i++
-		case c > 0:
-			out = append(out, b[j])
-			j++
-		default: // the same series twice: keep the first
-			out = append(out, a[i])
-			i, j = i+1, j+1
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return mf
 }

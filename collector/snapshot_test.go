@@ -17,6 +17,8 @@ import (
 
 	"github.com/ece-exporter/ece_exporter/config"
 	"github.com/ece-exporter/ece_exporter/internal/ecesim"
+
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 func TestSnapshotSeal(t *testing.T) {
@@ -42,10 +44,10 @@ func TestSnapshotSeal(t *testing.T) {
 
 	assert.Equal(t, 3, s.invalid)
 	assert.Equal(t, 5, s.Len())
-	require.Len(t, s.families, 2)
-	assert.Equal(t, "ece_test_a", s.families[0].GetName(), "families sorted by name")
+	require.Len(t, s.Families(), 2)
+	assert.Equal(t, "ece_test_a", s.Families()[0].GetName(), "families sorted by name")
 	var got []string
-	for _, m := range s.families[1].GetMetric() {
+	for _, m := range s.Families()[1].GetMetric() {
 		var l []string
 		for _, lp := range m.GetLabel() {
 			l = append(l, lp.GetName()+"="+lp.GetValue())
@@ -60,7 +62,7 @@ func TestSnapshotSeal(t *testing.T) {
 	}, got, "label pairs in name order, series in label-value order")
 
 	// Label pairs are interned: one pair per distinct name=value.
-	ms := s.families[1].GetMetric()
+	ms := s.Families()[1].GetMetric()
 	assert.Same(t, ms[0].Label[0], ms[3].Label[0], "account pair shared")
 	assert.Same(t, ms[1].Label[1], ms[2].Label[1], "deployment_id=dep-2 shared")
 	assert.Panics(t, func() { s.gauge(d, 1, "a", "b") }, "a sealed snapshot is immutable")
@@ -90,7 +92,7 @@ func TestMergeFamilies(t *testing.T) {
 		}
 		s.gauge(e, 2)
 		s.seal()
-		return s.families
+		return s.Families()
 	}
 	counter := &dto.MetricFamily{Name: strPtr("ece_y"), Type: dto.MetricType_COUNTER.Enum(),
 		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: new(float64)}}}}
@@ -118,7 +120,7 @@ func TestMergeFamilies(t *testing.T) {
 			want: []string{"ece_y a"}, wantErr: "exposed with types GAUGE and COUNTER"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mfs, err := mergeFamilies(tc.lists...)
+			mfs, err := exposition.MergeFamilies(tc.lists...)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
 			} else {
@@ -244,7 +246,7 @@ func BenchmarkScrape(b *testing.B) {
 	}
 	b.Run("registry", func(b *testing.B) {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(pollerCollector{m}, newFamiliesCollector(s.families))
+		reg.MustRegister(pollerCollector{m}, newFamiliesCollector(s.Families()))
 		run(b, reg)
 	})
 	b.Run("gatherer", func(b *testing.B) {
@@ -346,11 +348,11 @@ func BenchmarkMergeManyAccounts(b *testing.B) {
 			s.gauge(d, 1, fmt.Sprintf("%032x", i/5), skus[i%5])
 		}
 		s.seal()
-		lists = append(lists, s.families)
+		lists = append(lists, s.Families())
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		mfs, err := mergeFamilies(lists...)
+		mfs, err := exposition.MergeFamilies(lists...)
 		if err != nil || len(mfs[0].Metric) != 150_000 {
 			b.Fatal(err, len(mfs))
 		}

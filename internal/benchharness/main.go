@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ece-exporter/ece_exporter/collector"
 	"github.com/ece-exporter/ece_exporter/config"
@@ -201,7 +200,7 @@ func measure(n, scrapes int, latency time.Duration, vs []variant) error {
 	}
 
 	// The same gatherer and handler as main.go's /metrics, over loopback.
-	ours, err := exposition.Handler(m.Gatherer(reg), promhttp.HandlerOpts{})
+	ours, err := m.Handler(reg, exposition.Options{})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,227 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ece-exporter/ece_exporter/config"
+	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/ecesim"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
+)
+
+// scrapeAccepts are the Accept headers the cached path is checked with:
+// each format asked for alone, and the lists Prometheus 2 and 3 send.
+var scrapeAccepts = map[string]string{
+	"none":            "",
+	"browser":         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	"text":            "text/plain;version=0.0.4",
+	"text-utf8":       "text/plain;version=0.0.4;escaping=allow-utf-8",
+	"openmetrics-1":   "application/openmetrics-text;version=1.0.0",
+	"openmetrics-001": "application/openmetrics-text;version=0.0.1",
+	"protobuf":        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+	"prometheus-2":    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+	"prometheus-3":    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
+	"prometheus-3-pb": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+	// Not cached: served by promhttp, and compared all the same.
+	"protobuf-text": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+	"dots":          "text/plain;version=0.0.4;escaping=dots",
+}
+
+// frozen gathers g once and answers that at every call, so that the
+// reference and the cached path see the same live families.
+func frozen(t *testing.T, g prometheus.Gatherer) prometheus.Gatherer {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+}
+
+// scrapeBody scrapes h once and returns the Content-Type and the body,
+// decompressed (a gzip answer must be one member).
+func scrapeBody(t *testing.T, h http.Handler, path, accept string, gz bool) (string, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if gz {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	body := rec.Body.Bytes()
+	if cl := rec.Header().Get("Content-Length"); cl != "" {
+		require.Equal(t, fmt.Sprint(len(body)), cl, "Content-Length")
+	}
+	if rec.Header().Get("Content-Encoding") == "gzip" {
+		require.True(t, gz)
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		require.NoError(t, err)
+		zr.Multistream(false)
+		body, err = io.ReadAll(zr)
+		require.NoError(t, err)
+		rest, _ := io.ReadAll(zr)
+		require.Empty(t, rest)
+	} else if gz {
+		require.Less(t, len(body), 1024, "only small answers go uncompressed")
+	}
+	return rec.Header().Get("Content-Type"), body
+}
+
+// requireSameAnswers compares the cached handler with promhttp over the
+// same families (All), for every Accept header, gzip or not, and a name[]
+// filter.
+func requireSameAnswers(t *testing.T, ours http.Handler, all prometheus.Gatherer) {
+	t.Helper()
+	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	for name, accept := range scrapeAccepts {
+		for _, gz := range []bool{false, true} {
+			for _, path := range []string{"/metrics", "/metrics?name[]=ece_deployment_info&name[]=ece_exporter_build_info&name[]=ece_rand_b"} {
+				wantType, want := scrapeBody(t, ref, path, accept, false)
+				gotType, got := scrapeBody(t, ours, path, accept, gz)
+				require.Equal(t, wantType, gotType, "%s gzip=%v %s", name, gz, path)
+				require.Equal(t, string(want), string(got), "%s gzip=%v %s", name, gz, path)
+			}
+		}
+	}
+}
+
+// TestCachedAnswersEqualPromhttpDemo: the demo's data (an ESS and an ECE
+// account, every default collector and the opt-in ones) answered from the
+// cached bytes equals promhttp's encoding of the merged families, in every
+// format and encoding.
+func TestCachedAnswersEqualPromhttpDemo(t *testing.T) {
+	t.Parallel()
+	ess := httptest.NewServer(trackSim(ecesim.New(ecesim.Options{Seed: 71, DeploymentsPerOrg: 12, RemoteClustersPerES: 2, APIKeys: 5, Now: testNow})))
+	t.Cleanup(ess.Close)
+	ece := httptest.NewServer(trackSim(ecesim.New(ecesim.Options{Mode: ecesim.ModeECE, Seed: 72, DeploymentsPerOrg: 7, RemoteClustersPerES: 1, APIKeys: 3, Now: testNow})))
+	t.Cleanup(ece.Close)
+	cfg := config.DefaultConfig
+	cfg.Accounts = []config.Account{
+		{Name: "onprem", Platform: config.PlatformECE, URL: ece.URL, Credentials: config.Credentials{APIKey: "sim-api-key"}},
+		{Name: "prod", Platform: config.PlatformESS, URL: ess.URL, Credentials: config.Credentials{APIKey: "sim-api-key"}},
+	}
+	reg := prometheus.NewPedanticRegistry()
+	m, err := NewManager(Options{Registerer: reg, Enabled: append(DefaultEnabled(), upgradesName), Now: testNow,
+		ClientOptions: []eceapi.Option{eceapi.WithBackoff(time.Millisecond, 2*time.Millisecond, 0)}})
+	require.NoError(t, err)
+	require.NoError(t, m.Apply(&cfg))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m.Stop(ctx)
+	})
+	waitReady(t, m)
+	live := frozen(t, reg)
+	ours, err := m.Handler(live, exposition.Options{})
+	require.NoError(t, err)
+	requireSameAnswers(t, ours, m.Gatherer(live))
+	// Both accounts' series are in one family.
+	_, body := scrapeBody(t, ours, "/metrics?name[]=ece_deployment_info", scrapeAccepts["text"], false)
+	require.Equal(t, 1, strings.Count(string(body), "# TYPE ece_deployment_info gauge"))
+	require.Contains(t, string(body), `account="onprem"`)
+	require.Contains(t, string(body), `account="prod"`)
+}
+
+// randomSnapshots builds snapshots of several accounts and collectors over
+// shared families: the same family in several accounts (concatenated),
+// twice in one account (merged), and under a label that sorts before
+// account (merged); values of every kind, label values with escapes,
+// duplicates and invalid UTF-8.
+func randomSnapshots(r *rand.Rand) []*Snapshot {
+	descs := []*seriesDesc{
+		newSeriesDesc("ece_rand_a", "A.", []string{"account", "deployment_id"}),
+		newSeriesDesc("ece_rand_b", "B with \\ and \"quotes\"\nand a new line.", []string{"account", "zone", "name"}),
+		newSeriesDesc("ece_rand_c", "C.", []string{"account"}),
+		newSeriesDesc("ece_rand_d", "D sorts aardvark first.", []string{"account", "aardvark"}),
+		newSeriesDesc("ece_exporter_build_info", "Clashes with a live family.", []string{"account", "version"}),
+	}
+	values := []float64{0, 1, -1, 0.25, 1e21, 123456, math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 3.5e-9}
+	str := func() string {
+		alphabet := []string{"a", "b", "Z", "0", "-", "_", " ", "\\", "\"", "\n", "é", "✓", "\xff"}
+		var b strings.Builder
+		for i := r.IntN(6); i > 0; i-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	var out []*Snapshot
+	for _, acc := range []string{"a", "b", "c"} {
+		for coll := 0; coll < 2; coll++ {
+			s := NewSnapshot(acc)
+			for _, d := range descs {
+				if r.IntN(3) == 0 {
+					continue
+				}
+				for n := r.IntN(30); n > 0; n-- {
+					labels := make([]string, len(d.labels)-1)
+					for i := range labels {
+						labels[i] = str()
+					}
+					s.gauge(d, values[r.IntN(len(values))], labels...)
+				}
+			}
+			s.seal()
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestCachedAnswersEqualPromhttpRandom: random snapshots, served by the
+// cached path beside live families, equal promhttp's answer for the
+// families Manager.Gatherer would merge.
+func TestCachedAnswersEqualPromhttpRandom(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(19, 20))
+	selfReg := prometheus.NewRegistry()
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ece_exporter_build_info", Help: "Build."}, []string{"version"})
+	info.WithLabelValues("1.0").Set(1)
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ece_exporter_scrape_errors_total", Help: "Errors."}, []string{"account"})
+	errs.WithLabelValues("a").Add(3)
+	hist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ece_exporter_poll_duration_seconds", Help: "Polls.", Buckets: []float64{0.1, 1}})
+	hist.Observe(0.5)
+	selfReg.MustRegister(info, errs, hist)
+	live := frozen(t, selfReg)
+	for round := 0; round < 25; round++ {
+		snaps := randomSnapshots(r)
+		src := func() []exposition.Snapshot {
+			out := make([]exposition.Snapshot, len(snaps))
+			for i, s := range snaps {
+				out[i] = s
+			}
+			return out
+		}
+		all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			mfs, _ := live.Gather()
+			lists := [][]*dto.MetricFamily{mfs}
+			for _, s := range snaps {
+				lists = append(lists, s.Families())
+			}
+			return exposition.MergeFamilies(lists...)
+		})
+		// Prepared at seal for some kinds, lazily for the others.
+		wants := exposition.NewWants(nil)
+		ours, err := exposition.NewHandler(exposition.Options{Live: live, Snapshots: src, All: all, Wants: wants})
+		require.NoError(t, err)
+		requireSameAnswers(t, ours, all)
+	}
+}

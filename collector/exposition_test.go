@@ -225,3 +225,37 @@ func TestCachedAnswersEqualPromhttpRandom(t *testing.T) {
 		requireSameAnswers(t, ours, all)
 	}
 }
+
+// TestCachedAnswersLargeFamilies: families larger than a chunk, prepared
+// at seal for OpenMetrics with gzip (encoded and compressed a chunk at a
+// time, no body kept) and encoded lazily for the other kinds, answer as
+// promhttp does.
+func TestCachedAnswersLargeFamilies(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id", "name"})
+	small := newSeriesDesc("ece_small", "Small.", []string{"account"})
+	wants := exposition.NewWants(nil)
+	var snaps []exposition.Snapshot
+	var lists [][]*dto.MetricFamily
+	for _, acc := range []string{"a", "b"} {
+		s := NewSnapshot(acc)
+		for i := 0; i < 12000; i++ {
+			s.gauge(d, float64(i)/7, fmt.Sprintf("%032x", i*7919), strings.Repeat("n", i%40))
+		}
+		s.gauge(small, 1)
+		s.wants = wants
+		s.seal()
+		require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "gzip only: no body kept")
+		require.Greater(t, len(s.enc[exposition.KindOpenMetrics].chunks[0]), 1, "the big family is several chunks")
+		snaps = append(snaps, s)
+		lists = append(lists, s.Families())
+	}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
+	ours, err := exposition.NewHandler(exposition.Options{
+		Live:      prometheus.NewRegistry(),
+		Snapshots: func() []exposition.Snapshot { return snaps },
+		All:       all, Wants: wants,
+	})
+	require.NoError(t, err)
+	requireSameAnswers(t, ours, all)
+}

@@ -100,7 +100,7 @@ type famRange struct{ lo, hi int }
 type encoding struct {
 	fams   []exposition.Family
 	body   []byte
-	chunks []exposition.Chunk
+	chunks [][]exposition.Chunk
 }
 
 // record is one series before seal: its label pairs, in sorted label-name
@@ -278,27 +278,42 @@ func (s *Snapshot) Encoded(k exposition.Kind, gz bool) exposition.Encoded {
 }
 
 // fill encodes kind k (s.mu held): the body, the compressed chunks when
-// gz, and keeps the body when keepBody.
+// gz, and keeps the body when keepBody. Compressed without a body to
+// keep, the samples are encoded and compressed a chunk at a time.
 func (s *Snapshot) fill(k exposition.Kind, gz, keepBody bool) {
 	e := &s.enc[k]
-	body := e.body
-	if body == nil {
-		e.fams, body = s.encode(k)
-	}
 	if gz && e.chunks == nil {
-		chunks := make([]exposition.Chunk, len(e.fams))
-		for i, f := range e.fams {
-			chunks[i] = exposition.Compress(body[f.Start:f.End])
-		}
-		e.chunks = chunks
+		e.chunks = make([][]exposition.Chunk, len(s.fams))
 	}
-	if keepBody {
-		e.body = body
+	compress := func(i int, b []byte) {
+		for len(b) > 0 {
+			n := min(len(b), exposition.ChunkSize)
+			e.chunks[i] = append(e.chunks[i], exposition.Compress(b[:n]))
+			b = b[n:]
+		}
+	}
+	switch {
+	case e.body != nil && gz:
+		for i, f := range e.fams {
+			if len(e.chunks[i]) == 0 {
+				compress(i, e.body[f.Start:f.End])
+			}
+		}
+	case e.body != nil:
+	case keepBody:
+		e.fams, e.body = s.encode(k, 0, nil)
+		if gz {
+			s.fill(k, gz, keepBody)
+		}
+	default:
+		e.fams, _ = s.encode(k, exposition.ChunkSize, compress)
 	}
 }
 
-// encode returns the families and their samples in kind k.
-func (s *Snapshot) encode(k exposition.Kind) ([]exposition.Family, []byte) {
+// encode returns the families and their samples in kind k. With flushAt
+// above zero, flush gets each family's samples in pieces of about
+// flushAt bytes instead and no body is returned.
+func (s *Snapshot) encode(k exposition.Kind, flushAt int, flush func(fam int, b []byte)) ([]exposition.Family, []byte) {
 	// Each pair encoded once.
 	offs := make([]int32, len(s.pairs)+1)
 	var enc []byte
@@ -306,30 +321,42 @@ func (s *Snapshot) encode(k exposition.Kind) ([]exposition.Family, []byte) {
 		enc = exposition.AppendLabel(enc, k, p.name, p.value)
 		offs[i+1] = int32(len(enc))
 	}
-	// The body's size, so that it is allocated once.
-	size := 0
-	for _, r := range s.records {
-		size += len(r.d.name) + 32
-		for _, p := range s.labelsOf(r) {
-			size += int(offs[p+1]-offs[p]) + 1
+	size := flushAt + 4096
+	if flushAt <= 0 {
+		// The body's size, so that it is allocated once.
+		size = 0
+		for _, r := range s.records {
+			size += len(r.d.name) + 32
+			for _, p := range s.labelsOf(r) {
+				size += int(offs[p+1]-offs[p]) + 1
+			}
 		}
 	}
 	body := make([]byte, 0, size)
+	pos := 0 // of body[0] in the whole answer
 	var hdr []byte
 	hdrEnds := make([]int, len(s.fams))
 	fams := make([]exposition.Family, len(s.fams))
 	var scratch [][]byte
 	for i, fr := range s.fams {
 		d := s.records[fr.lo].d
-		fams[i] = exposition.Family{Name: d.name, Start: len(body), Account: s.account, AccountFirst: d.order[0] == 0}
+		fams[i] = exposition.Family{Name: d.name, Start: pos + len(body), Account: s.account, AccountFirst: d.order[0] == 0}
 		for _, r := range s.records[fr.lo:fr.hi] {
 			scratch = scratch[:0]
 			for _, p := range s.labelsOf(r) {
 				scratch = append(scratch, enc[offs[p]:offs[p+1]])
 			}
 			body = exposition.AppendGaugeSample(body, k, d.name, scratch, r.v)
+			if flushAt > 0 && len(body) >= flushAt {
+				flush(i, body)
+				pos, body = pos+len(body), body[:0]
+			}
 		}
-		fams[i].End = len(body)
+		fams[i].End = pos + len(body)
+		if flushAt > 0 && len(body) > 0 {
+			flush(i, body)
+			pos, body = pos+len(body), body[:0]
+		}
 		hdr = exposition.AppendGaugeHeader(hdr, k, d.name, d.help)
 		hdrEnds[i] = len(hdr)
 	}
@@ -337,6 +364,9 @@ func (s *Snapshot) encode(k exposition.Kind) ([]exposition.Family, []byte) {
 	for i := range fams {
 		fams[i].Header = hdr[prev:hdrEnds[i]:hdrEnds[i]]
 		prev = hdrEnds[i]
+	}
+	if flushAt > 0 {
+		return fams, nil
 	}
 	return fams, body
 }

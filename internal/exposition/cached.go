@@ -38,8 +38,9 @@ type Encoded struct {
 	// Body holds every family's samples, family after family (nil unless
 	// asked for).
 	Body []byte
-	// Chunks[i] is Fams[i]'s samples compressed (nil unless asked for).
-	Chunks []Chunk
+	// Chunks[i] are Fams[i]'s samples compressed, in pieces of at most
+	// ChunkSize bytes (nil unless asked for).
+	Chunks [][]Chunk
 }
 
 // Family is one family of an Encoded.
@@ -353,7 +354,7 @@ func (a *answer) compress() []Chunk {
 	j := 0
 	for _, p := range a.pieces {
 		if p.enc >= 0 {
-			a.chunks = append(a.chunks, a.encs[p.enc].Chunks[p.fam])
+			a.chunks = append(a.chunks, a.encs[p.enc].Chunks[p.fam]...)
 			continue
 		}
 		o := a.zoff[j]

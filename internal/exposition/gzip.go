@@ -27,6 +27,13 @@ type Chunk struct {
 	shift uint32
 }
 
+// ChunkSize bounds the uncompressed bytes of a cached chunk: a snapshot
+// compressed for gzip scrapes only is encoded and compressed this much at
+// a time, so that its identity body (over 100 MiB at 5,000 deployments)
+// never exists whole. Cutting a family's samples into chunks of 1 MiB
+// costs a few bytes per chunk (the DEFLATE window is 32 KiB anyway).
+const ChunkSize = 1 << 20
+
 var flaters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed)
 	return w

@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -303,10 +304,15 @@ func (a *answer) release() {
 	if a.live.Cap() > keep || a.zbuf.Cap() > keep {
 		return
 	}
-	a.pieces, a.groups, a.merge, a.chunks = a.pieces[:0], a.groups[:0], a.merge[:0], a.chunks[:0]
+	// Cleared, not only truncated: a pooled answer must not keep the
+	// bytes of replaced snapshots alive.
+	clear(a.encs)
+	clear(a.merge)
+	clear(a.chunks)
+	clear(a.groups)
+	a.pieces, a.groups, a.merge, a.chunks, a.encs = a.pieces[:0], a.groups[:0], a.merge[:0], a.chunks[:0], a.encs[:0]
 	a.live.Reset()
 	a.zbuf.Reset()
-	a.encs = a.encs[:0]
 	answerPool.Put(a)
 }
 
@@ -371,12 +377,19 @@ func (a *answer) compress() []Chunk {
 func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind, gz bool) error {
 	a.kind = k
 	live, gerr := h.o.Live.Gather()
-	if gerr != nil {
-		if h.o.ErrorLog != nil {
-			h.o.ErrorLog.Println("error gathering metrics:", gerr)
+	// Gathering errors are logged and counted once per scrape, as
+	// promhttp does with ContinueOnError: the live ones and those of the
+	// merges below.
+	var gatherErrs prometheus.MultiError
+	gatherErrs.Append(gerr)
+	defer func() {
+		if err := gatherErrs.MaybeUnwrap(); err != nil {
+			if h.o.ErrorLog != nil {
+				h.o.ErrorLog.Println("error gathering metrics:", err)
+			}
+			h.errCnt.WithLabelValues("gathering").Inc()
 		}
-		h.errCnt.WithLabelValues("gathering").Inc()
-	}
+	}()
 	var snaps []Snapshot
 	if h.o.Snapshots != nil {
 		snaps = h.o.Snapshots()
@@ -446,9 +459,7 @@ func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind
 				}
 			}
 			mf, err := MergeSameFamily(a.merge)
-			if err != nil && h.o.ErrorLog != nil {
-				h.o.ErrorLog.Println("error gathering metrics:", err)
-			}
+			gatherErrs.Append(err)
 			if len(mf.Metric) > 0 {
 				encodeLive(mf)
 			}
@@ -505,7 +516,8 @@ func (a *answer) appendCached(g []entry) {
 		for _, e := range g {
 			n += fam(e).End - fam(e).Start
 		}
-		a.live.Write(AppendFamilyPrefix(nil, n))
+		var pb [binary.MaxVarintLen64]byte
+		a.live.Write(AppendFamilyPrefix(pb[:0], n))
 	}
 	a.live.Write(first.Header)
 	a.liveEnd(lo)

@@ -1,0 +1,194 @@
+package exposition
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeSnapshot serves gauge families (of one account) through this
+// package's encoders, as collector.Snapshot does.
+type fakeSnapshot struct {
+	account string
+	fams    []*dto.MetricFamily
+}
+
+func (f fakeSnapshot) Encoded(k Kind, gz bool) Encoded {
+	var e Encoded
+	for _, mf := range f.fams {
+		var labels [][]byte
+		start := len(e.Body)
+		for _, m := range mf.Metric {
+			labels = labels[:0]
+			for _, lp := range m.Label {
+				labels = append(labels, AppendLabel(nil, k, lp.GetName(), lp.GetValue()))
+			}
+			e.Body = AppendGaugeSample(e.Body, k, mf.GetName(), labels, m.GetGauge().GetValue())
+		}
+		e.Fams = append(e.Fams, Family{Name: mf.GetName(), Header: AppendGaugeHeader(nil, k, mf.GetName(), mf.GetHelp()),
+			Start: start, End: len(e.Body), Account: f.account, AccountFirst: true})
+		e.Chunks = append(e.Chunks, []Chunk{Compress(e.Body[start:])})
+	}
+	return e
+}
+
+func (f fakeSnapshot) Family(name string) *dto.MetricFamily {
+	for _, mf := range f.fams {
+		if mf.GetName() == name {
+			return mf
+		}
+	}
+	return nil
+}
+
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Println(v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var parts []string
+	for _, x := range v {
+		if err, ok := x.(error); ok {
+			parts = append(parts, err.Error())
+		} else if s, ok := x.(string); ok {
+			parts = append(parts, s)
+		}
+	}
+	l.lines = append(l.lines, strings.Join(parts, " "))
+}
+
+func TestCachedHandlerErrors(t *testing.T) {
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{
+		gaugeFamily("ece_x", "X.", []string{"account"}, [][]string{{"a"}}, []float64{1}),
+	}}
+	failing := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return nil, errors.New("self-metrics broke") })
+	for _, tc := range []struct {
+		name     string
+		snaps    []Snapshot
+		status   int
+		contains string
+	}{
+		{"no data at all: 500", nil, http.StatusInternalServerError, "self-metrics broke"},
+		{"snapshots still served", []Snapshot{snap}, http.StatusOK, `ece_x{account="a"} 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			logs := &logLines{}
+			h, err := NewHandler(Options{Live: failing, Snapshots: func() []Snapshot { return tc.snaps }, All: failing, ErrorLog: logs, Registry: reg})
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			assert.Equal(t, tc.status, rec.Code)
+			assert.Contains(t, rec.Body.String(), tc.contains)
+			assert.Equal(t, []string{"error gathering metrics: self-metrics broke"}, logs.lines)
+			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP promhttp_metric_handler_errors_total Total number of internal errors encountered by the promhttp metric handler.
+# TYPE promhttp_metric_handler_errors_total counter
+promhttp_metric_handler_errors_total{cause="encoding"} 0
+promhttp_metric_handler_errors_total{cause="gathering"} 1
+`)))
+		})
+	}
+}
+
+// TestCachedHandlerTypeClash: a live counter and a cached gauge of one
+// name are merged as Manager.Gatherer merges them (the first type kept),
+// and the clash is logged and counted once.
+func TestCachedHandlerTypeClash(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ece_x", Help: "Live."})
+	c.Add(2)
+	reg.MustRegister(c)
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{
+		gaugeFamily("ece_x", "X.", []string{"account"}, [][]string{{"a"}}, []float64{1}),
+	}}
+	logs := &logLines{}
+	self := prometheus.NewRegistry()
+	h, err := NewHandler(Options{Live: reg, Snapshots: func() []Snapshot { return []Snapshot{snap} }, ErrorLog: logs, Registry: self})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "# HELP ece_x Live.\n# TYPE ece_x counter\nece_x 2\n", rec.Body.String())
+	require.Len(t, logs.lines, 1)
+	assert.Contains(t, logs.lines[0], "exposed with types COUNTER and GAUGE")
+	assert.Equal(t, 1.0, testutil.ToFloat64(mustCounter(t, self, "gathering")))
+}
+
+func mustCounter(t *testing.T, g prometheus.Gatherer, cause string) prometheus.Collector {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			if m.Label[0].GetValue() == cause {
+				c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x", Help: "x"})
+				c.Add(m.GetCounter().GetValue())
+				return c
+			}
+		}
+	}
+	t.Fatalf("no counter for cause %s", cause)
+	return nil
+}
+
+// TestCachedHandlerInFlightLimit: a scrape beyond the limit gets a 503 at
+// once, the cached path and the fallback alike.
+func TestCachedHandlerInFlightLimit(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	blocking := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		entered <- struct{}{}
+		<-release
+		return nil, nil
+	})
+	h, err := NewHandler(Options{Live: blocking, All: prometheus.NewRegistry(), MaxRequestsInFlight: 1})
+	require.NoError(t, err)
+	done := make(chan int)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		done <- rec.Code
+	}()
+	<-entered
+	for _, accept := range []string{"", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", accept)
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code, accept)
+		assert.Contains(t, rec.Body.String(), "Limit of concurrent requests reached (1)")
+	}
+	close(release)
+	assert.Equal(t, http.StatusOK, <-done, "the first scrape completes")
+}
+
+var testTime = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func TestWants(t *testing.T) {
+	now := testTime
+	w := NewWants(func() time.Time { return now })
+	assert.True(t, w.Wanted(KindOpenMetrics, true), "what Prometheus asks for is wanted from the start")
+	assert.False(t, w.Wanted(KindText, false))
+	w.Note(KindText, false)
+	assert.True(t, w.Wanted(KindText, false))
+	now = now.Add(wantedFor)
+	assert.False(t, w.Wanted(KindText, false), "forgotten after a while")
+	assert.False(t, w.Wanted(KindOpenMetrics, true))
+	var nilWants *Wants
+	nilWants.Note(KindText, true)
+	assert.False(t, nilWants.Wanted(KindText, true))
+}

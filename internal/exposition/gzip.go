@@ -46,7 +46,12 @@ func Compress(p []byte) Chunk {
 	var buf bytes.Buffer
 	buf.Grow(len(p)/6 + 64)
 	appendCompressed(&buf, p)
-	return newChunk(buf.Bytes(), p)
+	data := buf.Bytes()
+	if cap(data) > len(data)+len(data)/8 {
+		// Kept until the next poll: without the buffer's spare room.
+		data = bytes.Clone(data)
+	}
+	return newChunk(data, p)
 }
 
 func appendCompressed(buf *bytes.Buffer, p []byte) {

@@ -259,3 +259,42 @@ func TestCachedAnswersLargeFamilies(t *testing.T) {
 	require.NoError(t, err)
 	requireSameAnswers(t, ours, all)
 }
+
+// TestScrapesDoNotReencode: a snapshot is encoded at seal for what
+// scrapers want, once more for a kind first asked for later, and never
+// per scrape; gzip scrapes reuse the chunks compressed at seal.
+func TestScrapesDoNotReencode(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_x", "X.", []string{"account", "id"})
+	s := NewSnapshot("a")
+	for i := 0; i < 2000; i++ {
+		s.gauge(d, float64(i), fmt.Sprint(i))
+	}
+	wants := exposition.NewWants(nil)
+	s.wants = wants
+	s.seal()
+	require.EqualValues(t, 1, s.encodes.Load(), "OpenMetrics for gzip, at seal")
+	h, err := exposition.NewHandler(exposition.Options{Live: prometheus.NewRegistry(), Snapshots: func() []exposition.Snapshot { return []exposition.Snapshot{s} }, Wants: wants})
+	require.NoError(t, err)
+	for i := 0; i < 10; i++ {
+		scrapeBody(t, h, "/metrics", scrapeAccepts["prometheus-2"], true)
+	}
+	require.EqualValues(t, 1, s.encodes.Load(), "gzip scrapes write the chunks of the seal")
+	for i := 0; i < 10; i++ {
+		scrapeBody(t, h, "/metrics", scrapeAccepts["text"], false)
+	}
+	require.EqualValues(t, 2, s.encodes.Load(), "the text body once, at the first text scrape")
+	for i := 0; i < 10; i++ {
+		scrapeBody(t, h, "/metrics", scrapeAccepts["text"], true)
+	}
+	require.EqualValues(t, 2, s.encodes.Load(), "text chunks come from the kept text body")
+	// The next poll's snapshot is prepared for all three at seal.
+	next := NewSnapshot("a")
+	next.gauge(d, 1, "x")
+	next.wants = wants
+	next.seal()
+	require.EqualValues(t, 2, next.encodes.Load(), "OpenMetrics and text, each encoded once")
+	require.NotNil(t, next.enc[exposition.KindText].body)
+	require.NotNil(t, next.enc[exposition.KindText].chunks)
+	require.Nil(t, next.enc[exposition.KindOpenMetrics].body, "no identity OpenMetrics scrape: no body kept")
+}

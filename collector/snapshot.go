@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -91,6 +92,9 @@ type Snapshot struct {
 	wants *exposition.Wants
 	mu    sync.Mutex // guards enc
 	enc   [exposition.NumKinds]encoding
+	// encodes counts the encodings made (tests: once per kind, not per
+	// scrape).
+	encodes atomic.Int32
 }
 
 // famRange is one family: records[lo:hi].
@@ -314,6 +318,7 @@ func (s *Snapshot) fill(k exposition.Kind, gz, keepBody bool) {
 // above zero, flush gets each family's samples in pieces of about
 // flushAt bytes instead and no body is returned.
 func (s *Snapshot) encode(k exposition.Kind, flushAt int, flush func(fam int, b []byte)) ([]exposition.Family, []byte) {
+	s.encodes.Add(1)
 	// Each pair encoded once.
 	offs := make([]int32, len(s.pairs)+1)
 	var enc []byte

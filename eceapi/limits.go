@@ -14,13 +14,14 @@ import (
 // limits" table lists the same values (TestREADMEBodyLimits).
 var bodyLimits = map[string]int64{
 	// One listing of every deployment, ~700 bytes per deployment (the
-	// simulator's faithful shape): 16 MiB holds ~24,000. One request per
+	// simulator's faithful shape): 32 MiB holds ~48,000. One request per
 	// poll.
-	"list-deployments": 16 << 20,
+	"list-deployments": 32 << 20,
 	// Organization-wide billing answers, one request per organization and
-	// poll: ~450 bytes per deployment for the costs (8 MiB: ~19,000
-	// deployments), ~90 bytes per deployment and day for daily charts.
-	"get-costs-deployments": 8 << 20,
+	// poll: ~450 bytes per deployment for the costs (16 MiB: ~37,000
+	// deployments; 8 MiB failed the billing poll of a 20,000-deployment
+	// organization), ~90 bytes per deployment and day for daily charts.
+	"get-costs-deployments": 16 << 20,
 	"get-costs-charts":      8 << 20,
 	// The billing v2 organization-wide answers carry every line item of
 	// every billed instance: ~3.2 KiB per deployment in costs/instances

@@ -43,8 +43,9 @@ lint: ## golangci-lint and staticcheck.
 	$(GO) run $(GOLANGCI_LINT) run ./...
 	$(GO) run $(STATICCHECK) ./...
 
-bench: ## Print scale figures (50/500/5,000 deployments, ours beside the physical limit per format and encoding) and run the Go benchmarks of the hot paths.
-	$(GO) run ./internal/benchharness -sizes 50,500,5000 -scrapes 50
+bench: ## Print scale figures (50/500/5,000/20,000 deployments, and 20,000 as each of 4 shards; ours beside the physical limit per format and encoding, targets checked) and run the Go benchmarks of the hot paths.
+	$(GO) run ./internal/benchharness -sizes 50,500,5000,20000 -scrapes 50 -scrapes-large 10
+	$(GO) run ./internal/benchharness -sizes 20000 -total-shards 4 -scrapes-large 10
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build ## Run the exporter on the built-in simulated API (http://localhost:9871/metrics).

@@ -31,7 +31,7 @@ func TestLimitIsOurAnswer(t *testing.T) {
 	require.NoError(t, err)
 	ours := httptest.NewServer(h)
 	defer ours.Close()
-	c := newClient()
+	c := newClient(scrapeTimeout)
 	defer c.CloseIdleConnections()
 
 	for _, v := range allVariants {

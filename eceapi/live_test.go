@@ -178,3 +178,20 @@ func TestLive_LegacyLogin(t *testing.T) {
 	require.NoError(t, get())
 	assert.Equal(t, 2, sim.Requests("login"))
 }
+
+// TestLive_LargestOrganizationFitsTheLimits: the organization-wide
+// listings of 20,000 deployments (the size the exporter is sized for on
+// one replica) are read within their body limits: the costs listing is
+// 8.7 MiB there, over the 8 MiB the limit once was.
+func TestLive_LargestOrganizationFitsTheLimits(t *testing.T) {
+	t.Parallel()
+	sim, c := liveClient(t, ecesim.Options{Seed: 9, DeploymentsPerOrg: 20000, RemoteClustersPerES: -1, APIKeys: -1})
+	ctx := context.Background()
+	org := sim.OrganizationIDs()[0]
+	costs, _, err := c.Billing.Deployments(ctx, org, nil)
+	require.NoError(t, err)
+	assert.Len(t, costs.Deployments, 20000)
+	list, _, err := c.Deployments.List(ctx)
+	require.NoError(t, err)
+	assert.Len(t, list.Deployments, 20000)
+}

@@ -84,7 +84,7 @@ func newExporter(f flags, logger log.Logger, load func() (*config.Config, error)
 // routes are the handlers of e.
 func (e *exporter) routes(f flags, reloadCtx context.Context) routes {
 	return routes{
-		metrics: e.mgr.Gatherer(e.reg), registry: e.reg, mgr: e.mgr, reloads: e.reloads,
+		registry: e.reg, mgr: e.mgr, reloads: e.reloads,
 		reloadCtx: reloadCtx, admin: e.admin, logger: e.logger, f: f,
 	}
 }

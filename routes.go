@@ -20,7 +20,6 @@ import (
 
 // routes are what the web server serves.
 type routes struct {
-	metrics   prometheus.Gatherer
 	registry  *prometheus.Registry
 	mgr       *collector.Manager
 	reloads   *config.SafeConfig

@@ -1,5 +1,8 @@
 // Package exposition builds the /metrics handler, shared by the daemon and the
-// bench harness so that what is measured is what is served.
+// bench harness so that what is measured is what is served: NewHandler
+// writes the formats Prometheus negotiates from bytes the snapshots encode
+// once per poll (cached.go, encode.go, gzip.go), and Handler serves the
+// other formats with promhttp from decoded families.
 package exposition
 
 import (
@@ -49,7 +52,8 @@ func Negotiate(h http.Header) expfmt.Format {
 	return expfmt.NegotiateAccept(h, AcceptedFormats()...)
 }
 
-// Handler serves g with promhttp in the format Negotiate picks and
+// Handler serves g with promhttp in the format Negotiate picks (NewHandler's
+// answer for the formats it does not cache) and
 // compresses answers for clients that accept gzip (Prometheus does), at the
 // fastest level: at 5,000 deployments a scrape is 46 MB of text, and
 // promhttp's default gzip level would spend more time compressing than the

@@ -280,14 +280,17 @@ func TestScrapesDoNotReencode(t *testing.T) {
 		scrapeBody(t, h, "/metrics", scrapeAccepts["prometheus-2"], true)
 	}
 	require.EqualValues(t, 1, s.encodes.Load(), "gzip scrapes write the chunks of the seal")
+	scrapeBody(t, h, "/metrics", scrapeAccepts["text"], false)
+	require.EqualValues(t, 2, s.encodes.Load(), "a one-off text scrape: encoded for that answer")
+	require.Nil(t, s.enc[exposition.KindText].body, "and not kept")
 	for i := 0; i < 10; i++ {
 		scrapeBody(t, h, "/metrics", scrapeAccepts["text"], false)
 	}
-	require.EqualValues(t, 2, s.encodes.Load(), "the text body once, at the first text scrape")
+	require.EqualValues(t, 3, s.encodes.Load(), "asked twice: the text body is kept")
 	for i := 0; i < 10; i++ {
 		scrapeBody(t, h, "/metrics", scrapeAccepts["text"], true)
 	}
-	require.EqualValues(t, 2, s.encodes.Load(), "text chunks come from the kept text body")
+	require.EqualValues(t, 3, s.encodes.Load(), "text chunks come from the kept text body")
 	// The next poll's snapshot is prepared for all three at seal.
 	next := NewSnapshot("a")
 	next.gauge(d, 1, "x")

@@ -268,14 +268,20 @@ func (s *Snapshot) compact(recs []record) {
 }
 
 // Encoded returns the snapshot's families in kind k, encoding them on
-// first use (exposition.Snapshot).
+// first use (exposition.Snapshot). An uncompressed body asked for but not
+// wanted (a one-off curl) is encoded for this answer only.
 func (s *Snapshot) Encoded(k exposition.Kind, gz bool) exposition.Encoded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := &s.enc[k]
+	if !gz && e.body == nil && !s.wants.Wanted(k, false) {
+		fams, body := s.encode(k, 0, nil)
+		if e.fams == nil {
+			e.fams = fams
+		}
+		return exposition.Encoded{Fams: fams, Body: body, Chunks: e.chunks}
+	}
 	if e.fams == nil || (!gz && e.body == nil) || (gz && e.chunks == nil) {
-		// A body encoded for this request stays if identity answers in
-		// kind k are wanted (this one is, when not compressed).
 		s.fill(k, gz, !gz || s.wants.Wanted(k, false))
 	}
 	return exposition.Encoded{Fams: e.fams, Body: e.body, Chunks: e.chunks}

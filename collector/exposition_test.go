@@ -154,7 +154,7 @@ func randomSnapshots(r *rand.Rand) []*Snapshot {
 		newSeriesDesc("ece_rand_d", "D sorts aardvark first.", []string{"account", "aardvark"}),
 		newSeriesDesc("ece_exporter_build_info", "Clashes with a live family.", []string{"account", "version"}),
 	}
-	values := []float64{0, 1, -1, 0.25, 1e21, 123456, math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 3.5e-9}
+	values := []float64{0, 1, -1, 0.25, 1e21, 123456, math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 3.5e-9}
 	str := func() string {
 		alphabet := []string{"a", "b", "Z", "0", "-", "_", " ", "\\", "\"", "\n", "é", "✓", "\xff"}
 		var b strings.Builder

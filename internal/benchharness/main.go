@@ -102,7 +102,7 @@ func main() {
 	if *markdown {
 		progress = os.Stderr
 	}
-	fmt.Fprint(progress, run.header())
+	_, _ = fmt.Fprint(progress, run.header())
 	var results []result
 	for _, n := range ns {
 		for _, k := range shards {
@@ -112,7 +112,7 @@ func main() {
 				os.Exit(1)
 			}
 			results = append(results, r)
-			fmt.Fprint(progress, r.text())
+			_, _ = fmt.Fprint(progress, r.text())
 		}
 	}
 	if *markdown {

@@ -160,7 +160,7 @@ func FuzzEncoders(f *testing.F) {
 	f.Add("help", "value", 1.0)
 	f.Add("a\\b\n\"c\"", "x\"y\\z\n", math.Inf(-1))
 	f.Add("", "", 1e21)
-	f.Add("ü", "\xff", -0.0)
+	f.Add("ü", "\xff", math.Copysign(0, -1))
 	f.Fuzz(func(t *testing.T, help, value string, v float64) {
 		if !utf8Valid(help) || !utf8Valid(value) {
 			t.Skip("snapshots repair invalid UTF-8 before encoding")

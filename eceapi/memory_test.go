@@ -146,53 +146,15 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 			c, err := NewClient(WithBaseURL(srv.URL), WithBillingV2URL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
 			require.NoError(t, err)
 
-			runtime.GC()
-			var before runtime.MemStats
-			runtime.ReadMemStats(&before)
-			peak := before.HeapInuse
-			done := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				var ms runtime.MemStats
-				tick := time.NewTicker(time.Millisecond)
-				defer tick.Stop()
-				for {
-					select {
-					case <-done:
-						return
-					case <-tick.C:
-						runtime.ReadMemStats(&ms)
-						peak = max(peak, ms.HeapInuse)
-					}
-				}
-			}()
-
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			var wg sync.WaitGroup
-			errs := make([]error, 3*len(calls))
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = calls[i%len(calls)].call(ctx, c)
-				}()
-			}
-			wg.Wait()
-			close(done)
-			<-sampled
-			var after runtime.MemStats
-			runtime.ReadMemStats(&after)
+			errs, growth, allocated := runThrice(t, c, calls)
 
 			for i, err := range errs {
 				op := calls[i%len(calls)].op
 				require.ErrorIs(t, err, ErrBodyTooLarge, op)
 				assert.Contains(t, err.Error(), fmt.Sprintf("%s: response body too large (limit %d bytes)", op, c.bodyLimit(op)))
 			}
-			growth := int64(peak) - int64(before.HeapInuse)
 			t.Logf("%d requests, %d in flight: peak heap growth %.1f MiB (bound %.1f MiB = 2 × (%.1f MiB + 8 MiB) + 16 MiB), allocated %.1f MiB",
-				len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top), mib(int64(after.TotalAlloc-before.TotalAlloc)))
+				len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top), mib(int64(allocated)))
 			assert.Less(t, growth, bound, "peak heap growth")
 			// The bound itself leaves the rest of the shipped 256Mi memory
 			// limit (at least 96 MiB) to snapshots and expositions.
@@ -203,6 +165,51 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// runThrice makes every call three times at once on c and returns their
+// errors (in the order of calls, three rounds), how much the heap in use
+// grew at its peak while they ran (sampled every millisecond, from a
+// collected heap) and the bytes they allocated.
+func runThrice(t *testing.T, c *Client, calls []hostileCall) (errs []error, growth int64, allocated uint64) {
+	t.Helper()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	peak := before.HeapInuse
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs = make([]error, 3*len(calls))
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = calls[i%len(calls)].call(ctx, c)
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-sampled
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	return errs, int64(peak) - int64(before.HeapInuse), after.TotalAlloc - before.TotalAlloc
+}
 
 // heldBodies is the most the bodies of max_in_flight requests of calls
 // can hold at once: the largest limit of largeBodyOps (read one at a
@@ -391,44 +398,10 @@ func TestNearLimitValidBodiesBoundedMemory(t *testing.T) {
 	c, err := NewClient(WithBaseURL(srv.URL), WithBillingV2URL(srv.URL), WithMaxRetries(0), WithTimeout(time.Minute))
 	require.NoError(t, err)
 
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	peak := before.HeapInuse
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapInuse)
-			}
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, 3*len(calls))
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = calls[i%len(calls)].call(ctx, c)
-		}()
-	}
-	wg.Wait()
-	close(done)
-	<-sampled
+	errs, growth, _ := runThrice(t, c, calls)
 	for i, err := range errs {
 		require.NoError(t, err, calls[i%len(calls)].op)
 	}
-	growth := int64(peak) - int64(before.HeapInuse)
 	t.Logf("%d near-limit valid answers, %d in flight: peak heap growth %.1f MiB (bound %.1f MiB = 2 × (3 × %.1f MiB + 8 MiB) + 16 MiB)",
 		len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top))
 	assert.Less(t, growth, bound, "peak heap growth")

@@ -259,3 +259,50 @@ func TestCachedAnswersLargeFamilies(t *testing.T) {
 	require.NoError(t, err)
 	requireSameAnswers(t, ours, all)
 }
+
+// TestCachedAnswersSmallGzip: a gzip scrape whose answer is under the
+// compression threshold (a name[] filter, a small snapshot) is written
+// uncompressed, as promhttp does, although the snapshot was prepared for
+// gzip only and keeps no identity body.
+func TestCachedAnswersSmallGzip(t *testing.T) {
+	t.Parallel()
+	big := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id"})
+	small := newSeriesDesc("ece_small", "Small.", []string{"account"})
+	wants := exposition.NewWants(nil)
+	var snaps []exposition.Snapshot
+	var lists [][]*dto.MetricFamily
+	for _, acc := range []string{"a", "b"} {
+		s := NewSnapshot(acc)
+		for i := 0; i < 100; i++ {
+			s.gauge(big, float64(i), fmt.Sprintf("%032x", i))
+		}
+		s.gauge(small, 1)
+		s.wants = wants
+		s.seal()
+		require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "gzip only: no body kept")
+		snaps = append(snaps, s)
+		lists = append(lists, s.Families())
+	}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
+	ours, err := exposition.NewHandler(exposition.Options{
+		Live:      prometheus.NewRegistry(),
+		Snapshots: func() []exposition.Snapshot { return snaps },
+		All:       all, Wants: wants,
+	})
+	require.NoError(t, err)
+	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	for _, path := range []string{"/metrics?name[]=ece_small", "/metrics?name[]=ece_small&name[]=ece_none"} {
+		for _, accept := range []string{scrapeAccepts["prometheus-3"], scrapeAccepts["openmetrics-1"], scrapeAccepts["text"], scrapeAccepts["protobuf"]} {
+			wantType, want := scrapeBody(t, ref, path, accept, true)
+			gotType, got := scrapeBody(t, ours, path, accept, true)
+			require.Equal(t, wantType, gotType, accept)
+			require.Equal(t, string(want), string(got), accept)
+			require.Less(t, len(got), 1024)
+		}
+	}
+	// Still no identity body kept for a kind only asked for compressed.
+	for _, s := range snaps {
+		require.Nil(t, s.(*Snapshot).enc[exposition.KindOpenMetrics].body)
+	}
+}

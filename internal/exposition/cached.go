@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -206,6 +208,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	total := a.size()
 	if gz && total < minCompressSize {
 		gz = false
+		// The snapshots may hold these kinds compressed only.
+		if err := a.inflate(); err != nil {
+			httpError(w, err)
+			return
+		}
 	}
 	if !gz {
 		hd.Set("Content-Length", strconv.FormatInt(total, 10))
@@ -342,6 +349,38 @@ func (a *answer) liveEnd(lo int) {
 		}
 		a.pieces = append(a.pieces, piece{enc: -1, lo: lo, hi: hi})
 	}
+}
+
+// inflate turns the cached pieces of snapshots that keep no identity
+// body into live bytes, decompressed from their chunks: for an answer
+// asked for compressed but small enough to go uncompressed.
+func (a *answer) inflate() error {
+	var z bytes.Buffer
+	var zr io.ReadCloser
+	for i, p := range a.pieces {
+		if p.enc < 0 || a.encs[p.enc].Body != nil {
+			continue
+		}
+		z.Reset()
+		for _, c := range a.encs[p.enc].Chunks[p.fam] {
+			z.Write(c.Data)
+		}
+		z.Write(finalBlock)
+		if zr == nil {
+			zr = flate.NewReader(&z)
+		} else if err := zr.(flate.Resetter).Reset(&z, nil); err != nil {
+			return err
+		}
+		lo := a.live.Len()
+		if _, err := a.live.ReadFrom(zr); err != nil {
+			return fmt.Errorf("decompress cached family %s: %w", a.encs[p.enc].Fams[p.fam].Name, err)
+		}
+		if n := a.live.Len() - lo; n != p.hi-p.lo {
+			return fmt.Errorf("decompress cached family %s: %d bytes, want %d", a.encs[p.enc].Fams[p.fam].Name, n, p.hi-p.lo)
+		}
+		a.pieces[i] = piece{enc: -1, lo: lo, hi: a.live.Len()}
+	}
+	return nil
 }
 
 // compress returns the answer as chunks: cached runs as the snapshots

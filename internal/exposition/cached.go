@@ -433,11 +433,15 @@ func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind
 	if h.o.Snapshots != nil {
 		snaps = h.o.Snapshots()
 	}
-	if gerr != nil && len(live) == 0 && len(snaps) == 0 {
-		return gerr
-	}
+	fams := len(live)
 	for _, s := range snaps {
 		a.encs = append(a.encs, s.Encoded(k, gz))
+		fams += len(a.encs[len(a.encs)-1].Fams)
+	}
+	if gerr != nil && fams == 0 {
+		// Nothing gathered at all (snapshots without series included):
+		// the error is the answer, as promhttp gives it.
+		return gerr
 	}
 	var filter map[string]bool
 	if r.URL != nil {

@@ -83,6 +83,7 @@ func TestCachedHandlerErrors(t *testing.T) {
 	}{
 		{"no data at all: 500", nil, http.StatusInternalServerError, "self-metrics broke"},
 		{"snapshots still served", []Snapshot{snap}, http.StatusOK, `ece_x{account="a"} 1`},
+		{"empty snapshots only: 500", []Snapshot{fakeSnapshot{account: "a"}, fakeSnapshot{account: "b"}}, http.StatusInternalServerError, "self-metrics broke"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()

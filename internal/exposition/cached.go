@@ -192,7 +192,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fallback.ServeHTTP(w, r)
 		return
 	}
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	// HEAD is never compressed, as gzhttp does on the promhttp path
+	// (nginx mishandles compressed HEAD answers).
+	gz := r.Method != http.MethodHead && acceptsGzip(r.Header.Get("Accept-Encoding"))
 	h.o.Wants.Note(kind, gz)
 
 	a := answerPool.Get().(*answer)

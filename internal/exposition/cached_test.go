@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
@@ -192,4 +193,40 @@ func TestWants(t *testing.T) {
 	var nilWants *Wants
 	nilWants.Note(KindText, true)
 	assert.False(t, nilWants.Wanted(KindText, true))
+}
+
+// TestCachedHandlerHEAD: a HEAD request is answered uncompressed even when
+// gzip is accepted, as the promhttp path (gzhttp) answers it, with the
+// headers a GET would get otherwise.
+func TestCachedHandlerHEAD(t *testing.T) {
+	var series [][]string
+	var values []float64
+	for i := 0; i < 100; i++ {
+		series = append(series, []string{"a", strings.Repeat("d", i)})
+		values = append(values, float64(i))
+	}
+	mf := gaugeFamily("ece_x", "X.", []string{"account", "deployment_id"}, series, values)
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{mf}}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return []*dto.MetricFamily{mf}, nil })
+	ours, err := NewHandler(Options{Live: prometheus.NewRegistry(), Snapshots: func() []Snapshot { return []Snapshot{snap} }, All: all})
+	require.NoError(t, err)
+	ref, err := Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		for _, accept := range []string{"", "application/openmetrics-text;version=1.0.0", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"} {
+			do := func(h http.Handler) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(method, "/metrics", nil)
+				req.Header.Set("Accept", accept)
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			want, got := do(ref), do(ours)
+			require.Equal(t, http.StatusOK, got.Code)
+			assert.Equal(t, want.Header().Get("Content-Encoding"), got.Header().Get("Content-Encoding"), "%s %s", method, accept)
+			assert.Equal(t, want.Header().Get("Content-Type"), got.Header().Get("Content-Type"), "%s %s", method, accept)
+			assert.ElementsMatch(t, want.Header().Values("Vary"), got.Header().Values("Vary"), "%s %s", method, accept)
+		}
+	}
 }

@@ -485,6 +485,16 @@ func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind
 		g := a.groups[i:j]
 		i = j
 		if filter != nil && !filter[g[0].name] {
+			// promhttp filters after gathering: a type clash in a
+			// family left out is reported all the same.
+			if len(g) > 1 && g[0].enc < 0 && live[g[0].fam].GetType() != dto.MetricType_GAUGE {
+				a.merge = append(a.merge[:0], live[g[0].fam])
+				for range g[1:] {
+					a.merge = append(a.merge, &dto.MetricFamily{Name: live[g[0].fam].Name, Type: dto.MetricType_GAUGE.Enum()})
+				}
+				_, err := MergeSameFamily(a.merge)
+				gatherErrs.Append(err)
+			}
 			continue
 		}
 		switch {

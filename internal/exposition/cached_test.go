@@ -230,3 +230,29 @@ func TestCachedHandlerHEAD(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedHandlerFilteredTypeClash: promhttp gathers everything before
+// it filters by name[], so a clash in a family the filter leaves out is
+// still logged and counted; the cached path does the same.
+func TestCachedHandlerFilteredTypeClash(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ece_x", Help: "Live."})
+	c.Add(2)
+	reg.MustRegister(c)
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{
+		gaugeFamily("ece_x", "X.", []string{"account"}, [][]string{{"a"}}, []float64{1}),
+		gaugeFamily("ece_y", "Y.", []string{"account"}, [][]string{{"a"}}, []float64{3}),
+	}}
+	for _, path := range []string{"/metrics?name[]=ece_y", "/metrics?name[]=ece_x"} {
+		logs := &logLines{}
+		self := prometheus.NewRegistry()
+		h, err := NewHandler(Options{Live: reg, Snapshots: func() []Snapshot { return []Snapshot{snap} }, ErrorLog: logs, Registry: self})
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Len(t, logs.lines, 1, path)
+		assert.Contains(t, logs.lines[0], "metric family ece_x exposed with types COUNTER and GAUGE", path)
+		assert.Equal(t, 1.0, testutil.ToFloat64(mustCounter(t, self, "gathering")), path)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,5 +305,89 @@ func TestCachedAnswersSmallGzip(t *testing.T) {
 	// Still no identity body kept for a kind only asked for compressed.
 	for _, s := range snaps {
 		require.Nil(t, s.(*Snapshot).enc[exposition.KindOpenMetrics].body)
+	}
+}
+
+// TestCachedAnswersConcurrent: scrapes in every cached kind, compressed
+// or not, racing on snapshots that encoded nothing at seal (each kind is
+// encoded by whichever scrape comes first), all get promhttp's answer.
+// Run with -race.
+func TestCachedAnswersConcurrent(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := 0; round < 3; round++ {
+		snaps := randomSnapshots(r)
+		// Families big enough that gzip answers are compressed.
+		big := newSeriesDesc("ece_rand_big", "Big.", []string{"account", "deployment_id"})
+		for _, acc := range []string{"a", "b"} {
+			s := NewSnapshot(acc)
+			for n := 0; n < 50; n++ {
+				s.gauge(big, float64(n), fmt.Sprintf("%032x", n))
+			}
+			s.seal()
+			snaps = append(snaps, s)
+		}
+		var lists [][]*dto.MetricFamily
+		src := make([]exposition.Snapshot, len(snaps))
+		for i, s := range snaps {
+			src[i] = s
+			lists = append(lists, s.Families())
+		}
+		all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
+		ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		require.NoError(t, err)
+		ours, err := exposition.NewHandler(exposition.Options{Live: prometheus.NewRegistry(), Snapshots: func() []exposition.Snapshot { return src }, All: all})
+		require.NoError(t, err)
+		accepts := []string{scrapeAccepts["text"], scrapeAccepts["prometheus-3"], scrapeAccepts["protobuf"]}
+		want := map[string]string{}
+		for _, accept := range accepts {
+			_, body := scrapeBody(t, ref, "/metrics", accept, false)
+			want[accept] = string(body)
+		}
+		type result struct {
+			accept string
+			gz     bool
+			body   []byte
+			err    error
+		}
+		results := make(chan result, 64)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			for _, accept := range accepts {
+				for _, gz := range []bool{g%2 == 0, g%2 != 0} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+						req.Header.Set("Accept", accept)
+						if gz {
+							req.Header.Set("Accept-Encoding", "gzip")
+						}
+						rec := httptest.NewRecorder()
+						ours.ServeHTTP(rec, req)
+						res := result{accept: accept, gz: gz, body: rec.Body.Bytes()}
+						if gz != (rec.Header().Get("Content-Encoding") == "gzip") {
+							res.err = fmt.Errorf("Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+						} else if gz {
+							zr, err := gzip.NewReader(bytes.NewReader(res.body))
+							if err == nil {
+								zr.Multistream(false)
+								res.body, err = io.ReadAll(zr)
+							}
+							res.err = err
+						}
+						results <- res
+					}()
+				}
+			}
+		}
+		go func() { wg.Wait(); close(results) }()
+		n := 0
+		for res := range results {
+			n++
+			require.NoError(t, res.err, "%s gzip=%v", res.accept, res.gz)
+			require.Equal(t, want[res.accept], string(res.body), "%s gzip=%v", res.accept, res.gz)
+		}
+		require.Equal(t, 8*len(accepts)*2, n)
 	}
 }

@@ -29,16 +29,19 @@ import (
 // scrapeAccepts are the Accept headers the cached path is checked with:
 // each format asked for alone, and the lists Prometheus 2 and 3 send.
 var scrapeAccepts = map[string]string{
-	"none":            "",
-	"browser":         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-	"text":            "text/plain;version=0.0.4",
-	"text-utf8":       "text/plain;version=0.0.4;escaping=allow-utf-8",
-	"openmetrics-1":   "application/openmetrics-text;version=1.0.0",
-	"openmetrics-001": "application/openmetrics-text;version=0.0.1",
-	"protobuf":        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
-	"prometheus-2":    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-	"prometheus-3":    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
-	"prometheus-3-pb": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+	"none":                    "",
+	"browser":                 "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	"text":                    "text/plain;version=0.0.4",
+	"text-utf8":               "text/plain;version=0.0.4;escaping=allow-utf-8",
+	"openmetrics-1":           "application/openmetrics-text;version=1.0.0",
+	"openmetrics-001":         "application/openmetrics-text;version=0.0.1",
+	"protobuf":                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+	"prometheus-2":            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+	"prometheus-3":            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
+	"prometheus-3-pb":         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+	"text-1.0.0":              "text/plain;version=1.0.0;escaping=allow-utf-8",
+	"openmetrics-underscores": "application/openmetrics-text;version=1.0.0;escaping=underscores",
+	"protobuf-values":         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=values",
 	// Not cached: served by promhttp, and compared all the same.
 	"protobuf-text": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
 	"dots":          "text/plain;version=0.0.4;escaping=dots",
@@ -390,4 +393,37 @@ func TestCachedAnswersConcurrent(t *testing.T) {
 		}
 		require.Equal(t, 8*len(accepts)*2, n)
 	}
+}
+
+// TestCachedAnswersHEAD: a HEAD request gets the headers of an
+// uncompressed GET (as gzhttp answers HEAD) without making the snapshots
+// encode or keep an identity body they do not otherwise need.
+func TestCachedAnswersHEAD(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id"})
+	wants := exposition.NewWants(nil)
+	s := NewSnapshot("a")
+	for i := 0; i < 200; i++ {
+		s.gauge(d, float64(i), fmt.Sprintf("%032x", i))
+	}
+	s.wants = wants
+	s.seal()
+	mfs := s.Families()
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+	ours, err := exposition.NewHandler(exposition.Options{Live: prometheus.NewRegistry(), Snapshots: func() []exposition.Snapshot { return []exposition.Snapshot{s} }, All: all, Wants: wants})
+	require.NoError(t, err)
+	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	_, want := scrapeBody(t, ref, "/metrics", scrapeAccepts["prometheus-3"], false)
+	require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "sealed compressed only")
+	req := httptest.NewRequest(http.MethodHead, "/metrics", nil)
+	req.Header.Set("Accept", scrapeAccepts["prometheus-3"])
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	ours.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Empty(t, rec.Header().Get("Content-Encoding"))
+	require.Equal(t, fmt.Sprint(len(want)), rec.Header().Get("Content-Length"))
+	require.True(t, s.enc[exposition.KindOpenMetrics].body == nil, "no identity body encoded for a HEAD")
+	require.False(t, wants.Wanted(exposition.KindOpenMetrics, false), "a HEAD does not make identity wanted")
 }

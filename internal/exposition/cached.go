@@ -192,9 +192,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fallback.ServeHTTP(w, r)
 		return
 	}
-	// HEAD is never compressed, as gzhttp does on the promhttp path
-	// (nginx mishandles compressed HEAD answers).
-	gz := r.Method != http.MethodHead && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
 	h.o.Wants.Note(kind, gz)
 
 	a := answerPool.Get().(*answer)
@@ -208,6 +206,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Add("Vary", "Accept-Encoding")
 	hd.Set("Content-Type", string(format))
 	total := a.size()
+	if r.Method == http.MethodHead {
+		// Never compressed, as gzhttp answers HEAD on the promhttp path
+		// (nginx mishandles compressed HEAD answers); the length is known
+		// without the bytes, which the snapshots may hold compressed
+		// only.
+		hd.Set("Content-Length", strconv.FormatInt(total, 10))
+		return
+	}
 	if gz && total < minCompressSize {
 		gz = false
 		// The snapshots may hold these kinds compressed only.

@@ -315,16 +315,17 @@ type entry struct {
 var answerPool = sync.Pool{New: func() any { return new(answer) }}
 
 func (a *answer) release() {
-	const keep = 1 << 20 // do not pool a huge live buffer
-	if a.live.Cap() > keep || a.zbuf.Cap() > keep {
-		return
-	}
 	// Cleared, not only truncated: a pooled answer must not keep the
-	// bytes of replaced snapshots alive.
+	// bytes of replaced snapshots alive, nor one left to the collector
+	// (a pooled DEFLATE writer may still point at its zbuf).
 	clear(a.encs)
 	clear(a.merge)
 	clear(a.chunks)
 	clear(a.groups)
+	const keep = 1 << 20 // do not pool a huge live buffer
+	if a.live.Cap() > keep || a.zbuf.Cap() > keep {
+		return
+	}
 	a.pieces, a.groups, a.merge, a.chunks, a.encs = a.pieces[:0], a.groups[:0], a.merge[:0], a.chunks[:0], a.encs[:0]
 	a.live.Reset()
 	a.zbuf.Reset()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +29,19 @@ import (
 // scrapeAccepts are the Accept headers the cached path is checked with:
 // each format asked for alone, and the lists Prometheus 2 and 3 send.
 var scrapeAccepts = map[string]string{
-	"none":            "",
-	"browser":         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-	"text":            "text/plain;version=0.0.4",
-	"text-utf8":       "text/plain;version=0.0.4;escaping=allow-utf-8",
-	"openmetrics-1":   "application/openmetrics-text;version=1.0.0",
-	"openmetrics-001": "application/openmetrics-text;version=0.0.1",
-	"protobuf":        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
-	"prometheus-2":    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-	"prometheus-3":    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
-	"prometheus-3-pb": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+	"none":                    "",
+	"browser":                 "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	"text":                    "text/plain;version=0.0.4",
+	"text-utf8":               "text/plain;version=0.0.4;escaping=allow-utf-8",
+	"openmetrics-1":           "application/openmetrics-text;version=1.0.0",
+	"openmetrics-001":         "application/openmetrics-text;version=0.0.1",
+	"protobuf":                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+	"prometheus-2":            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+	"prometheus-3":            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
+	"prometheus-3-pb":         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+	"text-1.0.0":              "text/plain;version=1.0.0;escaping=allow-utf-8",
+	"openmetrics-underscores": "application/openmetrics-text;version=1.0.0;escaping=underscores",
+	"protobuf-values":         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=values",
 	// Not cached: served by promhttp, and compared all the same.
 	"protobuf-text": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
 	"dots":          "text/plain;version=0.0.4;escaping=dots",
@@ -300,4 +304,168 @@ func TestScrapesDoNotReencode(t *testing.T) {
 	require.NotNil(t, next.enc[exposition.KindText].body)
 	require.NotNil(t, next.enc[exposition.KindText].chunks)
 	require.Nil(t, next.enc[exposition.KindOpenMetrics].body, "no identity OpenMetrics scrape: no body kept")
+}
+
+// TestCachedAnswersSmallGzip: a gzip scrape whose answer is under the
+// compression threshold (a name[] filter, a small snapshot) is written
+// uncompressed, as promhttp does, although the snapshot was prepared for
+// gzip only and keeps no identity body.
+func TestCachedAnswersSmallGzip(t *testing.T) {
+	t.Parallel()
+	big := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id"})
+	small := newSeriesDesc("ece_small", "Small.", []string{"account"})
+	wants := exposition.NewWants(nil)
+	var snaps []exposition.Snapshot
+	var lists [][]*dto.MetricFamily
+	for _, acc := range []string{"a", "b"} {
+		s := NewSnapshot(acc)
+		for i := 0; i < 100; i++ {
+			s.gauge(big, float64(i), fmt.Sprintf("%032x", i))
+		}
+		s.gauge(small, 1)
+		s.wants = wants
+		s.seal()
+		require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "gzip only: no body kept")
+		snaps = append(snaps, s)
+		lists = append(lists, s.Families())
+	}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
+	ours, err := exposition.NewHandler(exposition.Options{
+		Live:      prometheus.NewRegistry(),
+		Snapshots: func() []exposition.Snapshot { return snaps },
+		All:       all, Wants: wants,
+	})
+	require.NoError(t, err)
+	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	for _, path := range []string{"/metrics?name[]=ece_small", "/metrics?name[]=ece_small&name[]=ece_none"} {
+		for _, accept := range []string{scrapeAccepts["prometheus-3"], scrapeAccepts["openmetrics-1"], scrapeAccepts["text"], scrapeAccepts["protobuf"]} {
+			wantType, want := scrapeBody(t, ref, path, accept, true)
+			gotType, got := scrapeBody(t, ours, path, accept, true)
+			require.Equal(t, wantType, gotType, accept)
+			require.Equal(t, string(want), string(got), accept)
+			require.Less(t, len(got), 1024)
+		}
+	}
+	// Still no identity body kept for a kind only asked for compressed.
+	for _, s := range snaps {
+		require.Nil(t, s.(*Snapshot).enc[exposition.KindOpenMetrics].body)
+	}
+}
+
+// TestCachedAnswersConcurrent: scrapes in every cached kind, compressed
+// or not, racing on snapshots that encoded nothing at seal (each kind is
+// encoded by whichever scrape comes first), all get promhttp's answer.
+// Run with -race.
+func TestCachedAnswersConcurrent(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := 0; round < 3; round++ {
+		snaps := randomSnapshots(r)
+		// Families big enough that gzip answers are compressed.
+		big := newSeriesDesc("ece_rand_big", "Big.", []string{"account", "deployment_id"})
+		for _, acc := range []string{"a", "b"} {
+			s := NewSnapshot(acc)
+			for n := 0; n < 50; n++ {
+				s.gauge(big, float64(n), fmt.Sprintf("%032x", n))
+			}
+			s.seal()
+			snaps = append(snaps, s)
+		}
+		var lists [][]*dto.MetricFamily
+		src := make([]exposition.Snapshot, len(snaps))
+		for i, s := range snaps {
+			src[i] = s
+			lists = append(lists, s.Families())
+		}
+		all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
+		ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		require.NoError(t, err)
+		ours, err := exposition.NewHandler(exposition.Options{Live: prometheus.NewRegistry(), Snapshots: func() []exposition.Snapshot { return src }, All: all})
+		require.NoError(t, err)
+		accepts := []string{scrapeAccepts["text"], scrapeAccepts["prometheus-3"], scrapeAccepts["protobuf"]}
+		want := map[string]string{}
+		for _, accept := range accepts {
+			_, body := scrapeBody(t, ref, "/metrics", accept, false)
+			want[accept] = string(body)
+		}
+		type result struct {
+			accept string
+			gz     bool
+			body   []byte
+			err    error
+		}
+		results := make(chan result, 64)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			for _, accept := range accepts {
+				for _, gz := range []bool{g%2 == 0, g%2 != 0} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+						req.Header.Set("Accept", accept)
+						if gz {
+							req.Header.Set("Accept-Encoding", "gzip")
+						}
+						rec := httptest.NewRecorder()
+						ours.ServeHTTP(rec, req)
+						res := result{accept: accept, gz: gz, body: rec.Body.Bytes()}
+						if gz != (rec.Header().Get("Content-Encoding") == "gzip") {
+							res.err = fmt.Errorf("Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+						} else if gz {
+							zr, err := gzip.NewReader(bytes.NewReader(res.body))
+							if err == nil {
+								zr.Multistream(false)
+								res.body, err = io.ReadAll(zr)
+							}
+							res.err = err
+						}
+						results <- res
+					}()
+				}
+			}
+		}
+		go func() { wg.Wait(); close(results) }()
+		n := 0
+		for res := range results {
+			n++
+			require.NoError(t, res.err, "%s gzip=%v", res.accept, res.gz)
+			require.Equal(t, want[res.accept], string(res.body), "%s gzip=%v", res.accept, res.gz)
+		}
+		require.Equal(t, 8*len(accepts)*2, n)
+	}
+}
+
+// TestCachedAnswersHEAD: a HEAD request gets the headers of an
+// uncompressed GET (as gzhttp answers HEAD) without making the snapshots
+// encode or keep an identity body they do not otherwise need.
+func TestCachedAnswersHEAD(t *testing.T) {
+	t.Parallel()
+	d := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id"})
+	wants := exposition.NewWants(nil)
+	s := NewSnapshot("a")
+	for i := 0; i < 200; i++ {
+		s.gauge(d, float64(i), fmt.Sprintf("%032x", i))
+	}
+	s.wants = wants
+	s.seal()
+	mfs := s.Families()
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+	ours, err := exposition.NewHandler(exposition.Options{Live: prometheus.NewRegistry(), Snapshots: func() []exposition.Snapshot { return []exposition.Snapshot{s} }, All: all, Wants: wants})
+	require.NoError(t, err)
+	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	_, want := scrapeBody(t, ref, "/metrics", scrapeAccepts["prometheus-3"], false)
+	require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "sealed compressed only")
+	req := httptest.NewRequest(http.MethodHead, "/metrics", nil)
+	req.Header.Set("Accept", scrapeAccepts["prometheus-3"])
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	ours.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Empty(t, rec.Header().Get("Content-Encoding"))
+	require.Equal(t, fmt.Sprint(len(want)), rec.Header().Get("Content-Length"))
+	require.True(t, s.enc[exposition.KindOpenMetrics].body == nil, "no identity body encoded for a HEAD")
+	require.False(t, wants.Wanted(exposition.KindOpenMetrics, false), "a HEAD does not make identity wanted")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -211,8 +213,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Add("Vary", "Accept-Encoding")
 	hd.Set("Content-Type", string(format))
 	total := a.size()
+	if r.Method == http.MethodHead {
+		// Never compressed, as gzhttp answers HEAD on the promhttp path
+		// (nginx mishandles compressed HEAD answers); the length is known
+		// without the bytes, which the snapshots may hold compressed
+		// only.
+		hd.Set("Content-Length", strconv.FormatInt(total, 10))
+		return
+	}
 	if gz && total < minCompressSize {
 		gz = false
+		// The snapshots may hold these kinds compressed only.
+		if err := a.inflate(); err != nil {
+			httpError(w, err)
+			return
+		}
 	}
 	if !gz {
 		hd.Set("Content-Length", strconv.FormatInt(total, 10))
@@ -307,16 +322,17 @@ type entry struct {
 var answerPool = sync.Pool{New: func() any { return new(answer) }}
 
 func (a *answer) release() {
-	const keep = 1 << 20 // do not pool a huge live buffer
-	if a.live.Cap() > keep || a.zbuf.Cap() > keep {
-		return
-	}
 	// Cleared, not only truncated: a pooled answer must not keep the
-	// bytes of replaced snapshots alive.
+	// bytes of replaced snapshots alive, nor one left to the collector
+	// (a pooled DEFLATE writer may still point at its zbuf).
 	clear(a.encs)
 	clear(a.merge)
 	clear(a.chunks)
 	clear(a.groups)
+	const keep = 1 << 20 // do not pool a huge live buffer
+	if a.live.Cap() > keep || a.zbuf.Cap() > keep {
+		return
+	}
 	a.pieces, a.groups, a.merge, a.chunks, a.encs = a.pieces[:0], a.groups[:0], a.merge[:0], a.chunks[:0], a.encs[:0]
 	a.live.Reset()
 	a.zbuf.Reset()
@@ -349,6 +365,38 @@ func (a *answer) liveEnd(lo int) {
 		}
 		a.pieces = append(a.pieces, piece{enc: -1, lo: lo, hi: hi})
 	}
+}
+
+// inflate turns the cached pieces of snapshots that keep no identity
+// body into live bytes, decompressed from their chunks: for an answer
+// asked for compressed but small enough to go uncompressed.
+func (a *answer) inflate() error {
+	var z bytes.Buffer
+	var zr io.ReadCloser
+	for i, p := range a.pieces {
+		if p.enc < 0 || a.encs[p.enc].Body != nil {
+			continue
+		}
+		z.Reset()
+		for _, c := range a.encs[p.enc].Chunks[p.fam] {
+			z.Write(c.Data)
+		}
+		z.Write(finalBlock)
+		if zr == nil {
+			zr = flate.NewReader(&z)
+		} else if err := zr.(flate.Resetter).Reset(&z, nil); err != nil {
+			return err
+		}
+		lo := a.live.Len()
+		if _, err := a.live.ReadFrom(zr); err != nil {
+			return fmt.Errorf("decompress cached family %s: %w", a.encs[p.enc].Fams[p.fam].Name, err)
+		}
+		if n := a.live.Len() - lo; n != p.hi-p.lo {
+			return fmt.Errorf("decompress cached family %s: %d bytes, want %d", a.encs[p.enc].Fams[p.fam].Name, n, p.hi-p.lo)
+		}
+		a.pieces[i] = piece{enc: -1, lo: lo, hi: a.live.Len()}
+	}
+	return nil
 }
 
 // compress returns the answer as chunks: cached runs as the snapshots
@@ -401,11 +449,15 @@ func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind
 	if h.o.Snapshots != nil {
 		snaps = h.o.Snapshots()
 	}
-	if gerr != nil && len(live) == 0 && len(snaps) == 0 {
-		return gerr
-	}
+	fams := len(live)
 	for _, s := range snaps {
 		a.encs = append(a.encs, s.Encoded(k, gz))
+		fams += len(a.encs[len(a.encs)-1].Fams)
+	}
+	if gerr != nil && fams == 0 {
+		// Nothing gathered at all (snapshots without series included):
+		// the error is the answer, as promhttp gives it.
+		return gerr
 	}
 	var filter map[string]bool
 	if r.URL != nil {
@@ -447,6 +499,16 @@ func (h *handler) build(a *answer, r *http.Request, format expfmt.Format, k Kind
 		g := a.groups[i:j]
 		i = j
 		if filter != nil && !filter[g[0].name] {
+			// promhttp filters after gathering: a type clash in a
+			// family left out is reported all the same.
+			if len(g) > 1 && g[0].enc < 0 && live[g[0].fam].GetType() != dto.MetricType_GAUGE {
+				a.merge = append(a.merge[:0], live[g[0].fam])
+				for range g[1:] {
+					a.merge = append(a.merge, &dto.MetricFamily{Name: live[g[0].fam].Name, Type: dto.MetricType_GAUGE.Enum()})
+				}
+				_, err := MergeSameFamily(a.merge)
+				gatherErrs.Append(err)
+			}
 			continue
 		}
 		switch {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
@@ -83,6 +84,7 @@ func TestCachedHandlerErrors(t *testing.T) {
 	}{
 		{"no data at all: 500", nil, http.StatusInternalServerError, "self-metrics broke"},
 		{"snapshots still served", []Snapshot{snap}, http.StatusOK, `ece_x{account="a"} 1`},
+		{"empty snapshots only: 500", []Snapshot{fakeSnapshot{account: "a"}, fakeSnapshot{account: "b"}}, http.StatusInternalServerError, "self-metrics broke"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
@@ -198,4 +200,66 @@ func TestWants(t *testing.T) {
 	var nilWants *Wants
 	nilWants.Note(KindText, true)
 	assert.False(t, nilWants.Wanted(KindText, true))
+}
+
+// TestCachedHandlerHEAD: a HEAD request is answered uncompressed even when
+// gzip is accepted, as the promhttp path (gzhttp) answers it, with the
+// headers a GET would get otherwise.
+func TestCachedHandlerHEAD(t *testing.T) {
+	var series [][]string
+	var values []float64
+	for i := 0; i < 100; i++ {
+		series = append(series, []string{"a", strings.Repeat("d", i)})
+		values = append(values, float64(i))
+	}
+	mf := gaugeFamily("ece_x", "X.", []string{"account", "deployment_id"}, series, values)
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{mf}}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return []*dto.MetricFamily{mf}, nil })
+	ours, err := NewHandler(Options{Live: prometheus.NewRegistry(), Snapshots: func() []Snapshot { return []Snapshot{snap} }, All: all})
+	require.NoError(t, err)
+	ref, err := Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	require.NoError(t, err)
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		for _, accept := range []string{"", "application/openmetrics-text;version=1.0.0", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"} {
+			do := func(h http.Handler) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(method, "/metrics", nil)
+				req.Header.Set("Accept", accept)
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			want, got := do(ref), do(ours)
+			require.Equal(t, http.StatusOK, got.Code)
+			assert.Equal(t, want.Header().Get("Content-Encoding"), got.Header().Get("Content-Encoding"), "%s %s", method, accept)
+			assert.Equal(t, want.Header().Get("Content-Type"), got.Header().Get("Content-Type"), "%s %s", method, accept)
+			assert.ElementsMatch(t, want.Header().Values("Vary"), got.Header().Values("Vary"), "%s %s", method, accept)
+		}
+	}
+}
+
+// TestCachedHandlerFilteredTypeClash: promhttp gathers everything before
+// it filters by name[], so a clash in a family the filter leaves out is
+// still logged and counted; the cached path does the same.
+func TestCachedHandlerFilteredTypeClash(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ece_x", Help: "Live."})
+	c.Add(2)
+	reg.MustRegister(c)
+	snap := fakeSnapshot{account: "a", fams: []*dto.MetricFamily{
+		gaugeFamily("ece_x", "X.", []string{"account"}, [][]string{{"a"}}, []float64{1}),
+		gaugeFamily("ece_y", "Y.", []string{"account"}, [][]string{{"a"}}, []float64{3}),
+	}}
+	for _, path := range []string{"/metrics?name[]=ece_y", "/metrics?name[]=ece_x"} {
+		logs := &logLines{}
+		self := prometheus.NewRegistry()
+		h, err := NewHandler(Options{Live: reg, Snapshots: func() []Snapshot { return []Snapshot{snap} }, ErrorLog: logs, Registry: self})
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Len(t, logs.lines, 1, path)
+		assert.Contains(t, logs.lines[0], "metric family ece_x exposed with types COUNTER and GAUGE", path)
+		assert.Equal(t, 1.0, testutil.ToFloat64(mustCounter(t, self, "gathering")), path)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ece-exporter/ece_exporter/config"
@@ -468,4 +469,56 @@ func TestCachedAnswersHEAD(t *testing.T) {
 	require.Equal(t, fmt.Sprint(len(want)), rec.Header().Get("Content-Length"))
 	require.True(t, s.enc[exposition.KindOpenMetrics].body == nil, "no identity body encoded for a HEAD")
 	require.False(t, wants.Wanted(exposition.KindOpenMetrics, false), "a HEAD does not make identity wanted")
+}
+
+// TestCachedBytesExposed: ece_exporter_exposition_cached_bytes shows what
+// the snapshots keep: OpenMetrics for gzip from the start, a text body
+// only once text was scraped uncompressed twice, and its value is the
+// size of the identity answer's data part.
+func TestCachedBytesExposed(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(trackSim(ecesim.New(ecesim.Options{Seed: 73, DeploymentsPerOrg: 3, Now: testNow})))
+	t.Cleanup(srv.Close)
+	m, _ := startManager(t, essConfig(srv.URL), apiKeysName)
+	cached := func(format, encoding string) float64 {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(pollerCollector{m})
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() != "ece_exporter_exposition_cached_bytes" {
+				continue
+			}
+			for _, mt := range mf.Metric {
+				l := map[string]string{}
+				for _, lp := range mt.Label {
+					l[lp.GetName()] = lp.GetValue()
+				}
+				if l["account"] == "prod" && l["format"] == format && l["encoding"] == encoding {
+					return mt.GetGauge().GetValue()
+				}
+			}
+		}
+		t.Fatalf("no series for %s/%s", format, encoding)
+		return 0
+	}
+	assert.Positive(t, cached("openmetrics", "gzip"), "prepared at seal")
+	assert.Zero(t, cached("text", "identity"))
+	h, err := m.Handler(prometheus.NewRegistry(), exposition.Options{})
+	require.NoError(t, err)
+	_, body := scrapeBody(t, h, "/metrics", scrapeAccepts["text"], false)
+	assert.Zero(t, cached("text", "identity"), "a one-off scrape keeps nothing")
+	scrapeBody(t, h, "/metrics", scrapeAccepts["text"], false)
+	got := cached("text", "identity")
+	assert.Positive(t, got, "scraped twice: kept")
+	// The kept body is the samples of the answer: the answer less its
+	// HELP and TYPE lines.
+	var samples int
+	for _, line := range strings.SplitAfter(string(body), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			samples += len(line)
+		}
+	}
+	assert.Equal(t, float64(samples), got)
 }

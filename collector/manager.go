@@ -408,8 +408,23 @@ func (pollerCollector) Describe(chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector. It only reads poller state.
 func (c pollerCollector) Collect(ch chan<- prometheus.Metric) {
+	var accounts []string
+	cached := map[string]*[exposition.NumKinds][2]int{}
 	for _, p := range c.m.pollerList() {
-		c.m.self.collectPoller(ch, p, p.state())
+		st := p.state()
+		c.m.self.collectPoller(ch, p, st)
+		sizes := cached[p.account]
+		if sizes == nil {
+			sizes = new([exposition.NumKinds][2]int)
+			cached[p.account] = sizes
+			accounts = append(accounts, p.account)
+		}
+		if st.snap != nil {
+			st.snap.addCachedBytes(sizes)
+		}
+	}
+	for _, a := range accounts {
+		c.m.self.collectCached(ch, a, *cached[a])
 	}
 	c.m.mu.RLock()
 	budgets := make(map[string]*budgetState, len(c.m.accounts))

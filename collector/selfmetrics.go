@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ece-exporter/ece_exporter/eceapi"
+	"github.com/ece-exporter/ece_exporter/internal/exposition"
 )
 
 // selfMetrics are the exporter's own metrics about its pollers and its API
@@ -21,6 +22,7 @@ type selfMetrics struct {
 	planned     *prometheus.Desc
 	partial     *prometheus.Desc
 	dropped     *prometheus.Desc
+	cached      *prometheus.Desc
 
 	errors          *prometheus.CounterVec
 	requests        *prometheus.CounterVec
@@ -67,6 +69,9 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 			"API requests per hour the account's pollers plan for at their effective intervals (calls of each collector's last cycle); compare with rate(ece_exporter_api_requests_total[1h])*3600.", []string{"account"}),
 		partial: desc(exporterNS+"_collector_partial_failures", "Items (deployments, resources) that failed in the last poll while the poll as a whole succeeded.", pl),
 		dropped: desc(exporterNS+"_collector_dropped_series", "Series of the exported snapshot that were dropped: duplicates (the API listed an item twice) or values that could not be built.", pl),
+		cached: desc(exporterNS+"_exposition_cached_bytes",
+			"Bytes of the account's data encoded once per poll and kept for scrapes, by format (text, openmetrics, protobuf) and encoding (identity, gzip); identity is kept only for a format scraped uncompressed twice in 30 minutes.",
+			[]string{"account", "format", "encoding"}),
 		errors: counter(exporterNS+"_collector_errors_total",
 			"Failed polls and failed items of polls, by bounded reason (timeout, rate_limited, auth, not_found, server, decode, redirect, tls, network, config, dependency, panic, internal).",
 			"account", "collector", "reason"),
@@ -165,6 +170,16 @@ func (s *selfMetrics) collectPoller(ch chan<- prometheus.Metric, p *poller, st p
 	}
 	if !st.lastSuccess.IsZero() {
 		ch <- prometheus.MustNewConstMetric(s.lastSuccess, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, lv...)
+	}
+}
+
+// collectCached sends the cached exposition bytes of one account's
+// snapshots, every format and encoding (0 when not kept).
+func (s *selfMetrics) collectCached(ch chan<- prometheus.Metric, account string, sizes [exposition.NumKinds][2]int) {
+	for k := exposition.Kind(0); k < exposition.NumKinds; k++ {
+		for gz, enc := range []string{"identity", "gzip"} {
+			ch <- prometheus.MustNewConstMetric(s.cached, prometheus.GaugeValue, float64(sizes[k][gz]), account, k.String(), enc)
+		}
 	}
 }
 

@@ -382,6 +382,22 @@ func (s *Snapshot) encode(k exposition.Kind, flushAt int, flush func(fam int, b 
 	return fams, body
 }
 
+// addCachedBytes adds the bytes the snapshot keeps per kind, identity
+// ([k][0]) and compressed ([k][1]).
+func (s *Snapshot) addCachedBytes(sizes *[exposition.NumKinds][2]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.enc {
+		e := &s.enc[k]
+		sizes[k][0] += len(e.body)
+		for _, cs := range e.chunks {
+			for _, c := range cs {
+				sizes[k][1] += len(c.Data)
+			}
+		}
+	}
+}
+
 // Families returns the snapshot's families decoded, sorted by name (built
 // at each call: scrapes in the cached formats never need them).
 func (s *Snapshot) Families() []*dto.MetricFamily {

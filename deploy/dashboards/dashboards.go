@@ -342,5 +342,7 @@ func exporter() *dashboard.DashboardBuilder {
 		WithPanel(timeP("API requests by operation and code", "rate(ece_exporter_api_requests_total) by spec operation and HTTP status code (\"none\": no answer).", "reqps", 12, 8,
 			q("A", `sum by (operation, code) (rate(ece_exporter_api_requests_total{`+selAcct+`}[$__rate_interval]))`, "{{operation}} {{code}}"))).
 		WithPanel(timeP("API request latency (p90)", "histogram_quantile(0.9) of ece_exporter_api_request_duration_seconds by operation.", "s", 12, 8,
-			q("A", `histogram_quantile(0.9, sum by (operation, le) (rate(ece_exporter_api_request_duration_seconds_bucket{`+selAcct+`}[$__rate_interval])))`, "{{operation}}")))
+			q("A", `histogram_quantile(0.9, sum by (operation, le) (rate(ece_exporter_api_request_duration_seconds_bucket{`+selAcct+`}[$__rate_interval])))`, "{{operation}}"))).
+		WithPanel(timeP("Exposition kept for scrapes", "ece_exporter_exposition_cached_bytes: the data encoded once per poll and kept for scrapes, by format and encoding. Prometheus needs only gzip; an identity line above 0 means something scrapes uncompressed (about 170 bytes per series per format).", "bytes", 12, 8,
+			q("A", `sum by (format, encoding) (ece_exporter_exposition_cached_bytes{`+selAcct+`})`, "{{format}} {{encoding}}")))
 }

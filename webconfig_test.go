@@ -64,12 +64,15 @@ func TestServeStopsWhenTheToolkitHangs(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		// Let the toolkit's read of the FIFO end (EOF) and close the
-		// listener it never served.
+		// Let the toolkit's read of the FIFO end and close the listener
+		// it never served. It must read invalid YAML: an empty file is a
+		// valid web config, and the toolkit would then open the FIFO a
+		// second time (validateUsers, then getConfig) and block there.
 		// A non-blocking open for writing succeeds only once the reader
 		// has the FIFO open: the toolkit's goroutine may not be there yet.
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				_, _ = w.Write([]byte("{ not yaml\n"))
 				_ = w.Close()
 				break
 			}

@@ -522,3 +522,66 @@ func TestCachedBytesExposed(t *testing.T) {
 	}
 	assert.Equal(t, float64(samples), got)
 }
+
+// TestEncodingDoesNotBlockOtherKinds: while a snapshot encodes one kind
+// (a one-off uncompressed curl, or the first scrape of a kind not
+// prepared at seal, which takes long at 5,000 deployments), the self-
+// metrics of every scrape (the cached bytes) and scrapes of the kinds
+// already kept do not wait for it.
+func TestEncodingDoesNotBlockOtherKinds(t *testing.T) {
+	t.Parallel()
+	for name, blocked := range map[string]struct {
+		k  exposition.Kind
+		gz bool
+	}{
+		"one-off text":        {exposition.KindText, false},
+		"first protobuf gzip": {exposition.KindProto, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			d := newSeriesDesc("ece_x", "X.", []string{"account", "id"})
+			s := NewSnapshot("a")
+			for i := 0; i < 500; i++ {
+				s.gauge(d, float64(i), fmt.Sprint(i))
+			}
+			s.wants = exposition.NewWants(nil)
+			s.seal()
+			var want [exposition.NumKinds][2]int
+			for _, cs := range s.enc[exposition.KindOpenMetrics].chunks {
+				for _, c := range cs {
+					want[exposition.KindOpenMetrics][1] += len(c.Data)
+				}
+			}
+			require.Positive(t, want[exposition.KindOpenMetrics][1])
+
+			started, release := make(chan struct{}), make(chan struct{})
+			s.onEncode = func(k exposition.Kind) {
+				if k == blocked.k {
+					close(started)
+					<-release
+				}
+			}
+			encoded := make(chan struct{})
+			go func() {
+				defer close(encoded)
+				s.Encoded(blocked.k, blocked.gz)
+			}()
+			<-started
+			done := make(chan [exposition.NumKinds][2]int, 1)
+			go func() {
+				var sizes [exposition.NumKinds][2]int
+				s.addCachedBytes(&sizes)
+				assert.NotNil(t, s.Encoded(exposition.KindOpenMetrics, true).Chunks)
+				done <- sizes
+			}()
+			select {
+			case sizes := <-done:
+				assert.Equal(t, want, sizes, "what is kept while another kind encodes")
+			case <-time.After(10 * time.Second):
+				t.Error("the cached bytes or an OpenMetrics gzip scrape waited for another kind's encoding")
+			}
+			close(release)
+			<-encoded
+		})
+	}
+}

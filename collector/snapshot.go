@@ -90,11 +90,15 @@ type Snapshot struct {
 	// wants, when set, says which encodings seal prepares and which
 	// identity bodies are kept.
 	wants *exposition.Wants
-	mu    sync.Mutex // guards enc
-	enc   [exposition.NumKinds]encoding
+	// enc has one lock per kind: a scrape in one kind never waits for a
+	// lazy encoding of another.
+	enc [exposition.NumKinds]encoding
 	// encodes counts the encodings made (tests: once per kind, not per
 	// scrape).
 	encodes atomic.Int32
+	// onEncode, when set (tests), is called as an encoding of kind k
+	// starts.
+	onEncode func(k exposition.Kind)
 }
 
 // famRange is one family: records[lo:hi].
@@ -102,9 +106,14 @@ type famRange struct{ lo, hi int }
 
 // encoding is the snapshot in one exposition kind.
 type encoding struct {
+	mu     sync.Mutex // guards fams, body and chunks
 	fams   []exposition.Family
 	body   []byte
 	chunks [][]exposition.Chunk
+	// kept are the bytes kept, identity ([0]) and compressed ([1]):
+	// written by fill, read without the lock by the self-metrics, so
+	// that a gather never waits for an encoding in progress.
+	kept [2]atomic.Int64
 }
 
 // record is one series before seal: its label pairs, in sorted label-name
@@ -213,9 +222,10 @@ func (s *Snapshot) seal() {
 	for k := exposition.Kind(0); k < exposition.NumKinds; k++ {
 		id, gz := s.wants.Wanted(k, false), s.wants.Wanted(k, true)
 		if id || gz {
-			s.mu.Lock()
+			e := &s.enc[k]
+			e.mu.Lock()
 			s.fill(k, gz, id)
-			s.mu.Unlock()
+			e.mu.Unlock()
 		}
 	}
 }
@@ -269,29 +279,36 @@ func (s *Snapshot) compact(recs []record) {
 
 // Encoded returns the snapshot's families in kind k, encoding them on
 // first use (exposition.Snapshot). An uncompressed body asked for but not
-// wanted (a one-off curl) is encoded for this answer only.
+// wanted (a one-off curl) is encoded for this answer only, outside the
+// lock: it reads only the sealed series, and the scrapes of the kept
+// encodings do not wait for it.
 func (s *Snapshot) Encoded(k exposition.Kind, gz bool) exposition.Encoded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := &s.enc[k]
+	e.mu.Lock()
 	if !gz && e.body == nil && !s.wants.Wanted(k, false) {
+		chunks := e.chunks
+		e.mu.Unlock()
 		fams, body := s.encode(k, 0, nil)
+		e.mu.Lock()
 		if e.fams == nil {
 			e.fams = fams
 		}
-		return exposition.Encoded{Fams: fams, Body: body, Chunks: e.chunks}
+		e.mu.Unlock()
+		return exposition.Encoded{Fams: fams, Body: body, Chunks: chunks}
 	}
+	defer e.mu.Unlock()
 	if e.fams == nil || (!gz && e.body == nil) || (gz && e.chunks == nil) {
 		s.fill(k, gz, !gz || s.wants.Wanted(k, false))
 	}
 	return exposition.Encoded{Fams: e.fams, Body: e.body, Chunks: e.chunks}
 }
 
-// fill encodes kind k (s.mu held): the body, the compressed chunks when
-// gz, and keeps the body when keepBody. Compressed without a body to
-// keep, the samples are encoded and compressed a chunk at a time.
+// fill encodes kind k (s.enc[k].mu held): the body, the compressed
+// chunks when gz, and keeps the body when keepBody. Compressed without a
+// body to keep, the samples are encoded and compressed a chunk at a time.
 func (s *Snapshot) fill(k exposition.Kind, gz, keepBody bool) {
 	e := &s.enc[k]
+	defer e.count()
 	if gz && e.chunks == nil {
 		e.chunks = make([][]exposition.Chunk, len(s.fams))
 	}
@@ -325,6 +342,9 @@ func (s *Snapshot) fill(k exposition.Kind, gz, keepBody bool) {
 // flushAt bytes instead and no body is returned.
 func (s *Snapshot) encode(k exposition.Kind, flushAt int, flush func(fam int, b []byte)) ([]exposition.Family, []byte) {
 	s.encodes.Add(1)
+	if s.onEncode != nil {
+		s.onEncode(k)
+	}
 	// Each pair encoded once.
 	offs := make([]int32, len(s.pairs)+1)
 	var enc []byte
@@ -382,19 +402,25 @@ func (s *Snapshot) encode(k exposition.Kind, flushAt int, flush func(fam int, b 
 	return fams, body
 }
 
-// addCachedBytes adds the bytes the snapshot keeps per kind, identity
-// ([k][0]) and compressed ([k][1]).
-func (s *Snapshot) addCachedBytes(sizes *[exposition.NumKinds][2]int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.enc {
-		e := &s.enc[k]
-		sizes[k][0] += len(e.body)
-		for _, cs := range e.chunks {
-			for _, c := range cs {
-				sizes[k][1] += len(c.Data)
-			}
+// count records the bytes e keeps (e.mu held).
+func (e *encoding) count() {
+	n := 0
+	for _, cs := range e.chunks {
+		for _, c := range cs {
+			n += len(c.Data)
 		}
+	}
+	e.kept[0].Store(int64(len(e.body)))
+	e.kept[1].Store(int64(n))
+}
+
+// addCachedBytes adds the bytes the snapshot keeps per kind, identity
+// ([k][0]) and compressed ([k][1]). It takes no lock: a scrape's
+// self-metrics never wait for an encoding in progress.
+func (s *Snapshot) addCachedBytes(sizes *[exposition.NumKinds][2]int) {
+	for k := range s.enc {
+		sizes[k][0] += int(s.enc[k].kept[0].Load())
+		sizes[k][1] += int(s.enc[k].kept[1].Load())
 	}
 }
 

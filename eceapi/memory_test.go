@@ -156,8 +156,8 @@ func TestHostileBodiesBoundedMemory(t *testing.T) {
 			t.Logf("%d requests, %d in flight: peak heap growth %.1f MiB (bound %.1f MiB = 2 × (%.1f MiB + 8 MiB) + 16 MiB), allocated %.1f MiB",
 				len(errs), DefaultMaxInFlight, mib(growth), mib(bound), mib(top), mib(int64(allocated)))
 			assert.Less(t, growth, bound, "peak heap growth")
-			// The bound itself leaves the rest of the shipped 256Mi memory
-			// limit (at least 96 MiB) to snapshots and expositions.
+			// The bound itself leaves the rest of the shipped 512Mi memory
+			// limit (at least 352 MiB) to snapshots and expositions.
 			assert.Less(t, bound, int64(160<<20), "bound")
 			assert.False(t, strings.Contains(fmt.Sprint(errs), "aaaaaaaa"), "errors do not quote the body")
 		})

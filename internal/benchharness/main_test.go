@@ -88,3 +88,35 @@ func TestChosenVariants(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []variant{{name: "custom", acceptEncoding: "gzip"}}, vs)
 }
+
+// TestWarmUpMakesVariantsWanted: after the warm-up every variant's format
+// and encoding is one the snapshots keep encoded (exposition.Wants), so
+// that no measured scrape pays for a one-time encoding of a kept body.
+func TestWarmUpMakesVariantsWanted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ece_test_value", Help: "A test gauge."}, []string{"id"})
+	for i := 0; i < 200; i++ {
+		g.WithLabelValues(strconv.Itoa(i)).Set(float64(i))
+	}
+	reg.MustRegister(g)
+	wants := exposition.NewWants(nil)
+	h, err := exposition.NewHandler(exposition.Options{Live: reg, Wants: wants})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := newClient(scrapeTimeout)
+	defer c.CloseIdleConnections()
+
+	rows := make([]row, len(allVariants))
+	for i, v := range allVariants {
+		rows[i].variant = v
+	}
+	require.NoError(t, warmUp(c, srv.URL, rows))
+	for _, r := range rows {
+		req := newRequest(srv.URL, r.variant)
+		k, ok := exposition.KindOf(exposition.Negotiate(req.Header))
+		require.True(t, ok, r.variant.name)
+		assert.True(t, wants.Wanted(k, r.variant.acceptEncoding == "gzip"), "%s is kept encoded after the warm-up", r.variant.name)
+		assert.Zero(t, r.ours.timeouts, r.variant.name)
+	}
+}

@@ -200,7 +200,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	h.o.Wants.Note(kind, gz)
+	if r.Method != http.MethodHead {
+		// A HEAD (an uptime check) needs no body: were it a scrape, two
+		// would keep an identity body at every poll for nothing.
+		h.o.Wants.Note(kind, gz)
+	}
 
 	a := answerPool.Get().(*answer)
 	defer a.release()

@@ -263,3 +263,25 @@ func TestCachedHandlerFilteredTypeClash(t *testing.T) {
 		assert.Equal(t, 1.0, testutil.ToFloat64(mustCounter(t, self, "gathering")), path)
 	}
 }
+
+// TestCachedHandlerHEADIsNotAsked: HEAD requests (an uptime check every
+// minute) do not make a format wanted: no identity body is kept at every
+// poll for answers that never carry one. GETs do.
+func TestCachedHandlerHEADIsNotAsked(t *testing.T) {
+	wants := NewWants(func() time.Time { return testTime })
+	h, err := NewHandler(Options{Live: prometheus.NewRegistry(), Wants: wants})
+	require.NoError(t, err)
+	do := func(method string) {
+		req := httptest.NewRequest(method, "/metrics", nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+	}
+	for range 3 {
+		do(http.MethodHead)
+	}
+	assert.False(t, wants.Wanted(KindText, false), "HEADs only")
+	do(http.MethodGet)
+	do(http.MethodGet)
+	assert.True(t, wants.Wanted(KindText, false), "two GETs")
+}

@@ -146,6 +146,31 @@ func TestCachedAnswersEqualPromhttpDemo(t *testing.T) {
 	require.Contains(t, string(body), `account="prod"`)
 }
 
+// serveSnapshots returns the cached handler over snaps beside the live
+// families, and the reference: the same families decoded and merged, as
+// Manager.Gatherer merges them.
+func serveSnapshots(t *testing.T, live prometheus.Gatherer, wants *exposition.Wants, snaps []*Snapshot) (http.Handler, prometheus.Gatherer) {
+	t.Helper()
+	src := make([]exposition.Snapshot, len(snaps))
+	for i, s := range snaps {
+		src[i] = s
+	}
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := live.Gather()
+		if err != nil {
+			return nil, err
+		}
+		lists := [][]*dto.MetricFamily{mfs}
+		for _, s := range snaps {
+			lists = append(lists, s.Families())
+		}
+		return exposition.MergeFamilies(lists...)
+	})
+	ours, err := exposition.NewHandler(exposition.Options{Live: live, Snapshots: func() []exposition.Snapshot { return src }, All: all, Wants: wants})
+	require.NoError(t, err)
+	return ours, all
+}
+
 // randomSnapshots builds snapshots of several accounts and collectors over
 // shared families: the same family in several accounts (concatenated),
 // twice in one account (merged), and under a label that sorts before
@@ -207,26 +232,8 @@ func TestCachedAnswersEqualPromhttpRandom(t *testing.T) {
 	selfReg.MustRegister(info, errs, hist)
 	live := frozen(t, selfReg)
 	for round := 0; round < 25; round++ {
-		snaps := randomSnapshots(r)
-		src := func() []exposition.Snapshot {
-			out := make([]exposition.Snapshot, len(snaps))
-			for i, s := range snaps {
-				out[i] = s
-			}
-			return out
-		}
-		all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-			mfs, _ := live.Gather()
-			lists := [][]*dto.MetricFamily{mfs}
-			for _, s := range snaps {
-				lists = append(lists, s.Families())
-			}
-			return exposition.MergeFamilies(lists...)
-		})
 		// Prepared at seal for some kinds, lazily for the others.
-		wants := exposition.NewWants(nil)
-		ours, err := exposition.NewHandler(exposition.Options{Live: live, Snapshots: src, All: all, Wants: wants})
-		require.NoError(t, err)
+		ours, all := serveSnapshots(t, live, exposition.NewWants(nil), randomSnapshots(r))
 		requireSameAnswers(t, ours, all)
 	}
 }
@@ -240,8 +247,7 @@ func TestCachedAnswersLargeFamilies(t *testing.T) {
 	d := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id", "name"})
 	small := newSeriesDesc("ece_small", "Small.", []string{"account"})
 	wants := exposition.NewWants(nil)
-	var snaps []exposition.Snapshot
-	var lists [][]*dto.MetricFamily
+	var snaps []*Snapshot
 	for _, acc := range []string{"a", "b"} {
 		s := NewSnapshot(acc)
 		for i := 0; i < 12000; i++ {
@@ -253,15 +259,8 @@ func TestCachedAnswersLargeFamilies(t *testing.T) {
 		require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "gzip only: no body kept")
 		require.Greater(t, len(s.enc[exposition.KindOpenMetrics].chunks[0]), 1, "the big family is several chunks")
 		snaps = append(snaps, s)
-		lists = append(lists, s.Families())
 	}
-	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
-	ours, err := exposition.NewHandler(exposition.Options{
-		Live:      prometheus.NewRegistry(),
-		Snapshots: func() []exposition.Snapshot { return snaps },
-		All:       all, Wants: wants,
-	})
-	require.NoError(t, err)
+	ours, all := serveSnapshots(t, prometheus.NewRegistry(), wants, snaps)
 	requireSameAnswers(t, ours, all)
 }
 
@@ -316,8 +315,7 @@ func TestCachedAnswersSmallGzip(t *testing.T) {
 	big := newSeriesDesc("ece_big", "Big.", []string{"account", "deployment_id"})
 	small := newSeriesDesc("ece_small", "Small.", []string{"account"})
 	wants := exposition.NewWants(nil)
-	var snaps []exposition.Snapshot
-	var lists [][]*dto.MetricFamily
+	var snaps []*Snapshot
 	for _, acc := range []string{"a", "b"} {
 		s := NewSnapshot(acc)
 		for i := 0; i < 100; i++ {
@@ -328,15 +326,8 @@ func TestCachedAnswersSmallGzip(t *testing.T) {
 		s.seal()
 		require.Nil(t, s.enc[exposition.KindOpenMetrics].body, "gzip only: no body kept")
 		snaps = append(snaps, s)
-		lists = append(lists, s.Families())
 	}
-	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return exposition.MergeFamilies(lists...) })
-	ours, err := exposition.NewHandler(exposition.Options{
-		Live:      prometheus.NewRegistry(),
-		Snapshots: func() []exposition.Snapshot { return snaps },
-		All:       all, Wants: wants,
-	})
-	require.NoError(t, err)
+	ours, all := serveSnapshots(t, prometheus.NewRegistry(), wants, snaps)
 	ref, err := exposition.Handler(all, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	require.NoError(t, err)
 	for _, path := range []string{"/metrics?name[]=ece_small", "/metrics?name[]=ece_small&name[]=ece_none"} {
@@ -350,7 +341,7 @@ func TestCachedAnswersSmallGzip(t *testing.T) {
 	}
 	// Still no identity body kept for a kind only asked for compressed.
 	for _, s := range snaps {
-		require.Nil(t, s.(*Snapshot).enc[exposition.KindOpenMetrics].body)
+		require.Nil(t, s.enc[exposition.KindOpenMetrics].body)
 	}
 }
 
